@@ -1,0 +1,130 @@
+"""Helpers shared by the readers: canonical column order, grade, JSON-safe metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..schema import RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS
+
+__all__ = ["attach_grade", "empty_records", "finalize_records", "json_safe"]
+
+#: Distance over which grade is measured (centred on each sample). [m]
+GRADE_WINDOW_M = 40.0
+#: Grades beyond this are altimeter or GPS artefacts, not ground. [%]
+GRADE_LIMIT_PCT = 45.0
+
+
+def empty_records() -> pd.DataFrame:
+    """An empty records table with the required columns and a UTC index."""
+    idx = pd.DatetimeIndex([], tz="UTC", name="timestamp")
+    frame = pd.DataFrame(index=idx, columns=list(REQUIRED_RECORD_COLUMNS), dtype=float)
+    frame["timer_running"] = frame["timer_running"].astype(bool)
+    return frame
+
+
+def grade_from_altitude(distance_m: np.ndarray, altitude_m: np.ndarray,
+                        window_m: float = GRADE_WINDOW_M) -> np.ndarray:  # fmt: skip
+    """Ground grade from altitude over distance, centred over ``window_m`` metres.
+
+    Parameters
+    ----------
+    distance_m
+        Cumulative distance per sample. [m]
+    altitude_m
+        Altitude per sample. [m]
+    window_m
+        Horizontal distance the rise is measured over. [m]
+
+    Returns
+    -------
+    numpy.ndarray
+        Grade per sample [%], NaN where either input is missing or the window is not covered.
+    """
+    d = np.asarray(distance_m, dtype=float)
+    a = np.asarray(altitude_m, dtype=float)
+    out = np.full(d.shape, np.nan)
+    ok = np.isfinite(d) & np.isfinite(a)
+    if ok.sum() < 3:
+        return out
+    dd = np.maximum.accumulate(d[ok])
+    aa = a[ok]
+    # collapse repeated distances (standing still) to their mean altitude for interpolation
+    uniq, inv = np.unique(dd, return_inverse=True)
+    if len(uniq) < 3 or uniq[-1] - uniq[0] < window_m:
+        return out
+    alt_u = np.bincount(inv, weights=aa) / np.bincount(inv)
+    half = window_m / 2.0
+    lo = np.clip(dd - half, uniq[0], uniq[-1])
+    hi = np.clip(dd + half, uniq[0], uniq[-1])
+    span = hi - lo
+    rise = np.interp(hi, uniq, alt_u) - np.interp(lo, uniq, alt_u)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.where(span >= half, 100.0 * rise / span, np.nan)
+    g = np.where(np.abs(g) <= GRADE_LIMIT_PCT, g, np.nan)
+    out[ok] = g
+    return out
+
+
+#: Sub-sports on a machine or indoors: the ground is level whatever the altimeter says.
+INDOOR_SUB_SPORTS = frozenset({"treadmill", "indoor_running", "indoor_walking", "virtual_activity"})
+
+
+def attach_grade(records: pd.DataFrame, *, sub_sport: str | None = None) -> pd.DataFrame:
+    """Return ``records`` with ``grade_pct`` derived from altitude and distance (if absent).
+
+    Indoors (treadmill) the grade is left unknown: a barometer's drift there is not ground.
+    """
+    if "grade_pct" in records or "altitude_m" not in records or "distance_m" not in records:
+        return records
+    if sub_sport in INDOOR_SUB_SPORTS:
+        return records
+    out = records.copy()
+    out["grade_pct"] = grade_from_altitude(
+        records["distance_m"].to_numpy(float), records["altitude_m"].to_numpy(float)
+    )
+    return out
+
+
+def finalize_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Canonical column order and dtypes; required columns present (NaN if unknown)."""
+    out = records.copy()
+    for col in REQUIRED_RECORD_COLUMNS:
+        if col not in out:
+            out[col] = True if col == "timer_running" else np.nan
+    order = [c for c in RECORD_COLUMNS if c in out] + sorted(
+        c for c in out if c not in RECORD_COLUMNS
+    )
+    out = out[order]
+    for col in out:
+        if col == "timer_running":
+            out[col] = out[col].astype(bool)
+        else:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    out.index.name = "timestamp"
+    return out
+
+
+def json_safe(obj: Any) -> Any:
+    """Convert decoder output (datetimes, tuples, bytes, numpy scalars) to JSON types."""
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, dt.datetime | pd.Timestamp):
+        return obj.isoformat()
+    if isinstance(obj, bytes | bytearray):
+        return obj.hex()
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, int):
+        return obj
+    return str(obj)

@@ -1,0 +1,743 @@
+"""FIT activity files (Garmin, COROS, Suunto, Wahoo, Stryd...), decoded with fitdecode.
+
+One :class:`~stridekeeper.schema.Run` per ``session`` message, so multisport, chained and
+triathlon files give several runs. Record columns produced (when the file has them):
+
+=========================  =========  ===================================================
+column                     unit       FIT source
+=========================  =========  ===================================================
+``elapsed_s``              s          timestamp - session start_time
+``timer_s``                s          time with the timer running (timer start/stop events)
+``timer_running``          bool       between a timer start and the next stop event
+``distance_m``             m          record.distance
+``speed_mps``              m/s        record.enhanced_speed, else record.speed
+``cadence_spm``            steps/min  2 x (cadence + fractional_cadence), running/walking only
+``step_length_m``          m          record.step_length [mm] / 1000 (one step)
+``heart_rate_bpm``         1/min      record.heart_rate
+``altitude_m``             m          record.enhanced_altitude, else record.altitude
+``grade_pct``              %          derived from altitude and distance (smoothed)
+``latitude_deg``           deg        record.position_lat [semicircles] x 180 / 2^31
+``longitude_deg``          deg        record.position_long [semicircles] x 180 / 2^31
+``vertical_oscillation_mm`` mm        record.vertical_oscillation
+``stance_time_ms``         ms         record.stance_time
+``power_w``                W          record.power, else a developer field named "Power"
+``temperature_c``          degC       record.temperature
+``dev_<name>``             as named   every developer field (e.g. Stryd), name snake_cased
+=========================  =========  ===================================================
+
+Damage: the records read before the damage are returned with a
+:class:`~stridekeeper.errors.DataQualityWarning` and a note in ``meta['warnings']``; a file
+with nothing usable raises :class:`~stridekeeper.errors.CorruptFileError` naming the file
+and the byte offset. No other exception type escapes for any input bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CorruptFileError, DataQualityWarning, StridekeeperError, UnsupportedFormatError
+from ..schema import Run
+from ._common import attach_grade, finalize_records, json_safe
+
+__all__ = ["FOOT_SPORTS", "MOBILITY_SUB_SPORTS", "decode_fit", "is_fit", "read_fit"]
+
+log = logging.getLogger(__name__)
+
+#: Sports whose FIT cadence is strides/min (one foot): steps/min = 2 x (cadence + fractional).
+FOOT_SPORTS = frozenset({"running", "walking", "hiking"})
+
+#: (sport, sub_sport) pairs recorded by watches for mobility work; sport 86 ``mobility`` is any.
+MOBILITY_SUB_SPORTS = frozenset(
+    {("training", "flexibility_training"), ("training", "yoga"), ("training", "pilates"),
+     ("training", "breathing"), ("training", 19), ("training", 43), ("training", 44),
+     ("training", 62), (10, 19), (10, 43), (10, 44), (10, 62)}
+)  # fmt: skip
+
+_SEMICIRCLE_DEG = 180.0 / 2**31
+_FIT_EPOCH = dt.datetime(1989, 12, 31, tzinfo=dt.UTC)
+_RELATIVE_TIME_LIMIT = 0x10000000  # FIT date_time below this is device-relative seconds
+
+#: FIT record field -> (canonical column, factor to canonical unit). fitdecode has applied
+#: the profile's scale and offset already.
+_RECORD_MAP: dict[str, tuple[str, float]] = {
+    "distance": ("distance_m", 1.0),
+    "heart_rate": ("heart_rate_bpm", 1.0),
+    "position_lat": ("latitude_deg", _SEMICIRCLE_DEG),
+    "position_long": ("longitude_deg", _SEMICIRCLE_DEG),
+    "step_length": ("step_length_m", 0.001),
+    "vertical_oscillation": ("vertical_oscillation_mm", 1.0),
+    "stance_time": ("stance_time_ms", 1.0),
+    "power": ("power_w", 1.0),
+    "temperature": ("temperature_c", 1.0),
+}
+#: Preferred source first.
+_PREFERRED = {
+    "speed_mps": ("enhanced_speed", "speed"),
+    "altitude_m": ("enhanced_altitude", "altitude"),
+}
+_TIMER_STOPS = {"stop", "stop_all", "stop_disable", "stop_disable_all", 1, 4, 5, 9}
+_TIMER_STARTS = {"start", 0}
+
+
+@dataclass
+class _Segment:
+    """The messages of one FIT file of a (possibly chained) stream."""
+
+    file_id: dict[str, Any] = field(default_factory=dict)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    laps: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    sets: list[dict[str, Any]] = field(default_factory=list)
+    sports: list[dict[str, Any]] = field(default_factory=list)
+    activity: dict[str, Any] = field(default_factory=dict)
+    dev_units: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DecodedFit:
+    """All messages stridekeeper uses from one FIT file, grouped by chained segment."""
+
+    source: str
+    sha256: str
+    segments: list[_Segment]
+    warnings: list[str]
+    damaged_at: int | None = None
+
+
+def is_fit(head: bytes) -> bool:
+    """True when ``head`` (the first >= 12 bytes) looks like a FIT file header."""
+    return len(head) >= 12 and head[8:12] == b".FIT" and head[0] in (12, 14)
+
+
+def _open_bytes(
+    source: str | PathLike[str] | bytes | IO[bytes], name: str | None = None
+) -> tuple[bytes, str]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), name or "<bytes>"
+    if hasattr(source, "read"):
+        data = source.read()
+        name = name or str(getattr(source, "name", "<stream>"))
+        if not isinstance(data, bytes):
+            raise UnsupportedFormatError(f"{name}: expected a binary stream")
+        return data, name
+    path = Path(source)
+    try:
+        return path.read_bytes(), name or str(source)
+    except OSError as exc:
+        raise StridekeeperError(f"{source}: cannot read file ({exc.strerror or exc})") from exc
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_") or "field"
+
+
+def _scalar(value: Any) -> Any:
+    """fitdecode gives tuples for array fields; take the first valid element."""
+    if isinstance(value, tuple | list):
+        for v in value:
+            if v is not None:
+                return v
+        return None
+    return value
+
+
+def _message_dict(frame: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fd in frame.fields:
+        if fd.value is None and fd.name in out:
+            continue
+        out[fd.name] = fd.value
+    return out
+
+
+def decode_fit(
+    source: str | PathLike[str] | bytes | IO[bytes], *, name: str | None = None
+) -> DecodedFit:
+    """Decode a FIT file into its messages, recovering what precedes any damage.
+
+    Parameters
+    ----------
+    source
+        Path, bytes or binary file object.
+    name
+        How to name the file in messages (default: the path, or ``<bytes>``).
+
+    Returns
+    -------
+    DecodedFit
+        Messages grouped by chained segment, with notes on any damage.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        The bytes are not a FIT file.
+    CorruptFileError
+        The file is a FIT file but nothing could be decoded.
+    """
+    import fitdecode  # local: keeps `stridekeeper --help` light
+
+    data, name = _open_bytes(source, name)
+    sha = hashlib.sha256(data).hexdigest()
+    if len(data) == 0:
+        raise CorruptFileError(name, "empty file (0 bytes)", 0)
+    if not is_fit(data[:14]):
+        if len(data) < 12:
+            raise CorruptFileError(name, f"too short for a FIT header ({len(data)} bytes)", 0)
+        raise UnsupportedFormatError(f"{name}: not a FIT file (no '.FIT' signature at byte 8)")
+
+    segments: list[_Segment] = []
+    notes: list[str] = []
+    damaged_at: int | None = None
+    dev_names: dict[tuple[int, int], str] = {}
+    reader = fitdecode.FitReader(
+        io.BytesIO(data),
+        check_crc=fitdecode.CrcCheck.WARN,
+        error_handling=fitdecode.ErrorHandling.WARN,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            for frame in reader:
+                if isinstance(frame, fitdecode.FitHeader):
+                    segments.append(_Segment())
+                    dev_names = {}
+                    continue
+                if not isinstance(frame, fitdecode.FitDataMessage):
+                    continue
+                if not segments:
+                    segments.append(_Segment())
+                seg = segments[-1]
+                mname = frame.name
+                if mname == "record":
+                    rec = _message_dict(frame)
+                    for fd in frame.fields:
+                        if getattr(fd.field_def, "is_dev", False) and fd.value is not None:
+                            key = (fd.field_def.dev_data_index, fd.field_def.def_num)
+                            col = dev_names.get(key)
+                            if col is None:
+                                col = "dev_" + _snake(str(fd.name))
+                                if col in dev_names.values():
+                                    col = f"{col}_{key[0]}"
+                                dev_names[key] = col
+                                seg.dev_units[col] = str(getattr(fd, "units", "") or "")
+                            rec[col] = fd.value
+                    seg.records.append(rec)
+                elif mname == "event":
+                    seg.events.append(_message_dict(frame))
+                elif mname == "session":
+                    seg.sessions.append(_message_dict(frame))
+                elif mname == "lap":
+                    seg.laps.append(_message_dict(frame))
+                elif mname == "file_id":
+                    if not seg.file_id:
+                        seg.file_id = _message_dict(frame)
+                elif mname == "activity":
+                    seg.activity = _message_dict(frame)
+                elif mname == "set":
+                    seg.sets.append(_message_dict(frame))
+                elif mname == "sport":
+                    seg.sports.append(_message_dict(frame))
+        except fitdecode.FitHeaderError as exc:
+            damaged_at = _offset(exc, reader)
+            if not segments:
+                raise CorruptFileError(name, f"not a valid FIT header ({exc})", damaged_at) from exc
+            notes.append(f"stray bytes after the last complete FIT file at byte {damaged_at}: "
+                         f"ignored ({exc})")  # fmt: skip
+            damaged_at = None
+        except Exception as exc:  # fitdecode can raise many types on damaged bytes
+            damaged_at = _offset(exc, reader)
+            notes.append(f"file damaged or truncated at byte {damaged_at} "
+                         f"({type(exc).__name__}: {exc}); data before it recovered")  # fmt: skip
+    for w in caught:
+        msg = str(w.message)
+        if "CRC" in msg:
+            notes.append(f"checksum mismatch ({msg}); values decoded as they are")
+        elif "invalid field size" in msg:
+            notes.append(f"malformed field definition ({msg}); field read as raw bytes")
+        else:
+            notes.append(f"decoder warning: {msg}")
+    if not any(s.records or s.sessions for s in segments):
+        ftype = next((s.file_id.get("type") for s in segments if s.file_id), None)
+        if damaged_at is None and ftype not in (None, "activity", 4):
+            raise UnsupportedFormatError(
+                f"{name}: this is a FIT {ftype!s} file, not an activity (no sessions or records)"
+            )
+        reason = "no activity records or sessions could be decoded"
+        if damaged_at is not None:
+            reason = f"damaged before any activity data ({notes[0]})"
+        raise CorruptFileError(name, reason, damaged_at if damaged_at is not None else 0)
+    return DecodedFit(name, sha, segments, notes, damaged_at)
+
+
+def _offset(exc: BaseException, reader: Any) -> int | None:
+    off = getattr(exc, "offset", None)
+    if isinstance(off, int):
+        return off
+    off = getattr(reader, "_chunk_offset", None)
+    return off if isinstance(off, int) else None
+
+
+# --------------------------------------------------------------------------- time helpers
+def _to_utc(value: Any, rel_anchor: pd.Timestamp | None) -> pd.Timestamp | None:
+    """A FIT date_time (datetime, or int seconds) as a UTC Timestamp, or None."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        ts = pd.Timestamp(value)
+        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if isinstance(value, int | float) and np.isfinite(value):
+        if value >= _RELATIVE_TIME_LIMIT:
+            return pd.Timestamp(_FIT_EPOCH) + pd.Timedelta(seconds=float(value))
+        if rel_anchor is not None:
+            return rel_anchor + pd.Timedelta(seconds=float(value))
+        return pd.Timestamp(_FIT_EPOCH) + pd.Timedelta(seconds=float(value))
+    return None
+
+
+def _relative_anchor(seg: _Segment) -> tuple[pd.Timestamp | None, str | None]:
+    """Anchor for device-relative timestamps (FIT date_time < 0x10000000)."""
+    first_rel = None
+    for r in seg.records:
+        t = r.get("timestamp")
+        if isinstance(t, int | float) and t < _RELATIVE_TIME_LIMIT:
+            first_rel = float(t)
+            break
+    if first_rel is None:
+        return None, None
+    created = seg.file_id.get("time_created")
+    if isinstance(created, dt.datetime):
+        anchor = pd.Timestamp(created).tz_convert("UTC") - pd.Timedelta(seconds=first_rel)
+        return anchor, (
+            "timestamps are device-relative (no clock); absolute times anchored at the "
+            "file's creation time, so start times are approximate"
+        )
+    return None, (
+        "timestamps are device-relative and the file has no creation time: absolute dates "
+        "are not known (counted from 1989-12-31)"
+    )
+
+
+# --------------------------------------------------------------------------- run building
+def _num(value: Any) -> float:
+    value = _scalar(value)
+    if value is None or isinstance(value, str | bytes):
+        return np.nan
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return np.nan
+    return out if np.isfinite(out) else np.nan
+
+
+def _device(file_id: dict[str, Any]) -> tuple[str | None, str | None]:
+    manu = file_id.get("manufacturer")
+    prod = file_id.get("garmin_product", file_id.get("product"))
+    for key in ("garmin_product", "product", "favero_product"):
+        if file_id.get(key) is not None:
+            prod = file_id[key]
+            break
+    return (None if manu is None else str(manu)), (None if prod is None else str(prod))
+
+
+def _sport_name(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, str) else str(value)
+
+
+def _timer_intervals(events: list[dict[str, Any]], rel_anchor: pd.Timestamp | None) -> np.ndarray:
+    """Timer-running intervals [start, stop] in int64 ns; stop may be +inf (int64 max)."""
+    marks = []
+    for ev in events:
+        if ev.get("event") not in ("timer", 0):
+            continue
+        t = _to_utc(ev.get("timestamp"), rel_anchor)
+        if t is None:
+            continue
+        et = ev.get("event_type")
+        if et in _TIMER_STARTS:
+            marks.append((t.value, 1))
+        elif et in _TIMER_STOPS:
+            marks.append((t.value, 0))
+    marks.sort(key=lambda m: m[0])
+    intervals: list[tuple[int, int]] = []
+    open_at: int | None = None
+    for t, is_start in marks:
+        if is_start and open_at is None:
+            open_at = t
+        elif not is_start and open_at is not None:
+            intervals.append((open_at, t))
+            open_at = None
+        elif not is_start and not intervals:
+            # a stop before any start: the timer was running from the beginning
+            intervals.append((np.iinfo(np.int64).min, t))
+    if open_at is not None:
+        intervals.append((open_at, np.iinfo(np.int64).max))
+    return np.array(intervals, dtype=np.int64).reshape(-1, 2)
+
+
+def _records_frame(seg: _Segment, rel_anchor: pd.Timestamp | None, foot: bool) -> pd.DataFrame:
+    """All records of a segment as a canonical-column frame indexed by UTC time (unsorted)."""
+    rows = seg.records
+    n = len(rows)
+    ts = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    for i, r in enumerate(rows):
+        t = _to_utc(r.get("timestamp"), rel_anchor)
+        if t is not None:
+            ts[i] = t.value
+    cols: dict[str, np.ndarray] = {}
+
+    def column(key: str) -> np.ndarray | None:
+        if not any(key in r for r in rows):
+            return None
+        return np.array([_num(r.get(key)) for r in rows], dtype=float)
+
+    for fit_name, (col, factor) in _RECORD_MAP.items():
+        arr = column(fit_name)
+        if arr is not None and not np.isnan(arr).all():
+            cols[col] = arr * factor
+    for col, sources in _PREFERRED.items():
+        merged = None
+        for src in sources:
+            arr = column(src)
+            if arr is None:
+                continue
+            merged = arr if merged is None else np.where(np.isnan(merged), arr, merged)
+        if merged is not None and not np.isnan(merged).all():
+            cols[col] = merged
+    if foot:
+        cad = column("cadence")
+        if cad is not None and not np.isnan(cad).all():
+            frac = column("fractional_cadence")
+            frac = np.zeros(n) if frac is None else np.nan_to_num(frac, nan=0.0)
+            cols["cadence_spm"] = 2.0 * (cad + frac)
+    dev_cols = sorted({k for r in rows for k in r if k.startswith("dev_")})
+    for col in dev_cols:
+        arr = column(col)
+        if arr is not None and not np.isnan(arr).all():
+            cols[col] = arr
+    if "power_w" not in cols:
+        for col in dev_cols:
+            if col in ("dev_power",) and "watt" in seg.dev_units.get(col, "watts").lower():
+                cols["power_w"] = cols[col]
+                break
+    frame = pd.DataFrame(cols, index=pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC"))
+    frame.index.name = "timestamp"
+    return frame
+
+
+def _device_summary(sess: dict[str, Any], sport: str | None) -> dict[str, Any]:
+    speed = _num(sess.get("enhanced_avg_speed"))
+    if np.isnan(speed):
+        speed = _num(sess.get("avg_speed"))
+    cad = np.nan
+    if sport in FOOT_SPORTS:
+        base = _num(sess.get("avg_running_cadence"))
+        if np.isnan(base):
+            base = _num(sess.get("avg_cadence"))
+        frac = _num(sess.get("avg_fractional_cadence"))
+        cad = 2.0 * (base + (0.0 if np.isnan(frac) else frac))
+    step = _num(sess.get("avg_step_length")) / 1000.0
+    strides = _num(sess.get("total_strides", sess.get("total_cycles")))
+    out = {
+        "distance_m": _num(sess.get("total_distance")),
+        "timer_time_s": _num(sess.get("total_timer_time")),
+        "elapsed_time_s": _num(sess.get("total_elapsed_time")),
+        "avg_speed_mps": speed,
+        "avg_cadence_spm": cad,
+        "avg_step_length_m": step,
+        "total_strides": strides,
+        "total_ascent_m": _num(sess.get("total_ascent")),
+        "avg_temperature_c": _num(sess.get("avg_temperature")),
+    }
+    out = {k: (None if np.isnan(v) else float(v)) for k, v in out.items()}
+    out["raw"] = json_safe(sess)
+    return out
+
+
+def _local_offset_s(seg: _Segment) -> float | None:
+    act = seg.activity
+    ts, local = act.get("timestamp"), act.get("local_timestamp")
+    if ts is None or local is None:
+        return None
+    a = _to_utc(ts, None)
+    if isinstance(local, dt.datetime):
+        b = pd.Timestamp(local.replace(tzinfo=None)).tz_localize("UTC")
+    elif isinstance(local, int | float):
+        b = pd.Timestamp(_FIT_EPOCH) + pd.Timedelta(seconds=float(local))
+    else:
+        return None
+    if a is None:
+        return None
+    off = (b - a).total_seconds()
+    # real offsets lie within +-14 h and are whole quarter hours
+    if abs(off) > 14 * 3600:
+        return None
+    return float(round(off / 900.0) * 900.0)
+
+
+def _build_runs(dec: DecodedFit) -> list[Run]:
+    runs: list[Run] = []
+    session_index = 0
+    for seg in dec.segments:
+        if not seg.records and not seg.sessions:
+            continue
+        seg_notes = list(dec.warnings)
+        rel_anchor, rel_note = _relative_anchor(seg)
+        if rel_note:
+            seg_notes.append(rel_note)
+        manufacturer, product = _device(seg.file_id)
+        offset_s = _local_offset_s(seg)
+        intervals = _timer_intervals(seg.events, rel_anchor)
+        sessions = list(seg.sessions)
+        synthetic_session = False
+        if not sessions:
+            synthetic_session = True
+            sport = seg.sports[0].get("sport") if seg.sports else None
+            sub = seg.sports[0].get("sub_sport") if seg.sports else None
+            sessions = [{"sport": sport, "sub_sport": sub}]
+            seg_notes.append("no session message (file cut short?): one session built from "
+                             "all records; no device summary")  # fmt: skip
+        # all records of the segment, per sport flavour (cadence rule depends on sport)
+        frames: dict[bool, pd.DataFrame] = {}
+        windows = []
+        for sess in sessions:
+            start = _to_utc(sess.get("start_time"), rel_anchor)
+            elapsed = _num(sess.get("total_elapsed_time"))
+            end = None
+            if start is not None and not np.isnan(elapsed):
+                # records carry whole seconds while elapsed time has ms: allow the last second
+                end = start + pd.Timedelta(seconds=float(np.ceil(elapsed)) + 1.0)
+            elif sess.get("timestamp") is not None:
+                end = _to_utc(sess.get("timestamp"), rel_anchor)
+            windows.append((start, end))
+        starts = [w[0] for w in windows]
+        for k, sess in enumerate(sessions):
+            sport = _sport_name(sess.get("sport"))
+            sub_sport = _sport_name(sess.get("sub_sport"))
+            foot = sport in FOOT_SPORTS
+            if foot not in frames:
+                frames[foot] = _records_frame(seg, rel_anchor, foot) if seg.records else None
+            allrec = frames[foot]
+            notes = list(seg_notes)
+            start, end = windows[k]
+            recs = _select_session(allrec, start, end, starts, k, synthetic_session)
+            recs, clean_notes = _clean_index(recs)
+            notes += clean_notes
+            if start is None:
+                start = recs.index[0] if len(recs) else None
+            recs = _add_time_columns(recs, start, intervals, notes)
+            recs = attach_grade(recs, sub_sport=sub_sport)
+            recs = finalize_records(recs)
+            laps = _laps_frame(seg.laps, start, end, rel_anchor)
+            summary = None if synthetic_session else _device_summary(sess, sport)
+            meta = {
+                "source": dec.source,
+                "sha256": dec.sha256,
+                "format": "fit",
+                "session_index": session_index,
+                "sport": sport,
+                "sub_sport": sub_sport,
+                "manufacturer": manufacturer,
+                "product": product,
+                "device": None if manufacturer is None else f"{manufacturer}/{product}",
+                "start_time": start,
+                "utc_offset_s": offset_s,
+                "device_summary": summary,
+                "dev_field_units": {c: u for c, u in seg.dev_units.items() if c in recs},
+                "sets": [json_safe(s) for s in seg.sets if _in_window(s, start, end, rel_anchor)],
+                "warnings": notes,
+            }
+            session_index += 1
+            runs.append(Run(records=recs, laps=laps, meta=meta))
+    return runs
+
+
+def _in_window(msg: dict[str, Any], start: Any, end: Any, rel_anchor: Any) -> bool:
+    t = _to_utc(msg.get("start_time", msg.get("timestamp")), rel_anchor)
+    if t is None or start is None:
+        return True
+    return bool(t >= start and (end is None or t <= end))
+
+
+def _select_session(
+    allrec: pd.DataFrame | None,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    starts: list[pd.Timestamp | None],
+    k: int,
+    synthetic: bool,
+) -> pd.DataFrame:
+    if allrec is None:
+        from ._common import empty_records
+
+        return empty_records()
+    if synthetic or (start is None and end is None):
+        return allrec
+    t = allrec.index.asi8
+    mask = np.ones(len(t), dtype=bool)
+    if start is not None:
+        mask &= t >= start.value
+    if end is not None:
+        mask &= t <= end.value
+    # a record on the boundary of the next session belongs to the next session
+    later = [s for j, s in enumerate(starts) if j > k and s is not None and start is not None
+             and s > start]  # fmt: skip
+    if later:
+        mask &= t < min(later).value
+    return allrec.loc[mask]
+
+
+def _clean_index(recs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    valid = recs.index.asi8 != np.iinfo(np.int64).min
+    if not valid.all():
+        notes.append(f"{int((~valid).sum())} record(s) without a timestamp dropped")
+        recs = recs.loc[valid]
+    if len(recs) > 1:
+        d = np.diff(recs.index.asi8)
+        if (d < 0).any():
+            notes.append(f"{int((d < 0).sum())} record(s) out of time order: sorted")
+            recs = recs.sort_index(kind="stable")
+        if recs.index.has_duplicates:
+            ndup = int(recs.index.duplicated().sum())
+            notes.append(f"{ndup} record(s) sharing a timestamp merged")
+            recs = recs.groupby(level=0, sort=True).last()
+            recs.index.name = "timestamp"
+    return recs, notes
+
+
+def _add_time_columns(
+    recs: pd.DataFrame, start: pd.Timestamp | None, intervals: np.ndarray, notes: list[str]
+) -> pd.DataFrame:
+    recs = recs.copy()
+    t = recs.index.asi8
+    if start is None or len(t) == 0:
+        recs["elapsed_s"] = np.zeros(len(t))
+        recs["timer_s"] = np.zeros(len(t))
+        recs["timer_running"] = np.ones(len(t), dtype=bool)
+        return recs
+    s0 = start.value
+    elapsed = (t - s0) / 1e9
+    if len(intervals):
+        lo = intervals[:, 0][None, :]
+        hi = intervals[:, 1][None, :]
+        running = ((t[:, None] >= lo) & (t[:, None] <= hi)).any(axis=1)
+        # timer time accrued up to each record: overlap of [s0, t] with every interval
+        a = np.maximum(lo, s0)
+        b = np.minimum(hi, t[:, None])
+        timer = np.clip(b - a, 0, None).sum(axis=1) / 1e9
+        if not running.any():
+            notes.append("timer events do not cover this session: all its records used")
+            running = np.ones(len(t), dtype=bool)
+            timer = elapsed.copy()
+    else:
+        running = np.ones(len(t), dtype=bool)
+        timer = elapsed.copy()
+    recs["elapsed_s"] = elapsed
+    recs["timer_s"] = timer.astype(float)
+    recs["timer_running"] = running
+    return recs
+
+
+def _laps_frame(
+    laps: list[dict[str, Any]], start: Any, end: Any, rel_anchor: pd.Timestamp | None
+) -> pd.DataFrame:
+    rows = []
+    for lap in laps:
+        ls = _to_utc(lap.get("start_time"), rel_anchor)
+        if start is not None and ls is not None and (ls < start or (end is not None and ls > end)):
+            continue
+        sport = _sport_name(lap.get("sport"))
+        cad = np.nan
+        base = _num(lap.get("avg_running_cadence", lap.get("avg_cadence")))
+        if sport in FOOT_SPORTS or "avg_running_cadence" in lap:
+            frac = _num(lap.get("avg_fractional_cadence"))
+            cad = 2.0 * (base + (0.0 if np.isnan(frac) else frac))
+        speed = _num(lap.get("enhanced_avg_speed"))
+        if np.isnan(speed):
+            speed = _num(lap.get("avg_speed"))
+        rows.append(
+            {
+                "start_time": ls,
+                "elapsed_time_s": _num(lap.get("total_elapsed_time")),
+                "timer_time_s": _num(lap.get("total_timer_time")),
+                "distance_m": _num(lap.get("total_distance")),
+                "avg_speed_mps": speed,
+                "avg_cadence_spm": cad,
+                "avg_step_length_m": _num(lap.get("avg_step_length")) / 1000.0,
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=["start_time", "elapsed_time_s", "timer_time_s", "distance_m", "avg_speed_mps",
+                 "avg_cadence_spm", "avg_step_length_m"],
+    )  # fmt: skip
+    return frame
+
+
+def read_fit(
+    source: str | PathLike[str] | bytes | IO[bytes],
+    *,
+    sport: str | Iterable[str] | None = None,
+    name: str | None = None,
+) -> list[Run]:
+    """Read every session of a FIT activity file as a :class:`~stridekeeper.schema.Run`.
+
+    Parameters
+    ----------
+    source
+        Path, bytes or binary file object.
+    sport
+        Keep only sessions of this sport (or these sports), e.g. ``"running"``. ``None``
+        keeps all; ``session_index`` always counts every session of the file.
+    name
+        How to name the file in messages and ``meta['source']`` (default: the path).
+
+    Returns
+    -------
+    list of Run
+        One per session, in file order. Damage that could be recovered from is reported
+        with a :class:`~stridekeeper.errors.DataQualityWarning` and in ``meta['warnings']``.
+
+    Raises
+    ------
+    CorruptFileError
+        Nothing usable could be decoded (the message names the file and byte offset).
+    UnsupportedFormatError
+        The bytes are not a FIT file.
+    """
+    dec = decode_fit(source, name=name)
+    try:
+        runs = _build_runs(dec)
+    except StridekeeperError:
+        raise
+    except Exception as exc:  # a damaged file must never leak a raw exception
+        log.debug("building runs from %s failed", dec.source, exc_info=True)
+        raise CorruptFileError(
+            dec.source, f"inconsistent FIT content ({type(exc).__name__}: {exc})", dec.damaged_at
+        ) from exc
+    said: set[str] = set()
+    for run in runs:  # file-level notes are shared by every session: say each once
+        for note in run.meta["warnings"]:
+            if note not in said:
+                said.add(note)
+                warnings.warn(f"{dec.source}: {note}", DataQualityWarning, stacklevel=2)
+    if sport is not None:
+        wanted = {sport} if isinstance(sport, str) else set(sport)
+        runs = [r for r in runs if r.meta["sport"] in wanted]
+    return runs

@@ -1,0 +1,176 @@
+"""Per-run averages of cadence and step length, device-comparable and running-only.
+
+SCIENCE.md section 2. Device-comparable averages reproduce the watch's own session summary;
+running averages use moving samples only and feed the drop-off.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .moving import _col, moving_mask, sample_weights_s
+
+__all__ = [
+    "avg_cadence_spm",
+    "avg_step_length_m",
+    "distance_m",
+    "running_cadence_spm",
+    "step_length_series_m",
+    "zero_cadence_policy",
+]
+
+ZeroPolicy = Literal["auto", "include", "exclude"]
+
+
+#: Garmin products whose firmware leaves zero-cadence samples out of the session average
+#: (FR630 and FR735XT per the realdata notes; the footpod-era FR70 as its file shows).
+ZERO_EXCLUDING_PRODUCTS = frozenset({"fr70", "fr630", "fr735xt"})
+
+
+def zero_cadence_policy(
+    manufacturer: str | None, product: str | None = None
+) -> Literal["include", "exclude"]:
+    """How a device averages cadence: Garmin counts standing still as 0, others skip it.
+
+    Parameters
+    ----------
+    manufacturer
+        ``meta['manufacturer']`` of the run (``"garmin"``, ``"coros"``...).
+    product
+        ``meta['product']``; a few Garmin products exclude zeros.
+
+    Returns
+    -------
+    str
+        ``"include"`` or ``"exclude"``.
+    """
+    if (product or "").lower() in ZERO_EXCLUDING_PRODUCTS:
+        return "exclude"
+    return "include" if (manufacturer or "").lower() in ("garmin", "1", "dynastream") else "exclude"
+
+
+def _wmean(values: np.ndarray, weights: np.ndarray) -> float:
+    ok = np.isfinite(values) & (weights > 0)
+    total = weights[ok].sum()
+    return float((values[ok] * weights[ok]).sum() / total) if total > 0 else float("nan")
+
+
+def avg_cadence_spm(records: pd.DataFrame, *, zeros: ZeroPolicy = "include") -> float:
+    """Time-weighted cadence over timer-running time, as the device's summary computes it.
+
+    Parameters
+    ----------
+    records
+        A ``Run.records`` table.
+    zeros
+        ``"include"`` counts zero-cadence samples (standing still; Garmin), ``"exclude"``
+        drops them (COROS, Suunto, some Garmin firmware). ``"auto"`` means include.
+
+    Returns
+    -------
+    float
+        Average cadence [steps/min], NaN without cadence.
+    """
+    cad = _col(records, "cadence_spm")
+    w = sample_weights_s(records)
+    if zeros == "exclude":
+        w = np.where(cad > 0, w, 0.0)
+    return _wmean(cad, w)
+
+
+def running_cadence_spm(records: pd.DataFrame, **moving_kw: float) -> float:
+    """Time-weighted cadence over moving samples only. [steps/min]"""
+    cad = _col(records, "cadence_spm")
+    w = np.where(moving_mask(records, **moving_kw), sample_weights_s(records), 0.0)
+    return _wmean(cad, w)
+
+
+def step_length_series_m(
+    records: pd.DataFrame, *, min_device_coverage: float = 0.9
+) -> tuple[np.ndarray, str]:
+    """Step length per sample from one consistent source.
+
+    The device's per-record step length when it covers at least ``min_device_coverage``
+    of the samples with cadence, else speed / (cadence / 60) for every sample: mixing the
+    two within a run would show the difference between sources as a change of stride.
+
+    Parameters
+    ----------
+    records
+        A ``Run.records`` table.
+    min_device_coverage
+        Share of samples with cadence that must carry a device step length. [0-1]
+
+    Returns
+    -------
+    (numpy.ndarray, str)
+        Step length [m] (NaN where unknown or cadence is 0) and its origin,
+        ``"device"``, ``"derived"`` or ``"none"``.
+    """
+    dev = _col(records, "step_length_m")
+    speed = _col(records, "speed_mps")
+    cad = _col(records, "cadence_spm")
+    with_cad = np.isfinite(cad) & (cad > 0)
+    has_dev = np.isfinite(dev) & (dev > 0)
+    if has_dev.any():
+        coverage = (has_dev & with_cad).sum() / max(with_cad.sum(), 1)
+        if coverage >= min_device_coverage or not with_cad.any():
+            return np.where(has_dev, dev, np.nan), "device"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        derived = np.where(with_cad, speed / (cad / 60.0), np.nan)
+    if np.isfinite(derived).any():
+        return derived, "derived"
+    return derived, "none"
+
+
+def distance_m(records: pd.DataFrame) -> float:
+    """Distance covered in the session: last minus first recorded cumulative distance. [m]
+
+    A session whose first distance is small (the device starts counting at 0 but records a
+    few metres in) counts from 0, as the device does.
+    """
+    d = _col(records, "distance_m")
+    d = d[np.isfinite(d)]
+    if len(d) == 0:
+        return float("nan")
+    first, last = float(d[0]), float(d.max())
+    # devices count from the session start at 0; a first sample within ~30 s of running
+    # (< 150 m) is distance already covered in this session
+    return last - first if first > 150.0 else last
+
+
+def avg_step_length_m(records: pd.DataFrame, *, distance: float | None = None) -> float:
+    """Average step length as the device reports it.
+
+    With per-record step length: its time-weighted mean over timer-running samples (what
+    watches with running dynamics report: the plain mean at 1 Hz; time weighting also
+    matches smart-recording files). Without: total distance / total steps, the steps
+    integrated from cadence over timer-running time (what older watches report).
+
+    Parameters
+    ----------
+    records
+        A ``Run.records`` table.
+    distance
+        Total distance [m]; default :func:`distance_m`.
+
+    Returns
+    -------
+    float
+        Average step length [m], NaN when neither step length nor cadence is known.
+    """
+    dev = _col(records, "step_length_m")
+    running = records["timer_running"].to_numpy(bool) if "timer_running" in records else True
+    w = sample_weights_s(records)
+    if (np.isfinite(dev) & (dev > 0)).any():
+        return _wmean(np.where(dev > 0, dev, np.nan), np.where(running, w, 0.0))
+    cad = _col(records, "cadence_spm")
+    ok = np.isfinite(cad)
+    steps = float((cad[ok] / 60.0 * w[ok]).sum())
+    dist = distance_m(records) if distance is None else distance
+    if steps <= 0 or not np.isfinite(dist):
+        return float("nan")
+    return dist / steps

@@ -1,0 +1,283 @@
+"""Late-run stride drop-off at the same speed and grade (SCIENCE.md section 3).
+
+Step length rises with speed and falls uphill, so the late part of a run is compared with
+what a model fitted on the early part predicts *for the late part's own speed and grade*:
+
+1. moving samples only; the warm-up (first 10 % of moving time, at least 5 min) and
+   samples steeper than +-4 % are dropped;
+2. reference window: end of warm-up to 50 % of moving time; late window: last 25 %;
+3. ``step_length_m ~ a + b * speed_mps (+ c * grade_pct)`` fitted on the reference window
+   with a Huber M-estimator (time-weighted);
+4. ``stride_dropoff_pct = 100 * (1 - mean(observed late) / mean(predicted late))``:
+   positive means shorter steps late than speed and grade predict;
+5. a 95 % interval from a moving-block bootstrap over 60-s blocks of moving time (blocks
+   resampled within each window, the model refitted each time: all replicates at once);
+6. runs that can't support the comparison get NaN and a ``reason``.
+
+Everything here is vectorised: no Python loop over samples or bootstrap replicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .averages import step_length_series_m
+from .moving import MIN_CADENCE_SPM, MIN_SPEED_MPS, _col, moving_mask, sample_weights_s
+
+__all__ = ["DropoffResult", "stride_dropoff"]
+
+_HUBER_C = 1.345
+
+
+@dataclass(frozen=True)
+class DropoffResult:
+    """Late-run drop-off of one run.
+
+    Attributes
+    ----------
+    stride_dropoff_pct
+        Speed- and grade-normalised drop-off of step length. [%] (NaN with a ``reason``)
+    stride_dropoff_raw_pct
+        Late mean vs reference mean step length, no normalisation. [%]
+    ci95_pct
+        95 % block-bootstrap interval of ``stride_dropoff_pct``. [%]
+    cadence_drift_pct
+        Late cadence vs what speed and grade predict: positive = higher cadence late. [%]
+    reason
+        Why the drop-off is NaN, else None.
+    model
+        ``"speed+grade"``, ``"speed"`` or ``"constant-speed"`` (reference too steady to fit
+        a slope and the late window at the same speed: the prediction is the mean).
+    step_length_source
+        ``"device"`` (per-record step length) or ``"derived"`` (speed / cadence).
+    coef
+        Fitted coefficients (intercept [m], per m/s [s], per % grade [m/%]).
+    windows_s
+        Moving-time boundaries: ``warmup_end``, ``reference_end``, ``late_start``, ``total``. [s]
+    n_reference, n_late
+        Samples used in each window.
+    """
+
+    stride_dropoff_pct: float = float("nan")
+    stride_dropoff_raw_pct: float = float("nan")
+    ci95_pct: tuple[float, float] = (float("nan"), float("nan"))
+    cadence_drift_pct: float = float("nan")
+    reason: str | None = None
+    model: str | None = None
+    step_length_source: str = "none"
+    coef: tuple[float, ...] = ()
+    windows_s: dict[str, float] = field(default_factory=dict)
+    n_reference: int = 0
+    n_late: int = 0
+
+
+def _wmean(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted mean along the last axis (w may be batched)."""
+    return (y * w).sum(axis=-1) / w.sum(axis=-1)
+
+
+def _solve(X: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Weighted least squares for a batch of weight vectors W (B, n) -> (B, p)."""
+    p = X.shape[1]
+    xtwx = np.einsum("bn,ni,nj->bij", W, X, X) + 1e-9 * np.eye(p)
+    xtwy = np.einsum("bn,ni,n->bi", W, X, y)
+    return np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
+
+
+def _huber_fit(
+    X: np.ndarray, y: np.ndarray, W: np.ndarray, *, scale: float | None = None, n_iter: int = 8
+) -> tuple[np.ndarray, float]:
+    """Huber M-estimate (IRLS) for a batch of weight vectors.
+
+    Parameters
+    ----------
+    X
+        Design, shape (n, p).
+    y
+        Response, shape (n,).
+    W
+        Sample weights, shape (B, n).
+    scale
+        Residual scale; default: 1.4826 x the median absolute residual of a first
+        least-squares fit of the first weight vector (then held fixed, so every bootstrap
+        replicate is down-weighted on the same scale).
+    n_iter
+        IRLS iterations.
+
+    Returns
+    -------
+    (numpy.ndarray, float)
+        Coefficients (B, p) and the scale used.
+    """
+    beta = _solve(X, y, W)
+    if scale is None:
+        r0 = np.abs(y - X @ beta[0])[W[0] > 0]
+        scale = float(1.4826 * np.median(r0)) if len(r0) else 1.0
+    scale = max(scale, 1e-9)
+    for _ in range(n_iter):
+        absr = np.abs(y[None, :] - beta @ X.T)
+        h = np.minimum(1.0, _HUBER_C * scale / np.maximum(absr, 1e-12))
+        beta = _solve(X, y, W * h)
+    return beta, scale
+
+
+def stride_dropoff(
+    records: pd.DataFrame,
+    *,
+    warmup_fraction: float = 0.10,
+    min_warmup_s: float = 300.0,
+    reference_end_fraction: float = 0.50,
+    late_fraction: float = 0.25,
+    max_abs_grade_pct: float = 4.0,
+    min_moving_s: float = 1200.0,
+    min_window_s: float = 120.0,
+    min_speed_range_mps: float = 0.25,
+    block_s: float = 60.0,
+    n_boot: int = 400,
+    seed: int = 0,
+    min_speed_mps: float = MIN_SPEED_MPS,
+    min_cadence_spm: float = MIN_CADENCE_SPM,
+) -> DropoffResult:
+    """Speed- and grade-normalised late-run stride drop-off of one run.
+
+    Parameters
+    ----------
+    records
+        A ``Run.records`` table.
+    warmup_fraction
+        Share of moving time dropped at the start. [0-1]
+    min_warmup_s
+        Shortest warm-up dropped. [s]
+    reference_end_fraction
+        The reference window ends at this share of moving time. [0-1]
+    late_fraction
+        The late window is this last share of moving time. [0-1]
+    max_abs_grade_pct
+        Samples on steeper ground are dropped. [%]
+    min_moving_s
+        Runs with less moving time get NaN. [s]
+    min_window_s
+        Each window needs at least this much usable time. [s]
+    min_speed_range_mps
+        Below this 5-95 % speed range in the reference window, no speed slope is fitted. [m/s]
+    block_s
+        Bootstrap block length in moving time. [s]
+    n_boot
+        Bootstrap replicates.
+    seed
+        Random seed, so the interval is reproducible.
+    min_speed_mps, min_cadence_spm
+        Moving-sample thresholds. [m/s], [steps/min]
+
+    Returns
+    -------
+    DropoffResult
+    """
+    sl, source = step_length_series_m(records)
+    base = {"step_length_source": source}
+    if len(records) == 0:
+        return DropoffResult(reason="no records", **base)
+    speed = _col(records, "speed_mps")
+    if not np.isfinite(speed).any():
+        return DropoffResult(reason="no speed data", **base)
+    if source == "none":
+        return DropoffResult(reason="no cadence or step length data", **base)
+    moving = moving_mask(records, min_speed_mps=min_speed_mps, min_cadence_spm=min_cadence_spm)
+    w = np.where(moving, sample_weights_s(records), 0.0)
+    total = float(w.sum())
+    if total < min_moving_s:
+        return DropoffResult(
+            reason=f"too short: {total / 60:.0f} min of running (needs {min_moving_s / 60:.0f})",
+            windows_s={"total": total},
+            **base,
+        )
+    mt = np.cumsum(w) - w / 2.0  # moving time at each sample's midpoint
+    warm_end = max(warmup_fraction * total, min_warmup_s)
+    ref_end = reference_end_fraction * total
+    late_start = (1.0 - late_fraction) * total
+    windows = {"warmup_end": warm_end, "reference_end": ref_end, "late_start": late_start,
+               "total": total}  # fmt: skip
+    grade = _col(records, "grade_pct")
+    cad = _col(records, "cadence_spm")
+    in_ref = moving & (mt >= warm_end) & (mt < ref_end)
+    in_late = moving & (mt >= late_start)
+    use_grade = bool(np.isfinite(grade[in_ref]).mean() >= 0.9) if in_ref.any() else False
+    ok = np.isfinite(sl) & np.isfinite(speed) & (w > 0)
+    if use_grade:
+        ok &= np.isfinite(grade) & (np.abs(grade) <= max_abs_grade_pct)
+    else:
+        with np.errstate(invalid="ignore"):
+            ok &= ~(np.abs(grade) > max_abs_grade_pct)
+    ref = in_ref & ok
+    late = in_late & ok
+    base.update(windows_s=windows, n_reference=int(ref.sum()), n_late=int(late.sum()))
+    if w[ref].sum() < min_window_s or w[late].sum() < min_window_s:
+        return DropoffResult(
+            reason=(f"not enough level running in the windows ({w[ref].sum() / 60:.1f} min "
+                    f"reference, {w[late].sum() / 60:.1f} min late; needs "
+                    f"{min_window_s / 60:.0f} each)"),
+            **base,
+        )  # fmt: skip
+    s_ref, s_late = speed[ref], speed[late]
+    lo, hi = np.percentile(s_ref, [5, 95])
+    if hi - lo < min_speed_range_mps:
+        late_med = float(np.median(s_late))
+        if not (lo - 0.1 <= late_med <= hi + 0.1):
+            return DropoffResult(
+                reason=(f"reference speed too steady to fit ({lo:.2f}-{hi:.2f} m/s) and the "
+                        f"late window is at another speed ({late_med:.2f} m/s)"),
+                **base,
+            )  # fmt: skip
+        model = "constant-speed"
+        cols = [np.ones(len(speed))]
+    else:
+        model = "speed"
+        cols = [np.ones(len(speed)), speed]
+        g_ref = grade[ref] if use_grade else np.zeros(1)
+        if use_grade and np.nanstd(g_ref) > 0.3:
+            model = "speed+grade"
+            cols.append(np.nan_to_num(grade))
+    X = np.column_stack(cols)
+    idx_ref, idx_late = np.flatnonzero(ref), np.flatnonzero(late)
+    Xr, Xl = X[idx_ref], X[idx_late]
+    wr, wl = w[idx_ref], w[idx_late]
+    y = sl[idx_ref]
+    beta_1, scale = _huber_fit(Xr, y, wr[None, :])
+    beta = beta_1[0]
+    pred_late = Xl @ beta
+    obs_late = sl[idx_late]
+    dropoff = 100.0 * (1.0 - _wmean(obs_late, wl) / _wmean(pred_late, wl))
+    raw = 100.0 * (1.0 - _wmean(obs_late, wl) / _wmean(y, wr))
+    drift = float("nan")
+    if np.isfinite(cad[idx_ref]).all() and np.isfinite(cad[idx_late]).all():
+        bc = _huber_fit(Xr, cad[idx_ref], wr[None, :])[0][0]
+        drift = 100.0 * (_wmean(cad[idx_late], wl) / _wmean(Xl @ bc, wl) - 1.0)
+    # moving-block bootstrap, every replicate at once
+    rng = np.random.default_rng(seed)
+    blk_r = np.unique((mt[idx_ref] // block_s).astype(np.int64), return_inverse=True)[1]
+    blk_l = np.unique((mt[idx_late] // block_s).astype(np.int64), return_inverse=True)[1]
+    nbr, nbl = int(blk_r.max()) + 1, int(blk_l.max()) + 1
+    cnt_r = rng.multinomial(nbr, np.full(nbr, 1.0 / nbr), size=n_boot)
+    cnt_l = rng.multinomial(nbl, np.full(nbl, 1.0 / nbl), size=n_boot)
+    Wr = wr[None, :] * cnt_r[:, blk_r]
+    Wl = wl[None, :] * cnt_l[:, blk_l]
+    betas, _ = _huber_fit(Xr, y, Wr, scale=scale, n_iter=4)
+    pred_b = betas @ Xl.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = 100.0 * (1.0 - _wmean(obs_late[None, :], Wl) / _wmean(pred_b, Wl))
+    boot = boot[np.isfinite(boot)]
+    ci = (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))) if len(boot) else (
+        float("nan"), float("nan"))  # fmt: skip
+    return DropoffResult(
+        stride_dropoff_pct=float(dropoff),
+        stride_dropoff_raw_pct=float(raw),
+        ci95_pct=ci,
+        cadence_drift_pct=float(drift),
+        reason=None,
+        model=model,
+        coef=tuple(float(b) for b in beta),
+        **base,
+    )

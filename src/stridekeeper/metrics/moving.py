@@ -1,0 +1,140 @@
+"""Which samples count: timer-running time, moving samples, GPS speed spikes, time weights.
+
+SCIENCE.md section 2. All functions are pure: they take a records table and return new arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "MAX_ACCEL_MPS2",
+    "MIN_CADENCE_SPM",
+    "MIN_SPEED_MPS",
+    "moving_mask",
+    "sample_weights_s",
+    "speed_spike_mask",
+]
+
+#: Below this speed a sample is standing or shuffling, not running. [m/s]
+MIN_SPEED_MPS = 1.0
+#: Below this cadence a sample is walking or standing. [steps/min]
+MIN_CADENCE_SPM = 120.0
+#: Faster changes of speed than this are GPS artefacts, not running. [m/s^2]
+MAX_ACCEL_MPS2 = 3.0
+
+
+def _col(records: pd.DataFrame, name: str) -> np.ndarray:
+    if name in records:
+        return records[name].to_numpy(dtype=float)
+    return np.full(len(records), np.nan)
+
+
+def sample_weights_s(records: pd.DataFrame) -> np.ndarray:
+    """Timer-running seconds each sample stands for.
+
+    A sample stands for the timer time since the previous sample (pauses add nothing):
+    watches with smart recording write a sample when the value has changed, and this
+    weighting reproduces their session averages best on the real files in
+    ``realdata`` (82 % within 1 step/min against 71 % for forward-holding and 61 % for a
+    plain mean). The first sample gets the median spacing. Samples recorded while the
+    timer was stopped weigh 0.
+
+    Parameters
+    ----------
+    records
+        A ``Run.records`` table with ``timer_s`` and ``timer_running``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Weight per sample. [s]
+    """
+    n = len(records)
+    if n == 0:
+        return np.zeros(0)
+    timer = _col(records, "timer_s")
+    if np.isnan(timer).all():
+        timer = _col(records, "elapsed_s")
+    w = np.empty(n)
+    if n > 1:
+        w[1:] = np.diff(timer)
+        pos = w[1:][w[1:] > 0]
+        w[0] = float(np.median(pos)) if len(pos) else 1.0
+    else:
+        w[0] = 1.0
+    w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
+    running = records["timer_running"].to_numpy(bool) if "timer_running" in records else True
+    return np.where(running, w, 0.0)
+
+
+def speed_spike_mask(
+    records: pd.DataFrame, *, max_accel_mps2: float = MAX_ACCEL_MPS2
+) -> np.ndarray:
+    """True where speed departs from its neighbours faster than a runner can accelerate.
+
+    A sample is a spike when it differs from the median of the 5 samples around it by
+    more than ``max_accel_mps2`` times its spacing (at least 1 s): GPS jumps, not running.
+
+    Parameters
+    ----------
+    records
+        A ``Run.records`` table.
+    max_accel_mps2
+        Largest plausible change of speed per second. [m/s^2]
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    speed = _col(records, "speed_mps")
+    if len(speed) < 3 or np.isnan(speed).all():
+        return np.zeros(len(speed), dtype=bool)
+    med = pd.Series(speed).rolling(5, center=True, min_periods=2).median().to_numpy()
+    t = records.index.asi8 / 1e9 if len(records) else np.zeros(0)
+    dt_s = np.ones(len(speed))
+    if len(t) > 1:
+        gaps = np.diff(t)
+        dt_s[1:] = np.maximum(dt_s[1:], gaps)
+    with np.errstate(invalid="ignore"):
+        return np.abs(speed - med) > max_accel_mps2 * dt_s
+
+
+def moving_mask(
+    records: pd.DataFrame,
+    *,
+    min_speed_mps: float = MIN_SPEED_MPS,
+    min_cadence_spm: float = MIN_CADENCE_SPM,
+    max_accel_mps2: float = MAX_ACCEL_MPS2,
+) -> np.ndarray:
+    """Samples that count as running: timer on, fast enough, high enough cadence, no spike.
+
+    When the run has no cadence at all, the cadence condition is dropped (speed alone).
+
+    Parameters
+    ----------
+    records
+        A ``Run.records`` table.
+    min_speed_mps
+        Slowest running speed. [m/s]
+    min_cadence_spm
+        Lowest running cadence. [steps/min]
+    max_accel_mps2
+        Speed spikes beyond this are excluded. [m/s^2]
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    n = len(records)
+    running = (
+        records["timer_running"].to_numpy(bool) if "timer_running" in records else np.ones(n, bool)
+    )
+    speed = _col(records, "speed_mps")
+    cad = _col(records, "cadence_spm")
+    with np.errstate(invalid="ignore"):
+        mask = running & (speed >= min_speed_mps)
+        if not np.isnan(cad).all():
+            mask &= cad >= min_cadence_spm
+    return mask & ~speed_spike_mask(records, max_accel_mps2=max_accel_mps2)

@@ -1,0 +1,146 @@
+"""One row of every per-run metric: :func:`summarize`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..schema import Run
+from .averages import (
+    avg_cadence_spm,
+    avg_step_length_m,
+    distance_m,
+    running_cadence_spm,
+    zero_cadence_policy,
+)
+from .dropoff import stride_dropoff
+from .moving import _col, moving_mask, sample_weights_s
+
+__all__ = ["SUMMARY_COLUMNS", "elevation_gain_m", "summarize"]
+
+#: Columns of :func:`summarize`'s row, with units.
+SUMMARY_COLUMNS: dict[str, str] = {
+    "source": "file the run was read from",
+    "session_index": "0-based position of the session in its file (all sports counted)",
+    "sport": "sport as the device recorded it",
+    "sub_sport": "sub-sport as the device recorded it",
+    "device": "manufacturer/product",
+    "start_time": "session start (UTC)",
+    "distance_m": "distance covered [m]",
+    "elapsed_time_s": "session duration, pauses included [s]",
+    "timer_time_s": "time with the timer running [s]",
+    "moving_time_s": "time running (moving samples) [s]",
+    "avg_speed_mps": "distance / timer time [m/s]",
+    "avg_cadence_spm": "device-comparable average cadence, timer time [steps/min]",
+    "running_cadence_spm": "average cadence over moving samples [steps/min]",
+    "avg_step_length_m": "device-comparable average step length [m]",
+    "avg_stride_length_m": "2 x avg_step_length_m [m]",
+    "step_length_source": "device (per-record) or derived (speed / cadence)",
+    "stride_dropoff_pct": "late-run step-length drop-off at the same speed and grade [%]",
+    "stride_dropoff_raw_pct": "late vs reference step length, not normalised [%]",
+    "stride_dropoff_ci95_low_pct": "95 % block-bootstrap interval, low end [%]",
+    "stride_dropoff_ci95_high_pct": "95 % block-bootstrap interval, high end [%]",
+    "cadence_drift_pct": "late cadence vs speed/grade prediction (+ = higher) [%]",
+    "dropoff_reason": "why the drop-off is missing (empty when it is computed)",
+    "dropoff_model": "speed+grade, speed or constant-speed",
+    "elevation_gain_m": "total ascent [m]",
+    "avg_temperature_c": "mean temperature while running [degC]",
+    "n_warnings": "data-quality notes attached by the reader",
+}
+
+_FOOT = ("running", "walking", "hiking", "trail_running")
+
+
+def elevation_gain_m(records: pd.DataFrame, *, smooth_samples: int = 15) -> float:
+    """Total ascent of the smoothed altitude profile.
+
+    Altitude is smoothed with a centred rolling mean (altimeter and GPS noise would
+    otherwise add metres on flat ground), then the rises are summed.
+
+    Parameters
+    ----------
+    records
+        A ``Run.records`` table.
+    smooth_samples
+        Rolling-mean window in samples.
+
+    Returns
+    -------
+    float
+        Ascent [m]; NaN without altitude.
+    """
+    alt = _col(records, "altitude_m")
+    alt = alt[np.isfinite(alt)]
+    if len(alt) < 2:
+        return float("nan")
+    sm = pd.Series(alt).rolling(smooth_samples, center=True, min_periods=1).mean().to_numpy()
+    return float(np.clip(np.diff(sm), 0.0, None).sum())
+
+
+def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
+    """Every per-run metric of SCIENCE.md sections 2-3 as one row.
+
+    Parameters
+    ----------
+    run
+        A run from any reader.
+    **dropoff_kw
+        Passed to :func:`~stridekeeper.metrics.dropoff.stride_dropoff`.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by :data:`SUMMARY_COLUMNS`. Metrics that can't be computed are NaN; a
+        missing drop-off has its ``dropoff_reason``.
+    """
+    rec = run.records
+    meta = run.meta
+    sport = meta.get("sport")
+    w = sample_weights_s(rec)
+    moving = moving_mask(rec)
+    dist = distance_m(rec)
+    timer = float(w.sum()) if len(rec) else float("nan")
+    foot = sport in _FOOT or sport is None
+    zeros = zero_cadence_policy(meta.get("manufacturer"), meta.get("product"))
+    cad = avg_cadence_spm(rec, zeros=zeros) if foot else float("nan")
+    step = avg_step_length_m(rec, distance=dist) if foot else float("nan")
+    temp = _col(rec, "temperature_c")
+    temp_mean = float(np.nanmean(temp[moving])) if np.isfinite(temp[moving]).any() else np.nan
+    if sport == "running" or (sport is None and foot):
+        d = stride_dropoff(rec, **dropoff_kw)
+    else:
+        from .dropoff import DropoffResult
+
+        d = DropoffResult(reason=f"not a run (sport: {sport})")
+    elapsed = _col(rec, "elapsed_s")
+    row = {
+        "source": meta.get("source"),
+        "session_index": meta.get("session_index"),
+        "sport": sport,
+        "sub_sport": meta.get("sub_sport"),
+        "device": meta.get("device"),
+        "start_time": meta.get("start_time"),
+        "distance_m": dist,
+        "elapsed_time_s": float(np.nanmax(elapsed)) if np.isfinite(elapsed).any() else np.nan,
+        "timer_time_s": timer,
+        "moving_time_s": float(w[moving].sum()),
+        "avg_speed_mps": dist / timer if timer and np.isfinite(dist) else np.nan,
+        "avg_cadence_spm": cad,
+        "running_cadence_spm": running_cadence_spm(rec) if foot else np.nan,
+        "avg_step_length_m": step,
+        "avg_stride_length_m": 2.0 * step,
+        "step_length_source": d.step_length_source,
+        "stride_dropoff_pct": d.stride_dropoff_pct,
+        "stride_dropoff_raw_pct": d.stride_dropoff_raw_pct,
+        "stride_dropoff_ci95_low_pct": d.ci95_pct[0],
+        "stride_dropoff_ci95_high_pct": d.ci95_pct[1],
+        "cadence_drift_pct": d.cadence_drift_pct,
+        "dropoff_reason": d.reason,
+        "dropoff_model": d.model,
+        "elevation_gain_m": elevation_gain_m(rec),
+        "avg_temperature_c": temp_mean,
+        "n_warnings": len(meta.get("warnings", [])),
+    }
+    return pd.Series(row, index=list(SUMMARY_COLUMNS), dtype=object)
