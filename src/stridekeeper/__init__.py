@@ -1,1 +1,51 @@
-"""stridekeeper."""
+"""stridekeeper: does my mobility work keep my stride from falling apart late in my runs?
+
+Public API (imported lazily, so the command line starts fast)::
+
+    import stridekeeper as sk
+    runs = sk.read_runs("morning_run.fit", sport="running")
+    row = sk.summarize(runs[0])          # cadence, step length, drop-off ...
+    row["stride_dropoff_pct"]
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Run": ".schema",
+    "RECORD_COLUMNS": ".schema",
+    "REGIONS": ".schema",
+    "validate_records": ".schema",
+    "validate_sessions": ".schema",
+    "StridekeeperError": ".errors",
+    "UnsupportedFormatError": ".errors",
+    "CorruptFileError": ".errors",
+    "SchemaError": ".errors",
+    "MobilityLogError": ".errors",
+    "InsufficientDataError": ".errors",
+    "DataQualityWarning": ".errors",
+    "read_runs": ".io.dispatch",
+    "read_fit": ".io.fit",
+    "summarize": ".metrics.summary",
+    "stride_dropoff": ".metrics.dropoff",
+    "moving_mask": ".metrics.moving",
+    "simulate_run": ".synth.runs",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'stridekeeper' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -214,9 +214,7 @@ def validate_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise SchemaError(f"sessions lack column(s): {', '.join(missing)}")
     st = sessions["start_time"]
-    if len(st) and (
-        not isinstance(st.dtype, pd.DatetimeTZDtype) or str(st.dtype.tz) != "UTC"
-    ):
+    if len(st) and (not isinstance(st.dtype, pd.DatetimeTZDtype) or str(st.dtype.tz) != "UTC"):
         raise SchemaError(f"'start_time' must be tz-aware UTC, got {st.dtype}")
     dur = pd.to_numeric(sessions["duration_min"], errors="coerce")
     if len(dur) and not (dur > 0).all():

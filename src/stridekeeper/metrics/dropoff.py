@@ -134,7 +134,8 @@ def stride_dropoff(
     max_abs_grade_pct: float = 4.0,
     min_moving_s: float = 1200.0,
     min_window_s: float = 120.0,
-    min_speed_range_mps: float = 0.25,
+    min_speed_sd_mps: float = 0.03,
+    max_speed_gap_mps: float = 0.05,
     block_s: float = 60.0,
     n_boot: int = 400,
     seed: int = 0,
@@ -161,8 +162,12 @@ def stride_dropoff(
         Runs with less moving time get NaN. [s]
     min_window_s
         Each window needs at least this much usable time. [s]
-    min_speed_range_mps
-        Below this 5-95 % speed range in the reference window, no speed slope is fitted. [m/s]
+    min_speed_sd_mps
+        Below this speed SD in the reference window no speed slope is fitted (a steady
+        treadmill belt); the prediction is then the reference mean. [m/s]
+    max_speed_gap_mps
+        With no speed slope, the late window's mean speed must lie this close to the
+        reference window's, else the drop-off is NaN. [m/s]
     block_s
         Bootstrap block length in moving time. [s]
     n_boot
@@ -222,13 +227,14 @@ def stride_dropoff(
             **base,
         )  # fmt: skip
     s_ref, s_late = speed[ref], speed[late]
-    lo, hi = np.percentile(s_ref, [5, 95])
-    if hi - lo < min_speed_range_mps:
-        late_med = float(np.median(s_late))
-        if not (lo - 0.1 <= late_med <= hi + 0.1):
+    sd_ref = float(np.sqrt(np.cov(s_ref, aweights=w[ref]))) if len(s_ref) > 2 else 0.0
+    if sd_ref < min_speed_sd_mps:
+        # a steady belt: no slope to fit, and none needed if the late window is at that speed
+        gap = abs(_wmean(s_late, w[late]) - _wmean(s_ref, w[ref]))
+        if gap > max_speed_gap_mps:
             return DropoffResult(
-                reason=(f"reference speed too steady to fit ({lo:.2f}-{hi:.2f} m/s) and the "
-                        f"late window is at another speed ({late_med:.2f} m/s)"),
+                reason=(f"reference speed too steady to fit a speed model (SD {sd_ref:.3f} "
+                        f"m/s) and the late window is {gap:.2f} m/s faster or slower"),
                 **base,
             )  # fmt: skip
         model = "constant-speed"

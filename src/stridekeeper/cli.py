@@ -1,0 +1,253 @@
+"""The ``stridekeeper`` command line: a thin door on the public API.
+
+Exit status: 0 on success, 1 when some input failed (each failure is named on stderr in
+one line), 2 on usage errors. User input never produces a traceback (``-v`` shows one for
+unexpected internal errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("stridekeeper")
+
+#: Keys of ``inspect --json`` objects, in order.
+INSPECT_KEYS = (
+    "source", "session_index", "sport", "sub_sport", "device", "start_time", "distance_m",
+    "elapsed_time_s", "timer_time_s", "moving_time_s", "avg_speed_mps", "avg_cadence_spm",
+    "running_cadence_spm", "avg_step_length_m", "avg_stride_length_m", "stride_dropoff_pct",
+    "stride_dropoff_raw_pct", "stride_dropoff_ci95", "cadence_drift_pct", "dropoff_reason",
+    "device_summary", "warnings",
+)  # fmt: skip
+
+_ACTIVITY_SUFFIXES = (".fit", ".fit.gz")
+
+
+class _Failures:
+    """Collects per-file failures and prints each as one line on stderr."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, source: str, reason: str) -> None:
+        self.items.append((source, reason))
+        print(f"error: {reason if reason.startswith(source) else f'{source}: {reason}'}",
+              file=sys.stderr)  # fmt: skip
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: NaN -> None, numpy scalars -> Python, timestamps -> ISO 8601."""
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _expand(paths: Sequence[str], suffixes: tuple[str, ...]) -> Iterator[Path]:
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(
+                f for f in path.rglob("*") if f.is_file() and f.name.lower().endswith(suffixes)
+            )
+            yield from found
+        else:
+            yield path
+
+
+def run_to_dict(run: Any, summary: Any) -> dict[str, Any]:
+    """The ``inspect --json`` object of one session."""
+    dev = run.meta.get("device_summary")
+    row = {k: summary.get(k) for k in INSPECT_KEYS if k in summary.index}
+    row["stride_dropoff_ci95"] = [
+        summary["stride_dropoff_ci95_low_pct"],
+        summary["stride_dropoff_ci95_high_pct"],
+    ]
+    if all(
+        v is None or (isinstance(v, float) and math.isnan(v)) for v in row["stride_dropoff_ci95"]
+    ):
+        row["stride_dropoff_ci95"] = None
+    row["device_summary"] = (
+        None
+        if not dev
+        else {
+            k: dev.get(k)
+            for k in ("distance_m", "timer_time_s", "avg_cadence_spm", "avg_step_length_m")
+        }  # fmt: skip
+    )
+    row["warnings"] = list(run.meta.get("warnings", []))
+    return {k: _clean(row.get(k)) for k in INSPECT_KEYS}
+
+
+def _read_quietly(path: Path, failures: _Failures) -> list[Any] | None:
+    """Read one file; failures become one stderr line, warnings stay in meta."""
+    from .errors import StridekeeperError
+    from .io import read_runs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return read_runs(path)
+        except StridekeeperError as exc:
+            failures.add(str(path), str(exc))
+        except Exception as exc:  # a bug, not the user's fault: still one line
+            log.debug("unexpected error reading %s", path, exc_info=True)
+            failures.add(str(path), f"internal error ({type(exc).__name__}: {exc}); "
+                                    "please report it with the file")  # fmt: skip
+    return None
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, spec)
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    head = (f"{'file':28} {'#':>2} {'sport':10} {'start (UTC)':16} {'km':>6} {'moving':>7} "
+            f"{'spm':>6} {'step m':>6} {'drop %':>6} {'95% CI':>13}  note")  # fmt: skip
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        start = (r["start_time"] or "")[:16].replace("T", " ")
+        km = _fmt(r["distance_m"] / 1000 if r["distance_m"] is not None else None, ".2f")
+        mov = r["moving_time_s"]
+        mov_s = "-" if mov is None else f"{int(mov // 3600)}:{int(mov % 3600 // 60):02d}"
+        ci = r["stride_dropoff_ci95"]
+        ci_s = "-" if not ci or ci[0] is None else f"[{ci[0]:.1f}, {ci[1]:.1f}]"
+        name = Path(r["source"]).name
+        name = name if len(name) <= 28 else "..." + name[-25:]
+        note = r["dropoff_reason"] or ""
+        if r["warnings"]:
+            note = (note + "; " if note else "") + f"{len(r['warnings'])} warning(s)"
+        print(f"{name:28} {r['session_index']:>2} {(r['sport'] or '?')[:10]:10} {start:16} "
+              f"{km:>6} {mov_s:>7} {_fmt(r['avg_cadence_spm'], '.1f'):>6} "
+              f"{_fmt(r['avg_step_length_m'], '.3f'):>6} {_fmt(r['stride_dropoff_pct'], '.1f'):>6} "
+              f"{ci_s:>13}  {note}")  # fmt: skip
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """``stridekeeper inspect PATH...``: every session of every file."""
+    from .metrics import summarize
+
+    failures = _Failures()
+    rows: list[dict[str, Any]] = []
+    for path in _expand(args.paths, _ACTIVITY_SUFFIXES):
+        runs = _read_quietly(path, failures)
+        if runs is None:
+            continue
+        for run in runs:
+            rows.append(run_to_dict(run, summarize(run)))
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+    else:
+        if rows:
+            _print_table(rows)
+        for r in rows:
+            for w in r["warnings"]:
+                print(f"warning: {r['source']} (session {r['session_index']}): {w}",
+                      file=sys.stderr)  # fmt: skip
+    return 1 if failures.items else 0
+
+
+def _sample_data_dir() -> Path:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "sample_data"
+        if candidate.is_dir():
+            return candidate
+    return Path.cwd() / "sample_data"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``stridekeeper demo``: inspect the sample season's FIT runs."""
+    folder = Path(args.sample_data) if args.sample_data else _sample_data_dir()
+    if not folder.is_dir():
+        print(f"error: {folder}: sample data folder not found", file=sys.stderr)
+        return 1
+    files = sorted(str(p) for p in folder.rglob("*.fit"))
+    if not files:
+        print(f"error: {folder}: no FIT files in the sample data", file=sys.stderr)
+        return 1
+    print(f"stridekeeper demo: {len(files)} FIT files in {folder}\n")
+    ns = argparse.Namespace(paths=files, json=args.json)
+    return cmd_inspect(ns)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="stridekeeper",
+        description="Does my mobility work keep my stride from falling apart late in my runs?",
+    )
+    parser.add_argument("--version", action="version", version=f"stridekeeper {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("inspect", help="per-session cadence, step length and drop-off of files",
+                       description="Report every session of every file (folders are searched).")  # fmt: skip
+    p.add_argument("paths", nargs="+", metavar="PATH", help="activity files or folders")
+    p.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("demo", help="run the main job on the bundled sample data")
+    p.add_argument("--sample-data", metavar="DIR", help="folder of sample data")
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stridekeeper`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        from .errors import StridekeeperError
+
+        if args.verbose:
+            raise
+        if isinstance(exc, StridekeeperError):
+            print(f"error: {exc}", file=sys.stderr)
+        else:
+            print(f"error: internal error ({type(exc).__name__}: {exc}); rerun with -v for "
+                  "details and please report it", file=sys.stderr)  # fmt: skip
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

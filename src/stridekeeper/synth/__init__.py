@@ -1,0 +1,1 @@
+"""Simulated runs, athletes and files with known truth."""

@@ -1,0 +1,75 @@
+"""Shared fixtures: where the real third-party files live, and how to ask for them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib_agg_guard  # noqa: F401  (sets the Agg backend before any test imports pyplot)
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def realdata_dir() -> Path:
+    """``../shared/realdata`` beside the checkout, or $STRIDEKEEPER_REALDATA."""
+    env = os.environ.get("STRIDEKEEPER_REALDATA")
+    return Path(env) if env else (ROOT.parent / "shared" / "realdata")
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """The real-data folder; skips when absent, fails when STRIDEKEEPER_REQUIRE_SHARED=1."""
+    path = realdata_dir()
+    if not (path / "device_summaries.csv").is_file():
+        msg = (f"real third-party files not found at {path} (clone beside ../shared or set "
+               "STRIDEKEEPER_REALDATA)")  # fmt: skip
+        if os.environ.get("STRIDEKEEPER_REQUIRE_SHARED") == "1":
+            pytest.fail(msg + "; STRIDEKEEPER_REQUIRE_SHARED=1 demands them")
+        pytest.skip(msg)
+    return path
+
+
+# --------------------------------------------------------------------------- synthetic runs
+#: Simulated runs whose truth the tests check; one FIT file each.
+SYNTHETIC = {
+    "fatigued": dict(duration_s=3600, speed_mps=3.0, fatigue_pct=6.0, seed=1),
+    "fresh": dict(duration_s=3600, speed_mps=3.0, seed=2),
+    "progression": dict(duration_s=3600, speed_mps=2.8, progression=0.30, seed=3),
+    "paused": dict(duration_s=3600, speed_mps=3.0, seed=4,
+                   pauses=[(900.0, 120.0), (2400.0, 300.0)]),
+    "unpaused": dict(duration_s=3600, speed_mps=3.0, seed=4),
+    "treadmill": dict(duration_s=2700, speed_mps=3.2, treadmill=True, fatigue_pct=4.0, seed=5),
+    "no_step_length": dict(duration_s=3000, speed_mps=3.1, with_step_length=False,
+                           fatigue_pct=6.0, seed=6),
+    "hilly": dict(duration_s=4200, speed_mps=3.0, hills_amplitude_m=15.0, fatigue_pct=5.0,
+                  seed=7),
+    "short": dict(duration_s=900, speed_mps=3.0, seed=8),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def simulated() -> dict:
+    """name -> SimulatedRun, for the names in SYNTHETIC."""
+    from stridekeeper.synth.runs import simulate_run
+
+    return {name: simulate_run(**kw) for name, kw in SYNTHETIC.items()}
+
+
+@pytest.fixture(scope="session")
+def synthetic_fit_files(tmp_path_factory: pytest.TempPathFactory, simulated: dict) -> dict:
+    """name -> path of a FIT file written by the project's own encoder."""
+    from stridekeeper.synth.files import write_run_fit
+
+    folder = tmp_path_factory.mktemp("synthetic_fit")
+    return {name: write_run_fit(sim, folder / f"{name}.fit") for name, sim in simulated.items()}
+
+
+@pytest.fixture(scope="session")
+def small_fit_bytes() -> bytes:
+    """A small valid running FIT file (3 minutes, two pauses, laps) for damage tests."""
+    from stridekeeper.synth.files import run_fit_bytes
+    from stridekeeper.synth.runs import simulate_run
+
+    sim = simulate_run(duration_s=180, pauses=[(60.0, 10.0)], seed=11)
+    return run_fit_bytes(sim)

@@ -1,0 +1,5 @@
+"""Imported by conftest: plot tests must never open a window."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
