@@ -1,0 +1,1 @@
+"""Pure analysis: mobility consistency, merging sessions, linking runs to exposure."""
