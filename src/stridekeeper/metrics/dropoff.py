@@ -81,9 +81,11 @@ def _wmean(y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _solve(X: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Weighted least squares for a batch of weight vectors W (B, n) -> (B, p)."""
-    p = X.shape[1]
-    xtwx = np.einsum("bn,ni,nj->bij", W, X, X) + 1e-9 * np.eye(p)
-    xtwy = np.einsum("bn,ni,n->bi", W, X, y)
+    n, p = X.shape
+    # as matrix products (BLAS) rather than einsum: X'WX for every replicate at once
+    xx = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    xtwx = (W @ xx).reshape(-1, p, p) + 1e-9 * np.eye(p)
+    xtwy = W @ (X * y[:, None])
     return np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
 
 
