@@ -14,6 +14,7 @@ import math
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,11 @@ INSPECT_KEYS = (
 )  # fmt: skip
 
 _ACTIVITY_SUFFIXES = (".fit", ".fit.gz")
+
+#: Further commands, one module each under ``stridekeeper.commands``: each defines
+#: ``register(subparsers)`` that adds its parser with ``set_defaults(func=...)``. Those
+#: modules import nothing heavy at module level, so ``--help`` stays fast.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 class _Failures:
@@ -214,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-data", metavar="DIR", help="folder of sample data")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
     p.set_defaults(func=cmd_demo)
+    for name in COMMAND_MODULES:
+        import_module(f"stridekeeper.commands.{name}").register(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""One module per CLI command beyond the core ones (see ``cli.COMMAND_MODULES``)."""
