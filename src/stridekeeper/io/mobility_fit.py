@@ -1,0 +1,373 @@
+"""Mobility sessions recorded by a watch (FIT yoga, flexibility, pilates, breathing, mobility).
+
+A FIT activity file holds one ``session`` message per session (a multisport file may hold a
+run and a yoga session). :func:`read_fit_mobility` keeps the sessions a watch records for
+mobility work (SCIENCE.md section 1) and turns each into one row of the canonical
+mobility-session table (:data:`~stridekeeper.schema.MOBILITY_COLUMNS`), so that watch
+recordings and a hand-kept log (:func:`~stridekeeper.io.mobility_log.read_mobility_log`) can
+be combined and de-duplicated.
+
+Which sessions count
+--------------------
+================  ==================================================  =====================
+FIT sport         FIT sub_sport                                       ``notes``
+================  ==================================================  =====================
+``training`` (10) ``flexibility_training`` (19), ``yoga`` (43),       ``watch: <sub_sport>``
+                  ``pilates`` (44), ``breathing`` (62)
+``mobility`` (86) any (fitdecode may report the sport as ``86``)      ``watch: mobility``
+================  ==================================================  =====================
+
+``training`` / ``strength_training`` and every other sport are *not* mobility work and are
+skipped silently; a file without mobility sessions gives an empty table.
+
+Drills and regions from ``set`` messages
+----------------------------------------
+The exercise categories of the session's active ``set`` messages (rest sets skipped) become
+``drills``, in order, each once. A category maps to body regions and planes only where the
+category itself says which (:data:`CATEGORY_REGIONS`, :data:`CATEGORY_PLANES`); every other
+category adds a drill but no region. ``unknown`` (65534) and empty categories are ignored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import os
+import warnings
+import zlib
+from collections.abc import Iterable
+from datetime import timedelta, timezone, tzinfo
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CorruptFileError, DataQualityWarning
+from ..schema import PLANES, REGIONS, Run, validate_sessions
+from .fit import MOBILITY_SUB_SPORTS, read_fit
+from .mobility_log import _empty_sessions, _resolve_tz, _session_key
+
+__all__ = [
+    "CATEGORY_PLANES",
+    "CATEGORY_REGIONS",
+    "MOBILITY_SPORTS",
+    "is_mobility_session",
+    "read_fit_mobility",
+]
+
+logger = logging.getLogger(__name__)
+
+#: FIT sport values meaning "mobility" on newer devices (enum 86; older fitdecode profiles
+#: don't know its name and report the number).
+MOBILITY_SPORTS = frozenset({"mobility", "86", 86})
+
+# (sport, sub_sport) pairs of io.fit, as the strings Run.meta carries ("training", "yoga",
+# or "10", "43" when the decoder had no name for a value).
+_MOBILITY_PAIRS = frozenset((str(a).lower(), str(b).lower()) for a, b in MOBILITY_SUB_SPORTS)
+
+#: FIT ``exercise_category`` -> body regions (from :data:`~stridekeeper.schema.REGIONS`).
+#: Only categories whose name says which region they work are listed; trunk work (``core``,
+#: ``plank``, ``crunch``, ``sit_up``) has no word in the region vocabulary and is *not*
+#: counted as ``full_body`` (that would inflate whole-body minutes); ``total_body`` is.
+CATEGORY_REGIONS: dict[str, tuple[str, ...]] = {
+    "hip_stability": ("hips",),
+    "hip_swing": ("hips",),
+    "hip_raise": ("hips", "glutes"),  # bridges
+    "leg_raise": ("hips",),  # hip flexors
+    "calf_raise": ("calves",),
+    "lunge": ("quads", "glutes"),
+    "squat": ("quads", "glutes"),
+    "leg_curl": ("hamstrings",),
+    "deadlift": ("hamstrings", "glutes"),
+    "hyperextension": ("lower_back",),
+    "shoulder_stability": ("shoulders",),
+    "shoulder_press": ("shoulders",),
+    "lateral_raise": ("shoulders",),
+    "total_body": ("full_body",),
+}
+
+#: FIT ``exercise_category`` -> planes of motion (from :data:`~stridekeeper.schema.PLANES`),
+#: only where the category fixes the plane. Categories that mix planes (``hip_stability``:
+#: clamshells and fire hydrants; ``hip_swing``: front-back or side leg swings) or hold a
+#: position (``plank``) get none.
+CATEGORY_PLANES: dict[str, tuple[str, ...]] = {
+    "calf_raise": ("sagittal",),
+    "lunge": ("sagittal",),
+    "squat": ("sagittal",),
+    "hip_raise": ("sagittal",),
+    "leg_curl": ("sagittal",),
+    "deadlift": ("sagittal",),
+    "crunch": ("sagittal",),
+    "sit_up": ("sagittal",),
+    "lateral_raise": ("frontal",),
+    "chop": ("transverse",),
+}
+
+_IGNORED_CATEGORIES = frozenset({"unknown", "65534"})
+_REST = frozenset({"rest", "0", 0})
+_MAX_GZIP_BYTES = 1 << 30
+
+
+def is_mobility_session(sport: Any, sub_sport: Any) -> bool:
+    """True when a FIT (sport, sub_sport) pair is mobility work (see the module's table).
+
+    Parameters
+    ----------
+    sport, sub_sport
+        As :func:`~stridekeeper.io.fit.read_fit` puts them in ``Run.meta`` (names such as
+        ``"training"``, ``"yoga"``, or numbers as text or int).
+
+    Returns
+    -------
+    bool
+    """
+    if sport is None:
+        return False
+    s = str(sport).lower()
+    if s in MOBILITY_SPORTS or sport in MOBILITY_SPORTS:
+        return True
+    return (s, str(sub_sport).lower()) in _MOBILITY_PAIRS
+
+
+def _category_names() -> dict[int, str]:
+    import fitdecode.profile  # local: keeps `stridekeeper --help` light
+
+    return dict(fitdecode.profile.FIELD_TYPES["exercise_category"].enum)
+
+
+def _categories(value: Any, names: dict[int, str]) -> list[str]:
+    """A set's ``category`` (name, number, or an array of them) as category names."""
+    items = value if isinstance(value, list | tuple) else [value]
+    out: list[str] = []
+    for item in items:
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, int | np.integer):
+            name = names.get(int(item), f"exercise_category_{int(item)}")
+        elif isinstance(item, str) and item.strip():
+            name = item.strip().lower()
+            if name.isdigit():
+                name = names.get(int(name), f"exercise_category_{name}")
+        else:
+            continue
+        if name not in _IGNORED_CATEGORIES:
+            out.append(name)
+    return out
+
+
+def _drills(sets: Iterable[dict[str, Any]], names: dict[int, str]) -> tuple[str, ...]:
+    drills: list[str] = []
+    for s in sets:
+        if s.get("set_type") in _REST or str(s.get("set_type")).lower() in _REST:
+            continue
+        drills.extend(_categories(s.get("category"), names))
+    return tuple(dict.fromkeys(drills))
+
+
+def _positive(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out) and out > 0 else None
+
+
+def _duration_min(run: Run) -> float | None:
+    """Timer time, else elapsed time (device summary), else the records' span. [min]"""
+    summary = run.meta.get("device_summary") or {}
+    for key in ("timer_time_s", "elapsed_time_s"):
+        sec = _positive(summary.get(key))
+        if sec is not None:
+            return sec / 60.0
+    rec = run.records
+    if "elapsed_s" in rec and len(rec):
+        sec = _positive(np.nanmax(rec["elapsed_s"].to_numpy(float)))
+        if sec is not None:
+            return sec / 60.0
+    return None
+
+
+def _read_source(
+    source: str | os.PathLike[str] | bytes | IO[bytes], name: str | None
+) -> tuple[bytes | IO[bytes], str]:
+    """Bytes to hand to read_fit (``.gz`` inflated) and the display name."""
+    if isinstance(source, str | os.PathLike):
+        from .dispatch import _read_bytes  # same gzip handling and messages as read_runs
+
+        data, path = _read_bytes(source)
+        return data, name or path
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    elif hasattr(source, "read"):
+        data = source.read()
+        name = name or str(getattr(source, "name", "<stream>"))
+        if not isinstance(data, bytes):
+            raise TypeError(f"{name}: expected a binary stream, read() gave {type(data).__name__}")
+    else:
+        raise TypeError(f"expected a path, bytes or a binary file, got {type(source).__name__}")
+    name = name or "<bytes>"
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                data = gz.read(_MAX_GZIP_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CorruptFileError(name, f"damaged gzip data ({exc})") from exc
+        if len(data) > _MAX_GZIP_BYTES:
+            raise CorruptFileError(name, f"decompresses to more than {_MAX_GZIP_BYTES} bytes")
+    return data, name
+
+
+def read_fit_mobility(
+    source: str | os.PathLike[str] | bytes | IO[bytes],
+    *,
+    name: str | None = None,
+    tz: str | tzinfo | int | None = None,
+) -> pd.DataFrame:
+    """Read the mobility sessions of a FIT activity file as canonical session rows.
+
+    Parameters
+    ----------
+    source
+        Path (``.fit`` or ``.fit.gz``), bytes or binary file object.
+    name
+        What to record in ``source`` and in messages (default: the path as given, the file
+        object's ``name``, or ``<bytes>``).
+    tz
+        Zone for ``local_date`` when the file does not record its local time offset
+        (``activity.local_timestamp``): an IANA name, a ``tzinfo`` or a UTC offset in
+        seconds; None means the system's local zone (the rule of
+        :func:`~stridekeeper.io.mobility_log.read_mobility_log`). The file's own offset wins
+        when present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical session table (:data:`~stridekeeper.schema.MOBILITY_COLUMNS`, that
+        order), validated by :func:`~stridekeeper.schema.validate_sessions`, one row per
+        mobility session of the file, sorted by ``start_time``, ``RangeIndex``; empty (same
+        columns) when the file has none:
+
+        ============  ==========================  ==============================================
+        column        dtype / unit                from the FIT file
+        ============  ==========================  ==============================================
+        session_id    str                         same hash as the log reader: sha1 of start (UTC),
+                                                  duration, sorted regions, sorted drills
+        start_time    datetime64[us, UTC]         ``session.start_time``
+        local_date    ``datetime.date``           start + the file's UTC offset (else ``tz``)
+        duration_min  float64, [min]              ``total_timer_time`` / 60, else
+                                                  ``total_elapsed_time`` / 60, else the records'
+                                                  span
+        regions       tuple of str                from the drills, :data:`CATEGORY_REGIONS`
+        planes        tuple of str                from the drills, :data:`CATEGORY_PLANES`
+        drills        tuple of str                active sets' exercise categories, in order,
+                                                  each once (``"hip_stability"``, ``"plank"``)
+        rpe           float64                     NaN (watches don't record it)
+        source        str                         ``name`` or the path
+        notes         str                         ``"watch: yoga"``, ``"watch: mobility"``...
+        ============  ==========================  ==============================================
+
+    Raises
+    ------
+    UnsupportedFormatError
+        The bytes are not a FIT activity file.
+    CorruptFileError
+        Nothing usable could be decoded (damaged file, damaged gzip).
+    StridekeeperError
+        The path can't be read (missing, a folder, no permission).
+    ValueError
+        ``tz`` is not a known time zone.
+
+    Notes
+    -----
+    A mobility session without a start time, or with no positive duration anywhere, can't be
+    placed on the calendar: it is skipped with a
+    :class:`~stridekeeper.errors.DataQualityWarning`. Damage the FIT reader recovered from is
+    reported by :func:`~stridekeeper.io.fit.read_fit` with its own warnings.
+    """
+    zone = _resolve_tz(tz)
+    data, display = _read_source(source, name)
+    runs = read_fit(data, name=display)
+    mobility = [
+        r for r in runs if is_mobility_session(r.meta.get("sport"), r.meta.get("sub_sport"))
+    ]
+    if not mobility:
+        logger.debug("%s: no mobility sessions among %d session(s)", display, len(runs))
+        return _empty_sessions()
+
+    names = _category_names()
+    rows: list[dict[str, Any]] = []
+    for run in mobility:
+        meta = run.meta
+        idx = meta.get("session_index")
+        start = meta.get("start_time")
+        duration = _duration_min(run)
+        if start is None or pd.isna(start) or duration is None:
+            what = "start time" if start is None or pd.isna(start) else "duration"
+            warnings.warn(
+                f"{display}: mobility session {idx} has no {what}; skipped",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+            continue
+        start = pd.Timestamp(start).tz_convert("UTC")
+        offset = meta.get("utc_offset_s")
+        local_zone = zone if offset is None else timezone(timedelta(seconds=float(offset)))
+        drills = _drills(meta.get("sets") or [], names)
+        regions = {r for d in drills for r in CATEGORY_REGIONS.get(d, ())}
+        planes = {p for d in drills for p in CATEGORY_PLANES.get(d, ())}
+        sport = str(meta.get("sport")).lower()
+        kind = "mobility" if sport in MOBILITY_SPORTS else str(meta.get("sub_sport"))
+        rows.append(
+            {
+                "start_time": start,
+                "local_date": start.tz_convert(local_zone).date(),
+                "duration_min": float(duration),
+                "regions": tuple(r for r in REGIONS if r in regions),
+                "planes": tuple(p for p in PLANES if p in planes),
+                "drills": drills,
+                "rpe": np.nan,
+                "source": display,
+                "notes": f"watch: {kind}",
+            }
+        )
+    return validate_sessions(_table(rows))
+
+
+def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    if not rows:
+        return _empty_sessions()
+    ids: list[str] = []
+    seen: dict[str, int] = {}
+    for r in rows:
+        base = _session_key(r["start_time"], r["duration_min"], r["regions"], r["drills"])
+        seen[base] = seen.get(base, 0) + 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+
+    def obj(key: str) -> pd.Series:
+        arr = np.empty(len(rows), dtype=object)
+        for i, r in enumerate(rows):  # element-wise: keeps tuples and dates as objects
+            arr[i] = r[key]
+        return pd.Series(arr, dtype=object)
+
+    template = _empty_sessions()
+    table = pd.DataFrame(
+        {
+            "session_id": pd.Series(ids, dtype=str),
+            "start_time": pd.Series(
+                pd.DatetimeIndex([r["start_time"] for r in rows])
+                .tz_convert("UTC")
+                .as_unit("us")
+                .array
+            ),
+            "local_date": obj("local_date"),
+            "duration_min": pd.Series([r["duration_min"] for r in rows], dtype="float64"),
+            "regions": obj("regions"),
+            "planes": obj("planes"),
+            "drills": obj("drills"),
+            "rpe": pd.Series([r["rpe"] for r in rows], dtype="float64"),
+            "source": pd.Series([r["source"] for r in rows], dtype=str),
+            "notes": pd.Series([r["notes"] for r in rows], dtype=str),
+        }
+    )[list(template.columns)]
+    return table.sort_values("start_time", kind="stable").reset_index(drop=True)
