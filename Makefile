@@ -34,7 +34,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	for f in benchmarks/*.py; do echo "== $$f"; STRIDEKEEPER_BENCH_RUNS=$${STRIDEKEEPER_BENCH_RUNS:-50} $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,526 @@
+"""Import files, folders and whole watch exports into the library, incrementally and safely.
+
+Inputs are expanded into items (plain files, ``.gz`` files, members of zip archives, also
+nested ones such as Garmin's ``UploadedFiles_*.zip``); each item is decoded in a worker
+process into run summaries, records and mobility sessions; the main process commits them
+in batches, each batch atomically (see :mod:`stridekeeper.library.store`).
+
+Safety: zip members with absolute paths or ``..`` are refused and reported; an archive
+whose members decompress to more than ``max_archive_bytes`` is refused; a bad file never
+stops the batch; source files are only read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from ..errors import StridekeeperError, UnsupportedFormatError
+from .store import Commit, Library
+
+__all__ = ["ImportReport", "import_paths"]
+
+log = logging.getLogger(__name__)
+
+#: Default cap on what one archive may decompress to. [bytes]
+MAX_ARCHIVE_BYTES = 4 * 1024**3
+#: Same activity as a summary row and as a file: start within this and distance within 2 %.
+SAME_ACTIVITY_START_S = 120.0
+SAME_ACTIVITY_DISTANCE_REL = 0.02
+_SKIP_NAMES = {".DS_Store", "Thumbs.db"}
+#: In folders and archives: activity files (a failure is reported) ...
+ACTIVITY_EXTENSIONS = (".fit", ".tcx", ".gpx")
+#: ... files that may or may not be data (tried; ignored when not a format stridekeeper reads)
+MAYBE_EXTENSIONS = (".csv", ".json", ".jsonl", ".ndjson", ".xml")
+
+
+@dataclass
+class _Item:
+    """One file to import: a path on disk, or bytes taken out of an archive."""
+
+    display: str
+    path: Path | None = None
+    data: bytes | None = None
+    explicit: bool = False  # named on the command line (else found in a folder or archive)
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        if self.path is None:
+            raise OSError(f"{self.display}: nothing to read")
+        return self.path.read_bytes()
+
+
+@dataclass
+class ImportReport:
+    """What an import did.
+
+    Attributes
+    ----------
+    files_seen
+        Files (and archive members) looked at.
+    imported_files, imported_runs
+        New or changed files, and the runs they gave.
+    unchanged
+        Files whose content was already in the library.
+    skipped_by_sport
+        Non-running sessions left out, counted by sport.
+    mobility_sessions
+        Mobility sessions added (logs and watch-recorded).
+    superseded_summaries
+        Summary-only rows dropped because the same activity came as a file.
+    ignored
+        Files in folders or archives that are not data stridekeeper reads (readme files,
+        settings, other JSON): counted, not failures.
+    failures
+        (file, reason) of everything that could not be imported.
+    """
+
+    files_seen: int = 0
+    imported_files: int = 0
+    imported_runs: int = 0
+    unchanged: int = 0
+    skipped_by_sport: Counter = field(default_factory=Counter)
+    mobility_sessions: int = 0
+    superseded_summaries: int = 0
+    ignored: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "files_seen": self.files_seen,
+            "imported_files": self.imported_files,
+            "imported_runs": self.imported_runs,
+            "unchanged": self.unchanged,
+            "skipped_by_sport": dict(self.skipped_by_sport),
+            "mobility_sessions": self.mobility_sessions,
+            "superseded_summaries": self.superseded_summaries,
+            "ignored": self.ignored,
+            "failures": [{"file": f, "reason": r} for f, r in self.failures],
+        }
+
+
+# --------------------------------------------------------------------------- expansion
+def _safe_member(name: str) -> bool:
+    p = PurePosixPath(name.replace("\\", "/"))
+    return not (p.is_absolute() or name.startswith(("/", "\\")) or ".." in p.parts
+                or (len(name) > 1 and name[1] == ":"))  # fmt: skip
+
+
+def _expand_zip(
+    data_or_path: bytes | Path, display: str, budget: list[int], failures: list[tuple[str, str]]
+) -> Iterator[_Item]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data_or_path) if isinstance(data_or_path, bytes)
+                             else data_or_path)  # fmt: skip
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        failures.append((display, f"damaged zip archive ({exc})"))
+        return
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        declared = sum(i.file_size for i in infos)
+        if declared > budget[0]:
+            failures.append((display, f"archive refused: its members decompress to "
+                             f"{declared / 1e9:.1f} GB, over the {budget[0] / 1e9:.1f} GB cap "
+                             "(--max-archive-gb)"))  # fmt: skip
+            return
+        for info in infos:
+            name = info.filename
+            where = f"{display}!{name}"
+            if not _safe_member(name):
+                failures.append((where, "unsafe path in archive (absolute or '..'): refused"))
+                continue
+            if PurePosixPath(name).name in _SKIP_NAMES or "__MACOSX" in name:
+                continue
+            try:
+                with zf.open(info) as fh:
+                    payload = fh.read(budget[0] + 1)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
+                failures.append((where, f"damaged archive member ({exc})"))
+                continue
+            budget[0] -= len(payload)
+            if budget[0] < 0:
+                failures.append((display, "archive refused: decompressed size over the cap"))
+                return
+            if name.lower().endswith(".zip"):
+                yield from _expand_zip(payload, where, budget, failures)
+            else:
+                yield _Item(display=where, data=payload)
+
+
+def _expand(
+    paths: Sequence[str | os.PathLike[str]],
+    failures: list[tuple[str, str]],
+    max_archive_bytes: int,
+    exclude: Path | None,
+) -> Iterator[_Item]:
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            failures.append((str(path), "no such file or folder"))
+            continue
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            files = [path]
+        for f in files:
+            if exclude is not None and exclude in f.resolve().parents:
+                continue
+            if f.name in _SKIP_NAMES or f.name.startswith("."):
+                continue
+            if f.suffix.lower() == ".zip":
+                yield from _expand_zip(f, str(f), [max_archive_bytes], failures)
+            else:
+                yield _Item(display=str(f), path=f, explicit=f == path)
+
+
+def _kind(item: _Item) -> str:
+    """``"activity"`` (failures reported), ``"maybe"`` (tried quietly) or ``"ignore"``."""
+    if item.explicit:
+        return "activity"
+    name = item.display.rsplit("!", 1)[-1].lower().removesuffix(".gz")
+    if name.endswith(ACTIVITY_EXTENSIONS):
+        return "activity"
+    if name.endswith(MAYBE_EXTENSIONS):
+        return "maybe"
+    return "ignore"
+
+
+# --------------------------------------------------------------------------- decoding
+def _gunzip(data: bytes, name: str, cap: int) -> bytes:
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(cap + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise StridekeeperError(f"{name}: damaged gzip data ({exc})") from exc
+    if len(out) > cap:
+        raise StridekeeperError(f"{name}: decompresses to more than the {cap} byte cap")
+    return out
+
+
+def _looks_like_mobility_log(data: bytes, name: str) -> bool:
+    low = name.lower().removesuffix(".gz")
+    if not low.endswith((".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")):
+        return False
+    head = data[:4096].decode("utf-8-sig", errors="replace").lower()
+    return "date" in head and "duration_min" in head
+
+
+def _decode_item(display: str, data: bytes, athlete: str, cap: int) -> dict[str, Any]:
+    """Worker: bytes -> run rows, records, mobility sessions. Never raises for bad input."""
+    from ..io import dispatch
+    from ..io.mobility_fit import is_mobility_session
+    from ..metrics.summary import summarize
+
+    out: dict[str, Any] = {"display": display, "runs": [], "sessions": None,
+                           "skipped": Counter(), "error": None}  # fmt: skip
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = _gunzip(data, display, cap)
+            if _looks_like_mobility_log(data, display):
+                out["sessions"] = _read_log(data, display)
+                return out
+            fmt = dispatch.detect_format(data[:512], display)
+            if fmt not in dispatch._READERS:
+                raise UnsupportedFormatError(f"{display}: not an activity or mobility file this "
+                                             "version reads")  # fmt: skip
+            runs = dispatch._READERS[fmt](data, display, None)
+            mobility_runs = []
+            for run in runs:
+                if is_mobility_session(run.meta.get("sport"), run.meta.get("sub_sport")):
+                    mobility_runs.append(run)
+                elif run.meta.get("sport") != "running":
+                    out["skipped"][str(run.meta.get("sport"))] += 1
+                else:
+                    out["runs"].append((_run_row(run, summarize(run), athlete), run.records))
+            if mobility_runs:
+                out["sessions"] = _watch_sessions(data, display)
+    except StridekeeperError as exc:
+        out["error"] = str(exc)
+        out["unsupported"] = isinstance(exc, UnsupportedFormatError)
+    except Exception as exc:  # a bug must not stop the batch: report it with the file
+        log.debug("unexpected error importing %s", display, exc_info=True)
+        out["error"] = f"{display}: internal error ({type(exc).__name__}: {exc})"
+    return out
+
+
+def _read_log(data: bytes, display: str) -> pd.DataFrame:
+    from ..io.mobility_log import read_mobility_log
+
+    fh = io.BytesIO(data)
+    fh.name = display  # type: ignore[attr-defined]
+    return read_mobility_log(fh, source=display).sessions
+
+
+def _watch_sessions(data: bytes, display: str) -> pd.DataFrame:
+    from ..io.mobility_fit import read_fit_mobility
+
+    return read_fit_mobility(data, name=display)
+
+
+def _run_row(run: Any, summary: pd.Series, athlete: str) -> dict[str, Any]:
+    meta = run.meta
+    row = summary.to_dict()
+    sha = meta.get("sha256") or ""
+    row["run_id"] = hashlib.sha256(f"{sha}:{meta.get('session_index')}".encode()).hexdigest()[:16]
+    row["athlete"] = athlete
+    row["source_sha256"] = sha
+    row["format"] = meta.get("format")
+    row["utc_offset_s"] = meta.get("utc_offset_s")
+    dev = meta.get("device_summary")
+    row["device_summary_json"] = json.dumps(
+        None if dev is None else {k: v for k, v in dev.items() if k != "raw"}
+    )
+    row["warnings_json"] = json.dumps(list(meta.get("warnings", [])))
+    row["summary_only"] = bool(meta.get("summary_only", False))
+    row["imported_at"] = pd.Timestamp.now(tz="UTC")
+    return row
+
+
+# --------------------------------------------------------------------------- the pipeline
+class _Progress:
+    def __init__(self, enabled: bool) -> None:
+        self.bar = None
+        self.count = 0
+        self.last = time.monotonic()
+        self.enabled = enabled
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit="file", desc="importing", file=sys.stderr)
+
+    def tick(self, runs: int) -> None:
+        self.count += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(runs=runs, refresh=False)
+        elif self.enabled and time.monotonic() - self.last > 5.0:
+            print(f"... {self.count} files read, {runs} runs so far", file=sys.stderr)
+            self.last = time.monotonic()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _same_activity(a: pd.Series, b: pd.Series) -> bool:
+    dt = abs((pd.Timestamp(a["start_time"]) - pd.Timestamp(b["start_time"])).total_seconds())
+    da, db = a["distance_m"], b["distance_m"]
+    if dt > SAME_ACTIVITY_START_S or not (pd.notna(da) and pd.notna(db)):
+        return False
+    return abs(da - db) <= SAME_ACTIVITY_DISTANCE_REL * max(da, db, 1.0)
+
+
+def import_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    library: str | os.PathLike[str] | None = None,
+    *,
+    athlete: str = "me",
+    jobs: int | None = None,
+    commit_every: int = 64,
+    max_archive_bytes: int = MAX_ARCHIVE_BYTES,
+    progress: bool = False,
+    on_commit: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import files, folders and archives into a library (created if needed).
+
+    Parameters
+    ----------
+    paths
+        Files, folders (searched recursively), ``.gz`` files and zip archives (Garmin
+        Connect and Strava bulk exports included).
+    library
+        Library folder; default :func:`~stridekeeper.library.store.default_library_path`.
+    athlete
+        Name stored with every run and session (for cohort libraries).
+    jobs
+        Worker processes (default: all cores; 1 decodes in this process).
+    commit_every
+        Files per atomic commit.
+    max_archive_bytes
+        Largest total an archive may decompress to. [bytes]
+    progress
+        Show a progress bar on a terminal (plain periodic lines otherwise).
+    on_commit
+        Called with the library generation after each commit (tests, progress).
+
+    Returns
+    -------
+    ImportReport
+    """
+    lib = Library.create(library)
+    report = ImportReport()
+    expand_failures: list[tuple[str, str]] = []
+    known = lib.sources()
+    # a file that failed before is tried again (a newer version may read it)
+    sha_known = set(known.loc[known["status"] == "imported", "sha256"].dropna())
+    path_sha = dict(zip(known["path"], known["sha256"], strict=False))
+    runs_now = lib.runs()
+    jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+
+    pending: list[dict[str, Any]] = []
+    progress_ui = _Progress(progress)
+
+    def items_to_decode() -> Iterator[tuple[_Item, bytes, str, str]]:
+        for item in _expand(paths, expand_failures, max_archive_bytes, lib.root.resolve()):
+            report.files_seen += 1
+            kind = _kind(item)
+            if kind == "ignore":
+                report.ignored += 1
+                continue
+            try:
+                data = item.read()
+            except OSError as exc:
+                report.failures.append((item.display, f"cannot read ({exc.strerror or exc})"))
+                continue
+            sha = hashlib.sha256(data).hexdigest()
+            if sha in sha_known:
+                report.unchanged += 1
+                progress_ui.tick(report.imported_runs)
+                continue
+            sha_known.add(sha)
+            yield item, data, sha, kind
+
+    def flush() -> None:
+        nonlocal runs_now
+        if not pending:
+            return
+        change = _build_commit(pending, runs_now, path_sha, athlete, report)
+        lib.commit(change)
+        runs_now = lib.runs()
+        pending.clear()
+        if on_commit is not None:
+            on_commit(lib.generation)
+
+    def handle(result: dict[str, Any], sha: str, size: int, kind: str) -> None:
+        result["sha256"], result["size"] = sha, size
+        if result["error"] and kind == "maybe" and result.get("unsupported"):
+            report.ignored += 1  # a JSON or CSV in an export that is not ours to read
+            sha_known.discard(sha)
+            progress_ui.tick(report.imported_runs)
+            return
+        if result["error"]:
+            report.failures.append((result["display"], result["error"]))
+            pending.append({**result, "runs": [], "sessions": None})  # remembered as failed
+        else:
+            pending.append(result)
+        report.skipped_by_sport.update(result["skipped"])
+        progress_ui.tick(report.imported_runs + sum(len(p["runs"]) for p in pending))
+        if len(pending) >= commit_every:
+            flush()
+
+    try:
+        if jobs == 1:
+            for item, data, sha, kind in items_to_decode():
+                handle(_decode_item(item.display, data, athlete, max_archive_bytes), sha,
+                       len(data), kind)  # fmt: skip
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                inflight: dict[Future, tuple[str, int, str]] = {}
+                for item, data, sha, kind in items_to_decode():
+                    fut = pool.submit(_decode_item, item.display, data, athlete, max_archive_bytes)
+                    inflight[fut] = (sha, len(data), kind)
+                    if len(inflight) >= 4 * jobs:
+                        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                        for f in done:
+                            handle(f.result(), *inflight.pop(f))
+                for f in list(inflight):
+                    handle(f.result(), *inflight.pop(f))
+        flush()
+        lib.compact()
+    finally:
+        progress_ui.close()
+    report.failures = expand_failures + report.failures
+    return report
+
+
+def _build_commit(
+    pending: list[dict[str, Any]],
+    runs_now: pd.DataFrame,
+    path_sha: dict[str, str],
+    athlete: str,
+    report: ImportReport,
+) -> Commit:
+    now = pd.Timestamp.now(tz="UTC")
+    run_rows: list[dict[str, Any]] = []
+    records: dict[str, pd.DataFrame] = {}
+    sessions: list[pd.DataFrame] = []
+    source_rows: list[dict[str, Any]] = []
+    drop_runs: set[str] = set()
+    drop_mob: set[str] = set()
+    for res in pending:
+        display, sha = res["display"], res["sha256"]
+        old_sha = path_sha.get(display)
+        if old_sha is not None and old_sha != sha:  # the file changed: its runs are replaced
+            drop_runs |= set(runs_now.loc[runs_now["source_sha256"] == old_sha, "run_id"])
+            drop_mob.add(old_sha)
+        path_sha[display] = sha
+        n_sessions = 0
+        if res["sessions"] is not None and len(res["sessions"]):
+            s = res["sessions"].copy()
+            s["athlete"] = athlete
+            s["source_sha256"] = sha
+            sessions.append(s)
+            n_sessions = len(s)
+        for row, rec in res["runs"]:
+            run_rows.append(row)
+            records[row["run_id"]] = rec
+        source_rows.append({"path": display, "sha256": sha, "size_bytes": res["size"],
+                            "n_runs": len(res["runs"]), "n_sessions": n_sessions,
+                            "status": "failed" if res["error"] else "imported",
+                            "detail": res["error"] or "", "athlete": athlete,
+                            "imported_at": now})  # fmt: skip
+        if not res["error"]:
+            report.imported_files += 1
+            report.mobility_sessions += n_sessions
+    new = pd.DataFrame(run_rows)
+    # the same activity as a summary row and as a file: the file wins
+    if len(new):
+        existing = runs_now[~runs_now["run_id"].isin(drop_runs)]
+        both = pd.concat([existing.assign(_new=False), new.assign(_new=True)], ignore_index=True)
+        both["summary_only"] = both.get("summary_only", False)
+        both["summary_only"] = both["summary_only"].fillna(False).astype(bool)
+        summaries = both[both["summary_only"]]
+        files = both[~both["summary_only"]]
+        losers = set()
+        for _, srow in summaries.iterrows():
+            if any(_same_activity(srow, frow) for _, frow in files.iterrows()
+                   if frow["athlete"] == srow["athlete"]):  # fmt: skip
+                losers.add(srow["run_id"])
+        if losers:
+            report.superseded_summaries += len(losers)
+            drop_runs |= {r for r in losers if r in set(existing["run_id"])}
+            new = new[~new["run_id"].isin(losers)]
+            for r in losers:
+                records.pop(r, None)
+    report.imported_runs += len(new)
+    mob = pd.concat(sessions, ignore_index=True) if sessions else pd.DataFrame()
+    return Commit(
+        runs=new,
+        records=records,
+        mobility=mob,
+        sources=pd.DataFrame(source_rows),
+        drop_run_ids=frozenset(drop_runs),
+        drop_mobility_sources=frozenset(drop_mob),
+    )

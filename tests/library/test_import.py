@@ -1,0 +1,202 @@
+"""The athlete library: whole exports, idempotent re-import, atomic commits, safety."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stridekeeper.cli import INSPECT_KEYS, main
+from stridekeeper.errors import StridekeeperError
+from stridekeeper.library import Library, import_paths
+from stridekeeper.synth.files import run_fit_bytes
+from stridekeeper.synth.runs import simulate_run
+
+
+def _fit(day: int, minutes: int = 25, seed: int | None = None, **kw) -> bytes:
+    sim = simulate_run(start_time=pd.Timestamp("2026-01-05T07:00Z") + pd.Timedelta(days=day),
+                       duration_s=minutes * 60, seed=day if seed is None else seed, **kw)  # fmt: skip
+    return run_fit_bytes(sim)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def garmin_export(tmp_path: Path) -> Path:
+    inner = _zip({f"{1000 + d}_ACTIVITY.fit": _fit(d) for d in range(3)})
+    inner2 = _zip({f"{2000 + d}_ACTIVITY.fit": _fit(d) for d in range(3, 5)})
+    outer = _zip({
+        "DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part1.zip": inner,
+        "DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part2.zip": inner2,
+        "DI_CONNECT/DI-Connect-User/user_profile.json": b'{"gender": "x"}',
+        "DI_CONNECT/DI-Connect-Wellness/sleep.json": b"[]",
+        "README.txt": b"your data",
+    })  # fmt: skip
+    p = tmp_path / "garmin_export.zip"
+    p.write_bytes(outer)
+    return p
+
+
+@pytest.fixture
+def strava_export(tmp_path: Path) -> Path:
+    members = {
+        "activities.csv": b"Activity ID,Activity Date,Activity Name,Activity Type,Filename\n"
+                          b"11,\"Jan 5, 2026, 7:00:00 AM\",Run,Run,activities/11.fit.gz\n",
+        "activities/11.fit.gz": gzip.compress(_fit(10)),
+        "activities/12.fit.gz": gzip.compress(_fit(11)),
+        "profile.csv": b"Athlete ID,Email\n1,a@b.c\n",
+    }  # fmt: skip
+    p = tmp_path / "strava_export.zip"
+    p.write_bytes(_zip(members))
+    return p
+
+
+def test_garmin_export_with_nested_zips(garmin_export: Path, tmp_path: Path) -> None:
+    before = garmin_export.read_bytes()
+    report = import_paths([garmin_export], tmp_path / "lib", jobs=1)
+    assert report.imported_runs == 5 and report.failures == []
+    assert report.ignored == 3  # profile, sleep, readme: not data we read, not failures
+    lib = Library.open(tmp_path / "lib")
+    runs = lib.runs()
+    assert len(runs) == 5 and runs["run_id"].is_unique
+    assert runs["start_time"].is_monotonic_increasing
+    rec = lib.records(runs["run_id"].iloc[0])
+    assert len(rec) == 25 * 60 and str(rec.index.tz) == "UTC"
+    assert garmin_export.read_bytes() == before  # sources are only read
+
+
+def test_strava_export_with_gzipped_fit(strava_export: Path, tmp_path: Path) -> None:
+    report = import_paths([strava_export], tmp_path / "lib", jobs=2)
+    assert report.imported_runs == 2
+    assert report.failures == []
+
+
+def test_reimport_is_a_no_op(garmin_export: Path, tmp_path: Path) -> None:
+    import_paths([garmin_export], tmp_path / "lib", jobs=1)
+    lib = Library.open(tmp_path / "lib")
+    gen, runs = lib.generation, lib.runs()
+    again = import_paths([garmin_export], tmp_path / "lib", jobs=1)
+    assert again.imported_runs == 0 and again.unchanged == 5
+    lib = Library.open(tmp_path / "lib")
+    assert lib.generation == gen
+    pd.testing.assert_frame_equal(lib.runs(), runs)
+
+
+def test_changed_file_replaces_its_runs(tmp_path: Path) -> None:
+    f = tmp_path / "run.fit"
+    f.write_bytes(_fit(1))
+    import_paths([f], tmp_path / "lib", jobs=1)
+    old = Library.open(tmp_path / "lib").runs()["run_id"].tolist()
+    f.write_bytes(_fit(1, minutes=30, seed=99))
+    import_paths([f], tmp_path / "lib", jobs=1)
+    lib = Library.open(tmp_path / "lib")
+    runs = lib.runs()
+    assert len(runs) == 1 and runs["run_id"].tolist() != old
+    assert len(lib.records(runs["run_id"].iloc[0])) == 30 * 60
+
+
+def test_bad_file_among_good_ones(tmp_path: Path) -> None:
+    folder = tmp_path / "watch"
+    folder.mkdir()
+    for d in range(3):
+        (folder / f"run{d}.fit").write_bytes(_fit(d))
+    (folder / "broken.fit").write_bytes(_fit(5)[:300])
+    (folder / "garbage.fit").write_bytes(b"\x00" * 50)
+    report = import_paths([folder], tmp_path / "lib", jobs=2)
+    failed = {Path(f).name for f, _ in report.failures}
+    assert failed == {"garbage.fit"} or failed == {"garbage.fit", "broken.fit"}
+    assert report.imported_runs >= 3
+    assert len(Library.open(tmp_path / "lib").runs()) == report.imported_runs
+
+
+def test_zip_slip_and_absolute_paths_refused(tmp_path: Path) -> None:
+    evil = _zip({"../../escape.fit": _fit(1), "/abs/path.fit": _fit(2), "ok/run.fit": _fit(3)})
+    p = tmp_path / "evil.zip"
+    p.write_bytes(evil)
+    report = import_paths([p], tmp_path / "lib", jobs=1)
+    reasons = " ".join(r for _, r in report.failures)
+    assert len(report.failures) == 2 and "unsafe path" in reasons
+    assert report.imported_runs == 1
+    assert not (tmp_path.parent / "escape.fit").exists()
+
+
+def test_oversize_archive_refused(garmin_export: Path, tmp_path: Path) -> None:
+    report = import_paths([garmin_export], tmp_path / "lib", jobs=1, max_archive_bytes=10_000)
+    assert report.imported_runs == 0
+    assert any("cap" in r for _, r in report.failures)
+
+
+def test_cli_import_runs_json_and_exit_codes(garmin_export: Path, tmp_path: Path, capsys) -> None:
+    lib = str(tmp_path / "lib")
+    assert main(["import", str(garmin_export), "--library", lib, "--jobs", "1", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["imported_runs"] == 5
+    assert main(["runs", "--library", lib, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 5
+    assert set(INSPECT_KEYS) | {"run_id", "athlete"} == set(rows[0])
+    assert main(["runs", "--library", lib, "--json", "--since", "2026-01-06",
+                 "--until", "2026-01-07"]) == 0  # fmt: skip
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    bad = tmp_path / "bad.fit"
+    bad.write_bytes(b"nope" * 10)
+    assert main(["import", str(bad), "--library", lib, "--jobs", "1"]) == 1
+    assert "bad.fit" in capsys.readouterr().err
+
+
+def test_runs_without_a_library_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(StridekeeperError, match="no stridekeeper library"):
+        Library.open(tmp_path)
+    res = subprocess.run([sys.executable, "-m", "stridekeeper.cli", "runs", "--library",
+                          str(tmp_path)], capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_killed_import_leaves_a_consistent_library(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for d in range(40):
+        (folder / f"run{d:02d}.fit").write_bytes(_fit(d, minutes=20))
+    lib_dir = tmp_path / "lib"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stridekeeper.cli", "import", str(folder), "--library",
+         str(lib_dir), "--jobs", "1", "--commit-every", "1", "--json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    manifest = lib_dir / "library.json"
+    while time.monotonic() < deadline:
+        if manifest.is_file() and json.loads(manifest.read_text())["generation"] >= 4:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lib = Library.open(lib_dir)
+    runs = lib.runs()
+    sources = lib.sources()
+    assert 4 <= len(runs) < 40, "killed before the end, after a few commits"
+    assert len(runs) == lib.generation  # one file, one run, one commit each
+    assert sorted(sources["sha256"]) == sorted(runs["source_sha256"])
+    for run_id in runs["run_id"]:
+        assert len(lib.records(run_id)) == 20 * 60
+    # finishing the import later adds exactly the rest
+    report = import_paths([folder], lib_dir, jobs=1)
+    assert report.imported_runs == 40 - len(runs)
+    assert len(Library.open(lib_dir).runs()) == 40
