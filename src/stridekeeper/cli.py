@@ -257,9 +257,12 @@ def cmd_mobility(args: argparse.Namespace) -> int:
     from .errors import DataQualityWarning
     from .io.mobility import read_mobility
 
+    tz: str | int | None = args.tz
+    if tz is None:  # default: the athlete's runs' offset (from the library), else the system's
+        tz = _library_offset(getattr(args, "library", None))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = read_mobility(args.paths, tz=args.tz, strict=args.strict)
+        result = read_mobility(args.paths, tz=tz, strict=args.strict)
     failures = _Failures()
     for source, reason in result.failures:
         failures.add(source, reason)
@@ -286,6 +289,17 @@ def cmd_mobility(args: argparse.Namespace) -> int:
     else:
         _print_mobility(sessions, result.errors, weekly)
     return 1 if result.errors or failures.items else 0
+
+
+def _library_offset(library: str | None) -> int | None:
+    """Most common UTC offset of the runs in the library, when there is one."""
+    from .errors import StridekeeperError
+    from .library import Library
+
+    try:
+        return Library.open(library).typical_utc_offset_s()
+    except StridekeeperError:
+        return None
 
 
 def _sample_data_dir() -> Path:
@@ -343,7 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="refuse a whole log when any of its rows is bad")  # fmt: skip
     p.add_argument("--tz", type=_tz_arg, metavar="ZONE",
-                   help="time zone of the log's times (IANA name; default: the system's)")  # fmt: skip
+                   help=("time zone of the log's times (IANA name; default: the most common "
+                         "offset of the runs in the library, else the system's)"))  # fmt: skip
+    p.add_argument("--library", metavar="DIR", default=None,
+                   help="library whose runs give the default time zone")  # fmt: skip
     p.set_defaults(func=cmd_mobility)
 
     p = sub.add_parser("demo", help="run the main job on the bundled sample data")

@@ -200,3 +200,20 @@ def test_killed_import_leaves_a_consistent_library(tmp_path: Path) -> None:
     report = import_paths([folder], lib_dir, jobs=1)
     assert report.imported_runs == 40 - len(runs)
     assert len(Library.open(lib_dir).runs()) == 40
+
+
+def test_mobility_log_takes_the_runs_offset(tmp_path: Path) -> None:
+    """A log holds local times only: the import reads it in the athlete's runs' offset."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    sim = simulate_run(start_time="2026-01-05T07:00Z", duration_s=1500, seed=3)
+    (folder / "run.fit").write_bytes(run_fit_bytes(sim, utc_offset_s=-5 * 3600))
+    (folder / "mobility.csv").write_text("date,duration_min,focus\n2026-01-05T23:30,20,hips\n")
+    report = import_paths([folder], tmp_path / "lib", jobs=2)
+    assert report.imported_runs == 1 and report.mobility_sessions == 1
+    lib = Library.open(tmp_path / "lib")
+    assert lib.typical_utc_offset_s() == -5 * 3600
+    mob = lib.mobility()
+    assert mob["start_time"].iloc[0] == pd.Timestamp("2026-01-06T04:30Z")
+    assert str(mob["local_date"].iloc[0]) == "2026-01-05"
+    assert mob["regions"].iloc[0] == ("hips",)

@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import StridekeeperError, UnsupportedFormatError
-from .store import Commit, Library
+from .store import Commit, Library, typical_offset
 
 __all__ = ["ImportReport", "import_paths"]
 
@@ -226,7 +226,14 @@ def _looks_like_mobility_log(data: bytes, name: str) -> bool:
     return "date" in head and "duration_min" in head
 
 
-def _decode_item(display: str, data: bytes, athlete: str, cap: int) -> dict[str, Any]:
+def _is_log_name(display: str) -> bool:
+    name = display.rsplit("!", 1)[-1].lower().removesuffix(".gz")
+    return name.endswith((".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"))
+
+
+def _decode_item(
+    display: str, data: bytes, athlete: str, cap: int, log_tz: int | None = None
+) -> dict[str, Any]:
     """Worker: bytes -> run rows, records, mobility sessions. Never raises for bad input."""
     from ..io import dispatch
     from ..io.mobility_fit import is_mobility_session
@@ -239,7 +246,7 @@ def _decode_item(display: str, data: bytes, athlete: str, cap: int) -> dict[str,
             warnings.simplefilter("ignore")
             data = _gunzip(data, display, cap)
             if _looks_like_mobility_log(data, display):
-                out["sessions"] = _read_log(data, display)
+                out["sessions"] = _read_log(data, display, log_tz)
                 return out
             fmt = dispatch.detect_format(data[:512], display)
             if fmt not in dispatch._READERS:
@@ -265,12 +272,12 @@ def _decode_item(display: str, data: bytes, athlete: str, cap: int) -> dict[str,
     return out
 
 
-def _read_log(data: bytes, display: str) -> pd.DataFrame:
+def _read_log(data: bytes, display: str, tz: int | None) -> pd.DataFrame:
     from ..io.mobility_log import read_mobility_log
 
     fh = io.BytesIO(data)
     fh.name = display  # type: ignore[attr-defined]
-    return read_mobility_log(fh, source=display).sessions
+    return read_mobility_log(fh, source=display, tz=tz).sessions
 
 
 def _watch_sessions(data: bytes, display: str) -> pd.DataFrame:
@@ -342,6 +349,7 @@ def import_paths(
     max_archive_bytes: int = MAX_ARCHIVE_BYTES,
     progress: bool = False,
     on_commit: Callable[[int], None] | None = None,
+    log_tz_s: int | None = None,
 ) -> ImportReport:
     """Import files, folders and archives into a library (created if needed).
 
@@ -364,6 +372,10 @@ def import_paths(
         Show a progress bar on a terminal (plain periodic lines otherwise).
     on_commit
         Called with the library generation after each commit (tests, progress).
+    log_tz_s
+        UTC offset of the local times in mobility logs [s]; default: the athlete's most
+        common offset over the runs in the library and in this import, else the system's
+        time zone.
 
     Returns
     -------
@@ -382,8 +394,18 @@ def import_paths(
     pending: list[dict[str, Any]] = []
     progress_ui = _Progress(progress)
 
-    def items_to_decode() -> Iterator[tuple[_Item, bytes, str, str]]:
+    def all_items() -> Iterator[_Item]:
+        # logs last: they hold local times only, read in the offset of the runs imported
+        logs = []
         for item in _expand(paths, expand_failures, max_archive_bytes, lib.root.resolve()):
+            if _is_log_name(item.display):
+                logs.append(item)
+            else:
+                yield item
+        yield from logs
+
+    def items_to_decode() -> Iterator[tuple[_Item, bytes, str, str]]:
+        for item in all_items():
             report.files_seen += 1
             kind = _kind(item)
             if kind == "ignore":
@@ -413,6 +435,14 @@ def import_paths(
         if on_commit is not None:
             on_commit(lib.generation)
 
+    def log_tz() -> int | None:
+        if log_tz_s is not None:
+            return log_tz_s
+        offsets = list(runs_now.get("utc_offset_s", [])) + [
+            row["utc_offset_s"] for p in pending for row, _ in p["runs"]
+        ]
+        return typical_offset(offsets)
+
     def handle(result: dict[str, Any], sha: str, size: int, kind: str) -> None:
         result["sha256"], result["size"] = sha, size
         if result["error"] and kind == "maybe" and result.get("unsupported"):
@@ -433,13 +463,20 @@ def import_paths(
     try:
         if jobs == 1:
             for item, data, sha, kind in items_to_decode():
-                handle(_decode_item(item.display, data, athlete, max_archive_bytes), sha,
+                tz = log_tz() if _is_log_name(item.display) else None
+                handle(_decode_item(item.display, data, athlete, max_archive_bytes, tz), sha,
                        len(data), kind)  # fmt: skip
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 inflight: dict[Future, tuple[str, int, str]] = {}
                 for item, data, sha, kind in items_to_decode():
-                    fut = pool.submit(_decode_item, item.display, data, athlete, max_archive_bytes)
+                    tz = None
+                    if _is_log_name(item.display):  # runs decoded so far set the offset
+                        for f in list(inflight):
+                            handle(f.result(), *inflight.pop(f))
+                        tz = log_tz()
+                    fut = pool.submit(_decode_item, item.display, data, athlete,
+                                      max_archive_bytes, tz)  # fmt: skip
                     inflight[fut] = (sha, len(data), kind)
                     if len(inflight) >= 4 * jobs:
                         done, _ = wait(inflight, return_when=FIRST_COMPLETED)

@@ -270,6 +270,14 @@ class Library:
             runs = runs[runs["athlete"] == athlete]
         return runs.sort_values("start_time", kind="stable").reset_index(drop=True)
 
+    def typical_utc_offset_s(self, *, athlete: str | None = None) -> int | None:
+        """The athlete's most common local UTC offset over their runs, or None. [s]
+
+        Used as the default time zone of mobility logs, which carry local times only.
+        """
+        runs = self.runs(athlete=athlete)
+        return typical_offset(runs.get("utc_offset_s", pd.Series(dtype=float)))
+
     def mobility(self, *, athlete: str | None = None) -> pd.DataFrame:
         """The mobility-session table (canonical columns plus ``athlete``), by start time."""
         mob = self._table("mobility")
@@ -406,6 +414,14 @@ class Library:
         for sub in sorted((self.root / "records").glob("*"), reverse=True):
             if sub.is_dir() and not any(sub.iterdir()):
                 sub.rmdir()
+
+
+def typical_offset(offsets: Iterable[Any]) -> int | None:
+    """Most common of a collection of UTC offsets [s] (NaN/None ignored), or None."""
+    vals = pd.to_numeric(pd.Series(list(offsets), dtype=object), errors="coerce").dropna()
+    if vals.empty:
+        return None
+    return int(vals.round().astype(int).mode().iloc[0])
 
 
 def _library_files(root: Path) -> Iterable[Path]:
