@@ -1,31 +1,45 @@
-"""Regenerate the simulated sample runs and MANIFEST.yml: ``python sample_data/regenerate.py``."""
+"""Regenerate the simulated sample season and MANIFEST.yml: ``python sample_data/regenerate.py``."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from stridekeeper.synth.sample import write_sample_runs
+from stridekeeper.synth.sample import SAMPLE_SEASON, write_sample_season
 
 HERE = Path(__file__).resolve().parent
 
 
+def _yaml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
 def main() -> None:
-    manifest = write_sample_runs(HERE / "runs")
+    shutil.rmtree(HERE / "watch", ignore_errors=True)
+    manifest = write_sample_season(HERE)
     lines = [
         "# What each sample file is and the truth it was simulated with.",
-        "# Regenerate with: python sample_data/regenerate.py",
+        "# Regenerate with: python sample_data/regenerate.py (deterministic: same bytes).",
         "mobility_template.csv:",
-        "  description: a hand-kept mobility log with the columns stridekeeper reads",
-        "runs:",
+        "  description: a three-row example of the hand-kept mobility log, to copy and fill in",
+        "season:",
+        "  description: one simulated athlete, 14 weeks; mobility sessions start 4 weeks earlier",
+        "  parameters:",
     ]
-    for name, entry in manifest.items():
+    lines += [f"    {k}: {_yaml_value(v)}" for k, v in SAMPLE_SEASON.items()]
+    lines.append("  truth:")
+    lines += [f"    {k}: {_yaml_value(v)}" for k, v in manifest["season"].items()]
+    lines.append("files:")
+    for name, entry in manifest["files"].items():
         lines.append(f"  {name}:")
-        lines.append(f"    file: runs/{entry['file']}")
         lines.append(f"    description: {entry['description']}")
-        lines.append("    truth:")
-        for key, value in entry["truth"].items():
-            value = str(value).lower() if isinstance(value, bool) else value
-            lines.append(f"      {key}: {value}")
+        if entry["truth"]:
+            lines.append("    truth:")
+            lines += [f"      {k}: {_yaml_value(v)}" for k, v in entry["truth"].items()]
     (HERE / "MANIFEST.yml").write_text("\n".join(lines) + "\n")
 
 

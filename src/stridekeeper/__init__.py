@@ -6,6 +6,12 @@ Public API (imported lazily, so the command line starts fast)::
     runs = sk.read_runs("morning_run.fit", sport="running")
     row = sk.summarize(runs[0])          # cadence, step length, drop-off ...
     row["stride_dropoff_pct"]
+
+    lib = sk.import_paths(["~/watch/"], "my-library")      # or the `stridekeeper import` CLI
+    result = sk.analyze(sk.Library.open("my-library").runs(), sk.Library.open("my-library").mobility())
+    print(result.to_text())
+
+Plots live in ``stridekeeper.plots`` (the only module that imports matplotlib).
 """
 
 from __future__ import annotations
@@ -34,6 +40,21 @@ _LAZY = {
     "stride_dropoff": ".metrics.dropoff",
     "moving_mask": ".metrics.moving",
     "simulate_run": ".synth.runs",
+    "simulate_season": ".synth.season",
+    "simulate_cohort": ".synth.season",
+    "power": ".synth.season",
+    "AnalysisResult": ".analysis.result",
+    "Library": ".library.store",
+    "import_paths": ".library.importer",
+    "read_mobility": ".io.mobility",
+    "read_mobility_log": ".io.mobility_log",
+    "read_fit_mobility": ".io.mobility_fit",
+    "consistency": ".analysis.consistency",
+    "weekly_summary": ".analysis.consistency",
+    "link_exposure": ".analysis.link",
+    "analyze": ".analysis.stats",
+    "report_inputs": ".pipeline",
+    "write_report": ".pipeline",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -65,12 +65,14 @@ def cmd_import(args: argparse.Namespace) -> int:
               + (f"; skipped (not running): {skipped}" if skipped else "")
               + (f"; {report.superseded_summaries} summary rows replaced by their files"
                  if report.superseded_summaries else ""))  # fmt: skip
+    for row in report.rejected_rows:
+        print(f"rejected: {row}", file=sys.stderr)
     for file, reason in report.failures:
         print(f"failed: {reason if reason.startswith(file) else f'{file}: {reason}'}",
               file=sys.stderr)  # fmt: skip
     if report.failures:
         print(f"{len(report.failures)} file(s) failed", file=sys.stderr)
-    return 1 if report.failures else 0
+    return 1 if report.failures or report.rejected_rows else 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

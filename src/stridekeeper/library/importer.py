@@ -89,6 +89,9 @@ class ImportReport:
     ignored
         Files in folders or archives that are not data stridekeeper reads (readme files,
         settings, other JSON): counted, not failures.
+    rejected_rows
+        Bad rows of mobility logs (file:line: column: value: what is allowed); the good
+        rows of those logs are imported.
     failures
         (file, reason) of everything that could not be imported.
     """
@@ -101,6 +104,7 @@ class ImportReport:
     mobility_sessions: int = 0
     superseded_summaries: int = 0
     ignored: int = 0
+    rejected_rows: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,6 +118,7 @@ class ImportReport:
             "mobility_sessions": self.mobility_sessions,
             "superseded_summaries": self.superseded_summaries,
             "ignored": self.ignored,
+            "rejected_rows": list(self.rejected_rows),
             "failures": [{"file": f, "reason": r} for f, r in self.failures],
         }
 
@@ -240,13 +245,13 @@ def _decode_item(
     from ..metrics.summary import summarize
 
     out: dict[str, Any] = {"display": display, "runs": [], "sessions": None,
-                           "skipped": Counter(), "error": None}  # fmt: skip
+                           "skipped": Counter(), "error": None, "rejected": []}  # fmt: skip
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             data = _gunzip(data, display, cap)
             if _looks_like_mobility_log(data, display):
-                out["sessions"] = _read_log(data, display, log_tz)
+                out["sessions"], out["rejected"] = _read_log(data, display, log_tz)
                 return out
             fmt = dispatch.detect_format(data[:512], display)
             if fmt not in dispatch._READERS:
@@ -272,12 +277,13 @@ def _decode_item(
     return out
 
 
-def _read_log(data: bytes, display: str, tz: int | None) -> pd.DataFrame:
+def _read_log(data: bytes, display: str, tz: int | None) -> tuple[pd.DataFrame, list[str]]:
     from ..io.mobility_log import read_mobility_log
 
     fh = io.BytesIO(data)
     fh.name = display  # type: ignore[attr-defined]
-    return read_mobility_log(fh, source=display, tz=tz).sessions
+    result = read_mobility_log(fh, source=display, tz=tz)
+    return result.sessions, [str(e) for e in result.errors]
 
 
 def _watch_sessions(data: bytes, display: str) -> pd.DataFrame:
@@ -456,6 +462,7 @@ def import_paths(
         else:
             pending.append(result)
         report.skipped_by_sport.update(result["skipped"])
+        report.rejected_rows.extend(result.get("rejected", []))
         progress_ui.tick(report.imported_runs + sum(len(p["runs"]) for p in pending))
         if len(pending) >= commit_every:
             flush()

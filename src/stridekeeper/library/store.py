@@ -278,14 +278,31 @@ class Library:
         runs = self.runs(athlete=athlete)
         return typical_offset(runs.get("utc_offset_s", pd.Series(dtype=float)))
 
-    def mobility(self, *, athlete: str | None = None) -> pd.DataFrame:
-        """The mobility-session table (canonical columns plus ``athlete``), by start time."""
+    def mobility(self, *, athlete: str | None = None, merged: bool = True) -> pd.DataFrame:
+        """The mobility-session table (canonical columns plus ``athlete``), by start time.
+
+        Parameters
+        ----------
+        athlete
+            Keep one athlete's sessions.
+        merged
+            Merge the sessions typed in a log that the watch also recorded (same local day,
+            start within 30 min, similar duration; see
+            :func:`~stridekeeper.analysis.merge.merge_duplicate_sessions`). The library
+            stores both, so re-importing either file stays exact.
+        """
         mob = self._table("mobility")
         if mob is None:
             return _mobility_from_disk(_empty_mobility())
         mob = _mobility_from_disk(mob)
         if athlete is not None:
             mob = mob[mob["athlete"] == athlete]
+        if merged and len(mob):
+            from ..analysis.merge import merge_duplicate_sessions
+
+            parts = [merge_duplicate_sessions(g) for _, g in mob.groupby("athlete", sort=False,
+                                                                         dropna=False)]  # fmt: skip
+            mob = pd.concat(parts, ignore_index=True)
         return mob.sort_values("start_time", kind="stable").reset_index(drop=True)
 
     def sources(self) -> pd.DataFrame:

@@ -1,0 +1,217 @@
+"""Several athletes: a mixed model separating within- from between-athlete associations.
+
+An athlete who does more mobility work than another may differ in many ways (age, build,
+training history); an athlete doing more mobility work than *they usually do* is compared
+with themselves. So the exposure is split into the athlete's mean (between) and the
+deviation from it (within), and both enter a linear mixed model with a random intercept
+and a random within-slope per athlete (statsmodels ``MixedLM``). The within effect is the
+one that bears on "does my mobility work go with my stride"; the between effect is the
+cross-sectional association, open to confounding between people.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .link import exposure_column
+from .result import CohortResult, Effect, _ci, _more, _peq, _span, _unit
+
+__all__ = ["MIN_RUNS_PER_ATHLETE", "analyze_cohort"]
+
+#: Athletes with fewer usable runs than this are left out of the mixed model.
+MIN_RUNS_PER_ATHLETE = 5
+
+
+def _effect(fit: object, j: int) -> Effect:
+    lo, hi = np.asarray(fit.conf_int(alpha=0.05))[j]  # type: ignore[attr-defined]
+    return Effect(coef=float(np.asarray(fit.fe_params)[j]), ci95=(float(lo), float(hi)),  # type: ignore[attr-defined]
+                  p_value=float(np.asarray(fit.pvalues)[j]))  # type: ignore[attr-defined]  # fmt: skip
+
+
+def _fit(y: np.ndarray, exog: np.ndarray, groups: np.ndarray, exog_re: np.ndarray | None):
+    """Fit one MixedLM; returns (result or None, clean: bool)."""
+    from statsmodels.regression.mixed_linear_model import MixedLM
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = MixedLM(y, exog, groups, exog_re=exog_re).fit(
+                reml=True, method=["bfgs", "lbfgs", "cg", "powell"]
+            )
+        except (np.linalg.LinAlgError, ValueError):
+            return None, False
+        bse = np.asarray(fit.bse_fe, dtype=float)
+        cov = np.asarray(fit.cov_re, dtype=float)
+    bad = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    finite = bool(np.isfinite(bse).all() and np.isfinite(cov).all())
+    clean = bool(fit.converged) and not bad and finite
+    if exog_re is not None and clean:
+        clean = bool(np.linalg.eigvalsh(cov).min() > 1e-8 * max(np.abs(cov).max(), 1e-12))
+    return (fit if finite else None), clean
+
+
+def analyze_cohort(
+    linked: pd.DataFrame,
+    *,
+    exposure: str = "sessions_per_week",
+    window_days: float = 14,
+    controls: Sequence[str] | None = None,
+    min_runs_per_athlete: int = MIN_RUNS_PER_ATHLETE,
+    _column: str | None = None,
+) -> CohortResult:
+    """Within- and between-athlete association of exposure with drop-off.
+
+    Model: ``dropoff ~ 1 + x_within + x_between + controls``, random intercept and random
+    ``x_within`` slope per athlete, REML. ``x_between`` is the athlete's mean exposure over
+    their runs, ``x_within = x - x_between``. When the random-slope model does not converge
+    cleanly (a warning, a singular random-effects covariance, e.g. a slope variance at
+    zero), a random-intercept-only model is fitted instead and the result says so.
+
+    Parameters
+    ----------
+    linked
+        Runs of several athletes with their exposure columns
+        (:func:`~stridekeeper.analysis.link.link_exposure`) and an ``athlete`` column.
+    exposure, window_days
+        As in :func:`~stridekeeper.analysis.stats.analyze`.
+    controls
+        Candidate control columns (default: moving time, speed, elevation gain,
+        temperature; used where present, varying and < 20 % missing; standardised).
+    min_runs_per_athlete
+        Athletes with fewer runs that have a drop-off and an exposure are left out.
+
+    Returns
+    -------
+    CohortResult
+        Effects in drop-off % points per unit of exposure; ``between`` is None with fewer
+        than 3 athletes (a between-athlete slope from 2 means says nothing).
+
+    Notes
+    -----
+    The mixed model treats one athlete's runs as independent given their random effects;
+    with autocorrelated runs its p-values are somewhat optimistic. The within effect is
+    also reported per athlete with autocorrelation-aware tests by
+    :func:`~stridekeeper.analysis.stats.analyze`.
+    """
+    from .stats import DEFAULT_CONTROLS, MIN_RUNS, OUTCOME, select_controls
+
+    column = _column or exposure_column(exposure, window_days)
+    win = None if column == exposure else float(window_days)
+    cands = tuple(DEFAULT_CONTROLS if controls is None else controls)
+
+    notes: list[str] = []
+
+    def empty(note: str, n_ath: int, n_runs: int) -> CohortResult:
+        full = "; ".join([note, *notes])
+        return CohortResult(n_athletes=n_ath, n_runs=n_runs, within=None, between=None,
+                            model=None, converged=False, controls=(), note=full,
+                            conclusion=f"No mixed model: {note}.", exposure=exposure,
+                            window_days=win)  # fmt: skip
+
+    if "athlete" not in linked.columns or OUTCOME not in linked.columns:
+        return empty("the runs table has no athlete or drop-off column", 0, 0)
+    y_all = pd.to_numeric(linked[OUTCOME], errors="coerce").to_numpy(dtype=float)
+    x_all = pd.to_numeric(linked[column], errors="coerce").to_numpy(dtype=float)
+    ath = linked["athlete"].astype(object)
+    ok = np.isfinite(y_all) & np.isfinite(x_all) & ath.notna().to_numpy()
+    frame = linked[ok]
+    counts = frame["athlete"].astype(object).value_counts()
+    dropped = sorted(str(a) for a in counts.index[counts < min_runs_per_athlete])
+    frame = frame[frame["athlete"].isin(counts.index[counts >= min_runs_per_athlete])]
+    n_ath = int(frame["athlete"].nunique())
+    if dropped:
+        notes.append(f"left out (fewer than {min_runs_per_athlete} usable runs): "
+                     + ", ".join(dropped))  # fmt: skip
+    if n_ath < 2 or len(frame) < MIN_RUNS:
+        return empty(f"{n_ath} athlete(s) with {len(frame)} usable runs; at least 2 athletes "
+                     f"and {MIN_RUNS} runs are needed", n_ath, len(frame))  # fmt: skip
+
+    used, _ = select_controls(frame, cands)
+    ctrl = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+                            for c in used]) if used else np.empty((len(frame), 0))  # fmt: skip
+    complete = np.isfinite(ctrl).all(axis=1)
+    frame, ctrl = frame[complete], ctrl[complete]
+    y = pd.to_numeric(frame[OUTCOME], errors="coerce").to_numpy(dtype=float)
+    x = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    groups = frame["athlete"].astype(str).to_numpy()
+    between = pd.Series(x).groupby(groups).transform("mean").to_numpy()
+    within = x - between
+    n_ath = len(np.unique(groups))
+    with_between = n_ath >= 3 and np.ptp(between) > 0
+    if not with_between:
+        notes.append("between-athlete effect not estimated (needs at least 3 athletes whose "
+                     "mean exposure differs)")  # fmt: skip
+    if ctrl.shape[1]:
+        sd = ctrl.std(axis=0)
+        keep = sd > 0
+        ctrl = (ctrl[:, keep] - ctrl[:, keep].mean(axis=0)) / sd[keep]
+        used = [c for c, k in zip(used, keep, strict=True) if k]
+    cols = [np.ones(len(y)), within] + ([between] if with_between else [])
+    exog = np.column_stack([*cols, ctrl])
+    if np.ptp(within) <= 0:
+        return empty("no athlete's exposure varies", n_ath, len(y))
+
+    fit, clean = _fit(y, exog, groups, np.column_stack([np.ones(len(y)), within]))
+    model = "random intercept and slope"
+    if not clean:
+        fit2, clean2 = _fit(y, exog, groups, None)
+        if fit2 is not None:
+            notes.append("the random-slope model did not converge cleanly, so a random "
+                         "intercept only model is reported")  # fmt: skip
+            fit, clean, model = fit2, clean2, "random intercept only"
+        elif fit is not None:
+            notes.append("the random-slope model did not converge cleanly; its estimates are "
+                         "reported with caution")  # fmt: skip
+    if fit is None:
+        return empty("the mixed model could not be fitted", n_ath, len(y))
+    w_eff = _effect(fit, 1)
+    b_eff = _effect(fit, 2) if with_between else None
+    sentence = _sentence(n_ath, len(y), exposure, win, model, w_eff, b_eff, used)
+    return CohortResult(
+        n_athletes=n_ath,
+        n_runs=int(len(y)),
+        within=w_eff,
+        between=b_eff,
+        model=model,
+        converged=clean,
+        controls=tuple(used),
+        note="; ".join(notes) or None,
+        conclusion=sentence,
+        exposure=exposure,
+        window_days=win,
+    )
+
+
+def _clause(label: str, eff: Effect | None, more: str, unit: str) -> str | None:
+    if eff is None or eff.coef is None:
+        return None
+    stats = (f"{eff.coef:+.2f} % points per {unit}, 95 % interval {_ci(eff.ci95)}, "
+             f"{_peq(eff.p_value)}")  # fmt: skip
+    if eff.p_value is not None and eff.p_value < 0.05:
+        direction = "less" if eff.coef < 0 else "more"
+        return f"{label}, having {more} was associated with {direction} drop-off ({stats})"
+    return f"{label}, there was no detectable association ({stats})"
+
+
+def _sentence(
+    n_ath: int,
+    n_runs: int,
+    exposure: str,
+    win: float | None,
+    model: str,
+    within: Effect,
+    between: Effect | None,
+    controls: Sequence[str],
+) -> str:
+    more = _more(exposure) + _span(win)
+    unit = _unit(exposure)
+    parts = [_clause("within an athlete", within, more, unit),
+             _clause("between athletes", between, "a higher mean exposure", unit)]  # fmt: skip
+    body = "; ".join(p for p in parts if p)
+    ctrl = f", controlling for {len(controls)} run characteristics" if controls else ""
+    return f"Across {n_ath} athletes and {n_runs} runs (mixed model, {model}{ctrl}): {body}."

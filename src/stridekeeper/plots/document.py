@@ -1,0 +1,198 @@
+"""Render a simple page model (text, charts, tables) to a multi-page PDF with matplotlib.
+
+The report module decides what goes on which page; this module only draws it. Pages are
+8.27 x 11 in, which prints without clipping on both A4 and US Letter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["ChartPage", "Document", "TablePage", "TextPage", "write_pdf"]
+
+#: Fits A4 (8.27 x 11.69 in) and Letter (8.5 x 11 in).
+PAGE_SIZE_IN = (8.27, 11.0)
+_MARGIN = 0.07
+
+
+@dataclass(frozen=True)
+class TextPage:
+    """A page of headed paragraphs: ``sections`` is a list of (heading or None, paragraph)."""
+
+    title: str
+    sections: Sequence[tuple[str | None, str]]
+    subtitle: str | None = None
+
+
+@dataclass(frozen=True)
+class ChartPage:
+    """A page of up to three charts, each a function drawing on the Axes it is given."""
+
+    title: str
+    charts: Sequence[Callable[[Any], Any]]
+    caption: str | None = None
+    heights: Sequence[float] | None = None
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """A table (already formatted as text, no NaN) split over as many pages as needed."""
+
+    title: str
+    table: pd.DataFrame
+    note: str | None = None
+    col_widths: Sequence[float] | None = None
+    rows_per_page: int = 34
+
+
+@dataclass(frozen=True)
+class Document:
+    """What a PDF holds, with its metadata."""
+
+    title: str
+    author: str
+    subject: str
+    pages: Sequence[TextPage | ChartPage | TablePage] = field(default_factory=list)
+    keywords: str = "running; stride; mobility"
+
+
+def _footer(fig: Any, doc: Document, number: int) -> None:
+    fig.text(0.5, 0.02, f"{doc.title}  ·  page {number}", ha="center", va="bottom",
+             fontsize=8, color="#666666")  # fmt: skip
+
+
+def _text_page(page: TextPage, doc: Document, number: int) -> Any:
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=PAGE_SIZE_IN)
+    y = 1 - _MARGIN
+    fig.text(_MARGIN, y, page.title, fontsize=18, weight="bold", va="top")
+    y -= 0.045
+    if page.subtitle:
+        fig.text(_MARGIN, y, page.subtitle, fontsize=10, color="#444444", va="top")
+        y -= 0.035
+    width_chars = 92
+    for heading, paragraph in page.sections:
+        if heading:
+            y -= 0.012
+            fig.text(_MARGIN, y, heading, fontsize=12, weight="bold", va="top")
+            y -= 0.028
+        for para in paragraph.split("\n"):
+            wrapped = textwrap.wrap(para, width_chars) or [""]
+            for line in wrapped:
+                fig.text(_MARGIN, y, line, fontsize=9.5, va="top", family="DejaVu Sans")
+                y -= 0.0185
+            y -= 0.006
+        if y < 0.08:
+            break
+    _footer(fig, doc, number)
+    return fig
+
+
+def _chart_page(page: ChartPage, doc: Document, number: int) -> Any:
+    import matplotlib.pyplot as plt
+
+    n = max(1, len(page.charts))
+    fig = plt.figure(figsize=PAGE_SIZE_IN, layout="constrained")
+    # leave the bottom 9 % for the caption and footer, so legends never run into them
+    fig.get_layout_engine().set(rect=(0.03, 0.09, 0.94, 0.86))
+    fig.suptitle(page.title, fontsize=15, weight="bold", x=_MARGIN, ha="left")
+    axes = fig.subplots(n, 1, height_ratios=list(page.heights) if page.heights else None,
+                        squeeze=False)[:, 0]  # fmt: skip
+    for ax, draw in zip(axes, page.charts, strict=False):
+        draw(ax)
+    if page.caption:
+        fig.text(_MARGIN, 0.04, "\n".join(textwrap.wrap(page.caption, 110)), fontsize=8,
+                 color="#444444", va="bottom")  # fmt: skip
+    _footer(fig, doc, number)
+    return fig
+
+
+def _table_pages(page: TablePage, doc: Document, first_number: int) -> list[Any]:
+    import matplotlib.pyplot as plt
+
+    table = page.table
+    chunks = [table.iloc[i : i + page.rows_per_page] for i in range(0, max(len(table), 1),
+                                                                    page.rows_per_page)]  # fmt: skip
+    figs = []
+    for k, chunk in enumerate(chunks):
+        fig = plt.figure(figsize=PAGE_SIZE_IN)
+        title = page.title if len(chunks) == 1 else f"{page.title} ({k + 1}/{len(chunks)})"
+        fig.text(_MARGIN, 1 - _MARGIN, title, fontsize=15, weight="bold", va="top")
+        ax = fig.add_axes((_MARGIN, 0.1, 1 - 2 * _MARGIN, 0.78))
+        ax.axis("off")
+        if len(chunk):
+            tab = ax.table(cellText=chunk.to_numpy().tolist(), colLabels=list(chunk.columns),
+                           loc="upper center", cellLoc="right", colLoc="right",
+                           colWidths=list(page.col_widths) if page.col_widths else None)  # fmt: skip
+            tab.auto_set_font_size(False)
+            tab.set_fontsize(7.5)
+            tab.scale(1.0, 1.25)
+            for (row, _col), cell in tab.get_celld().items():
+                cell.set_edgecolor("#cccccc")
+                if row == 0:
+                    cell.set_text_props(weight="bold")
+                    cell.set_facecolor("#eeeeee")
+        else:
+            ax.text(0.5, 0.9, "not enough data", ha="center", fontsize=12, color="#555555")
+        if page.note:
+            fig.text(_MARGIN, 0.06, "\n".join(textwrap.wrap(page.note, 110)), fontsize=8,
+                     color="#444444", va="bottom")  # fmt: skip
+        _footer(fig, doc, first_number + k)
+        figs.append(fig)
+    return figs
+
+
+def write_pdf(doc: Document, path: str | PathLike[str]) -> Path:
+    """Draw every page of ``doc`` into a PDF at ``path`` (written atomically).
+
+    Parameters
+    ----------
+    doc
+        The document.
+    path
+        Output file; its folder is created.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    import os
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    now = dt.datetime.now(dt.UTC)
+    meta = {"Title": doc.title, "Author": doc.author, "Subject": doc.subject,
+            "Keywords": doc.keywords, "Creator": "stridekeeper", "CreationDate": now,
+            "ModDate": now}  # fmt: skip
+    number = 1
+    with PdfPages(tmp, metadata=meta) as pdf:
+        for page in doc.pages:
+            if isinstance(page, TablePage):
+                figs = _table_pages(page, doc, number)
+            elif isinstance(page, ChartPage):
+                figs = [_chart_page(page, doc, number)]
+            else:
+                figs = [_text_page(page, doc, number)]
+            for fig in figs:
+                pdf.savefig(fig)
+                plt.close(fig)
+                number += 1
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,75 @@
+"""The mixed model of several athletes: within versus between, fallbacks, too few athletes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import stridekeeper.analysis.cohort as cohort_mod
+from stridekeeper.analysis.cohort import analyze_cohort
+from stridekeeper.analysis.link import link_exposure
+from stridekeeper.synth.season import simulate_cohort
+
+
+@pytest.fixture(scope="module")
+def opposed():
+    """Within an athlete mobility goes with less drop-off; between athletes, with more."""
+    sim = simulate_cohort(10, weeks=16, effect=1.5, effect_sd=0.3, between_effect=-3.5,
+                          sessions_sd_between=1.0, base_sd_pct=0.3, seed=4)  # fmt: skip
+    return sim, link_exposure(sim.runs, sim.sessions)
+
+
+def test_within_and_between_effects_are_separated(opposed) -> None:
+    sim, linked = opposed
+    res = analyze_cohort(linked)
+    assert res.n_athletes == 10 and res.n_runs == 560
+    lo, hi = res.within.ci95
+    assert lo < sim.truth["within_slope_pct_per_session"] < hi
+    assert res.within.p_value < 0.001
+    # true between slope +2 per session/week of an athlete's *true* mean rate; on the observed
+    # mean exposure (noisy over 16 weeks) it is attenuated, but clearly not the within slope
+    assert res.between.coef > 0
+    assert res.between.ci95[0] > sim.truth["within_slope_pct_per_session"]
+    assert res.controls == ("moving_time_s", "avg_speed_mps", "elevation_gain_m",
+                            "avg_temperature_c")  # fmt: skip
+    assert res.model in ("random intercept and slope", "random intercept only")
+    assert "10 athletes and 560 runs" in res.conclusion
+    assert "within an athlete, having more mobility sessions" in res.conclusion
+    assert "associated with less drop-off" in res.conclusion
+    json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_falls_back_to_random_intercept_when_the_slope_model_fails(opposed, monkeypatch) -> None:
+    _, linked = opposed
+    real = cohort_mod._fit
+
+    def slope_fails(y, exog, groups, exog_re):
+        fit, clean = real(y, exog, groups, exog_re)
+        return (fit, False) if exog_re is not None else (fit, clean)
+
+    monkeypatch.setattr(cohort_mod, "_fit", slope_fails)
+    res = analyze_cohort(linked)
+    assert res.model == "random intercept only"
+    assert "did not converge" in res.note
+    assert res.within is not None and res.within.coef < 0
+    assert "random intercept only" in res.conclusion and "random intercept only" in res.to_text()
+
+
+def test_two_athletes_have_no_between_effect() -> None:
+    sim = simulate_cohort(2, weeks=10, effect=1.0, seed=5)
+    res = analyze_cohort(link_exposure(sim.runs, sim.sessions))
+    assert res.n_athletes == 2 and res.between is None
+    assert "between-athlete effect not estimated" in res.note
+    assert res.within is not None
+
+
+def test_too_few_athletes_or_runs() -> None:
+    sim = simulate_cohort(3, weeks=4, seed=6)
+    linked = link_exposure(sim.runs, sim.sessions)
+    one = analyze_cohort(linked[linked["athlete"] == "sim01"])
+    assert one.within is None and one.conclusion.startswith("No mixed model")
+    sparse = linked.groupby("athlete").head(3)
+    res = analyze_cohort(sparse)
+    assert res.within is None and "left out" in res.note
+    assert analyze_cohort(linked.drop(columns="athlete")).within is None
