@@ -34,7 +34,7 @@ def main() -> None:
         read = _timed(lambda: read_fit(data), 5)
         summ = _timed(lambda: summarize(run), 20)
     print(f"one-hour 1 Hz run: {len(run.records)} records, {len(data) / 1e3:.0f} kB")
-    print(f"read_fit (fitdecode): median {statistics.median(read) * 1e3:.0f} ms "
+    print(f"read_fit (columnar fast path): median {statistics.median(read) * 1e3:.0f} ms "
           f"({len(run.records) / statistics.median(read):,.0f} records/s)")  # fmt: skip
     print(
         f"summarize (incl. 400-replicate bootstrap): median {statistics.median(summ) * 1e3:.1f} ms"

@@ -11,7 +11,8 @@ what a model fitted on the early part predicts *for the late part's own speed an
 4. ``stride_dropoff_pct = 100 * (1 - mean(observed late) / mean(predicted late))``:
    positive means shorter steps late than speed and grade predict;
 5. a 95 % interval from a moving-block bootstrap over 60-s blocks of moving time (blocks
-   resampled within each window, the model refitted each time: all replicates at once);
+   resampled within each window, the model refitted each time with the Huber weights of the
+   full fit held fixed: all replicates at once, as one matrix product);
 6. runs that can't support the comparison get NaN and a ``reason``.
 
 Everything here is vectorised: no Python loop over samples or bootstrap replicates.
@@ -270,12 +271,29 @@ def stride_dropoff(
     nbr, nbl = int(blk_r.max()) + 1, int(blk_l.max()) + 1
     cnt_r = rng.multinomial(nbr, np.full(nbr, 1.0 / nbr), size=n_boot)
     cnt_l = rng.multinomial(nbl, np.full(nbl, 1.0 / nbl), size=n_boot)
-    Wr = wr[None, :] * cnt_r[:, blk_r]
-    Wl = wl[None, :] * cnt_l[:, blk_l]
-    betas, _ = _huber_fit(Xr, y, Wr, scale=scale, n_iter=4)
-    pred_b = betas @ Xl.T
+    # each replicate keeps the Huber weights of the full fit (a fixed-weights bootstrap), so
+    # a replicate is a weighted least-squares problem whose sums are block counts times
+    # per-block sums: everything reduces to small matrix products over blocks, not samples
+    p = Xr.shape[1]
+    h = np.minimum(1.0, _HUBER_C * scale / np.maximum(np.abs(y - Xr @ beta), 1e-12))
+    wh = wr * h
+    xx = (Xr[:, :, None] * Xr[:, None, :]).reshape(len(y), p * p)
+    blk_xx = np.zeros((nbr, p * p))
+    np.add.at(blk_xx, blk_r, wh[:, None] * xx)
+    blk_xy = np.zeros((nbr, p))
+    np.add.at(blk_xy, blk_r, (wh * y)[:, None] * Xr)
+    xtwx = (cnt_r @ blk_xx).reshape(n_boot, p, p) + 1e-9 * np.eye(p)
+    xtwy = cnt_r @ blk_xy
+    betas = np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
+    blk_w = np.bincount(blk_l, weights=wl, minlength=nbl)
+    blk_wobs = np.bincount(blk_l, weights=wl * obs_late, minlength=nbl)
+    blk_wx = np.zeros((nbl, p))
+    np.add.at(blk_wx, blk_l, wl[:, None] * Xl)
+    tot_w = cnt_l @ blk_w
+    mean_obs = (cnt_l @ blk_wobs) / tot_w
+    mean_pred = np.einsum("bp,bp->b", cnt_l @ blk_wx, betas) / tot_w
     with np.errstate(invalid="ignore", divide="ignore"):
-        boot = 100.0 * (1.0 - _wmean(obs_late[None, :], Wl) / _wmean(pred_b, Wl))
+        boot = 100.0 * (1.0 - mean_obs / mean_pred)
     boot = boot[np.isfinite(boot)]
     ci = (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))) if len(boot) else (
         float("nan"), float("nan"))  # fmt: skip
