@@ -52,7 +52,11 @@ def _fitdecode_only(folder: Path) -> float:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("STRIDEKEEPER_BENCH_RUNS", 200))
+    n = (
+        int(sys.argv[1])
+        if len(sys.argv) > 1
+        else int(os.environ.get("STRIDEKEEPER_BENCH_RUNS", 200))
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "runs"
         folder.mkdir()

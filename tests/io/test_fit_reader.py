@@ -12,34 +12,14 @@ import pytest
 from stridekeeper.errors import DataQualityWarning
 from stridekeeper.io import read_runs
 from stridekeeper.io.fit import read_fit
-from stridekeeper.schema import RECORD_COLUMNS, Run, validate_records
+from stridekeeper.schema import Run
+from stridekeeper.testing import check_run_conforms
 
 
 def _read(path: Path, **kw) -> list[Run]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         return read_runs(path, **kw)
-
-
-def check_run_conforms(run: Run) -> None:
-    """What every reader's output must satisfy (the shared conformance check)."""
-    validate_records(run.records)
-    for key in ("source", "sha256", "format", "session_index", "sport", "start_time",
-                "utc_offset_s", "device_summary", "warnings"):  # fmt: skip
-        assert key in run.meta, key
-    assert len(run.meta["sha256"]) == 64
-    start = run.meta["start_time"]
-    assert start is None or start.tzinfo is not None
-    rec = run.records
-    known = [c for c in rec.columns if not c.startswith("dev_")]
-    assert set(known) <= set(RECORD_COLUMNS)
-    if "cadence_spm" in rec and rec["cadence_spm"].notna().any():
-        assert rec["cadence_spm"].max() < 400  # steps/min, not per foot doubled twice
-    if "step_length_m" in rec and rec["step_length_m"].notna().any():
-        assert rec["step_length_m"].median() < 3.0  # metres, not mm
-    if "latitude_deg" in rec and rec["latitude_deg"].notna().any():
-        assert rec["latitude_deg"].abs().max() <= 90
-    assert (np.diff(rec["timer_s"].to_numpy()) >= -1e-9).all()
 
 
 def test_every_realdata_fit_file_conforms(realdata: Path) -> None:

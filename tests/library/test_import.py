@@ -217,3 +217,21 @@ def test_mobility_log_takes_the_runs_offset(tmp_path: Path) -> None:
     assert mob["start_time"].iloc[0] == pd.Timestamp("2026-01-06T04:30Z")
     assert str(mob["local_date"].iloc[0]) == "2026-01-05"
     assert mob["regions"].iloc[0] == ("hips",)
+
+
+def test_apple_health_export_zip_streams_runs_and_mobility(tmp_path: Path) -> None:
+    from stridekeeper.testing import write_apple_health_export
+
+    xml = tmp_path / "export.xml"
+    write_apple_health_export(xml, runs=2, mobility=(("Yoga", 20.0),))
+    zpath = tmp_path / "export.zip"
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(xml, "apple_health_export/export.xml")
+    xml.unlink()
+    report = import_paths([zpath], tmp_path / "lib", jobs=1)
+    assert report.failures == []
+    assert report.imported_runs == 2 and report.mobility_sessions >= 1
+    lib = Library.open(tmp_path / "lib")
+    assert len(lib.runs()) == 2 and (lib.runs()["format"] == "apple_health").all()
+    again = import_paths([zpath], tmp_path / "lib", jobs=1)
+    assert again.unchanged == 1 and again.imported_runs == 0

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     p.add_argument("--athlete", default="me", help="athlete name stored with the data")
     p.add_argument("--max-archive-gb", type=float, default=4.0, metavar="GB",
                    help="refuse archives that decompress to more (default 4)")  # fmt: skip
-    p.add_argument("--commit-every", type=int, default=64, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--commit-every", type=int, default=256, metavar="N", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="the end summary as JSON")
     p.set_defaults(func=cmd_import)
 

@@ -91,22 +91,29 @@ def attach_grade(records: pd.DataFrame, *, sub_sport: str | None = None) -> pd.D
 
 
 def finalize_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Canonical column order and dtypes; required columns present (NaN if unknown)."""
-    out = records.copy()
-    for col in REQUIRED_RECORD_COLUMNS:
-        if col not in out:
-            out[col] = True if col == "timer_running" else np.nan
-    order = [c for c in RECORD_COLUMNS if c in out] + sorted(
-        c for c in out if c not in RECORD_COLUMNS
-    )
-    out = out[order]
-    for col in out:
+    """Canonical column order and dtypes; required columns present (NaN if unknown).
+
+    Builds one new frame from numpy arrays (one allocation, no per-column pandas
+    assignment: this runs once per session of every imported file).
+    """
+    n = len(records)
+    present = set(records.columns)
+    order = [c for c in RECORD_COLUMNS if c in present or c in REQUIRED_RECORD_COLUMNS]
+    order += sorted(c for c in present if c not in RECORD_COLUMNS)
+    data: dict[str, np.ndarray] = {}
+    for col in order:
+        if col not in present:
+            data[col] = np.ones(n, dtype=bool) if col == "timer_running" else np.full(n, np.nan)
+            continue
+        values = records[col].to_numpy()
         if col == "timer_running":
-            out[col] = out[col].astype(bool)
+            data[col] = values.astype(bool)
+        elif values.dtype.kind == "f":
+            data[col] = values.astype(float, copy=False)
         else:
-            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-    out.index.name = "timestamp"
-    return out
+            data[col] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
+    index = pd.DatetimeIndex(records.index, name="timestamp")
+    return pd.DataFrame(data, index=index, copy=False)
 
 
 def json_safe(obj: Any) -> Any:

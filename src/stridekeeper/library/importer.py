@@ -59,6 +59,7 @@ class _Item:
     path: Path | None = None
     data: bytes | None = None
     explicit: bool = False  # named on the command line (else found in a folder or archive)
+    apple: bool = False  # an Apple Health export: streamed from disk, never held in memory
 
     def read(self) -> bytes:
         if self.data is not None:
@@ -191,10 +192,35 @@ def _expand(
                 continue
             if f.name in _SKIP_NAMES or f.name.startswith("."):
                 continue
-            if f.suffix.lower() == ".zip":
+            if _is_apple_export(f):
+                yield _Item(display=str(f), path=f, explicit=f == path, apple=True)
+            elif f.suffix.lower() == ".zip":
                 yield from _expand_zip(f, str(f), [max_archive_bytes], failures)
             else:
                 yield _Item(display=str(f), path=f, explicit=f == path)
+
+
+def _is_apple_export(path: Path) -> bool:
+    """An Apple Health ``export.xml`` or the ``export.zip`` holding one."""
+    name = path.name.lower()
+    if name == "export.xml":
+        return True
+    if path.suffix.lower() != ".zip":
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.lower().endswith("export.xml") and "cda" not in n.lower()
+                       for n in zf.namelist())  # fmt: skip
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _kind(item: _Item) -> str:
@@ -231,13 +257,31 @@ def _looks_like_mobility_log(data: bytes, name: str) -> bool:
     return "date" in head and "duration_min" in head
 
 
+def _decode_apple(out: dict[str, Any], path: Path, display: str, athlete: str) -> dict[str, Any]:
+    from ..io.apple_health import read_apple_health, read_apple_health_mobility
+    from ..metrics.summary import summarize
+
+    for run in read_apple_health(path, name=display):
+        if run.meta.get("sport") in ("running", None):
+            out["runs"].append((_run_row(run, summarize(run), athlete), run.records))
+        else:
+            out["skipped"][str(run.meta.get("sport"))] += 1
+    out["sessions"] = read_apple_health_mobility(path, name=display)
+    return out
+
+
 def _is_log_name(display: str) -> bool:
     name = display.rsplit("!", 1)[-1].lower().removesuffix(".gz")
     return name.endswith((".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"))
 
 
 def _decode_item(
-    display: str, data: bytes, athlete: str, cap: int, log_tz: int | None = None
+    display: str,
+    data: bytes | None,
+    athlete: str,
+    cap: int,
+    log_tz: int | None = None,
+    apple_path: Path | None = None,
 ) -> dict[str, Any]:
     """Worker: bytes -> run rows, records, mobility sessions. Never raises for bad input."""
     from ..io import dispatch
@@ -249,6 +293,10 @@ def _decode_item(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if apple_path is not None:
+                return _decode_apple(out, apple_path, display, athlete)
+            if data is None:
+                raise StridekeeperError(f"{display}: nothing to read")
             data = _gunzip(data, display, cap)
             if _looks_like_mobility_log(data, display):
                 out["sessions"], out["rejected"] = _read_log(data, display, log_tz)
@@ -262,7 +310,8 @@ def _decode_item(
             for run in runs:
                 if is_mobility_session(run.meta.get("sport"), run.meta.get("sub_sport")):
                     mobility_runs.append(run)
-                elif run.meta.get("sport") != "running":
+                elif run.meta.get("sport") not in ("running", None):
+                    # sport None: a GPX or CSV that does not say; it was given as a run
                     out["skipped"][str(run.meta.get("sport"))] += 1
                 else:
                     out["runs"].append((_run_row(run, summarize(run), athlete), run.records))
@@ -351,7 +400,8 @@ def import_paths(
     *,
     athlete: str = "me",
     jobs: int | None = None,
-    commit_every: int = 64,
+    commit_every: int = 256,
+    commit_seconds: float = 10.0,
     max_archive_bytes: int = MAX_ARCHIVE_BYTES,
     progress: bool = False,
     on_commit: Callable[[int], None] | None = None,
@@ -370,8 +420,9 @@ def import_paths(
         Name stored with every run and session (for cohort libraries).
     jobs
         Worker processes (default: all cores; 1 decodes in this process).
-    commit_every
-        Files per atomic commit.
+    commit_every, commit_seconds
+        An atomic commit happens after this many files or this many seconds, whichever
+        comes first (an interrupted import loses at most that much work).
     max_archive_bytes
         Largest total an archive may decompress to. [bytes]
     progress
@@ -418,11 +469,14 @@ def import_paths(
                 report.ignored += 1
                 continue
             try:
-                data = item.read()
+                if item.apple and item.path is not None:
+                    data, sha = b"", _sha256_file(item.path)
+                else:
+                    data = item.read()
+                    sha = hashlib.sha256(data).hexdigest()
             except OSError as exc:
                 report.failures.append((item.display, f"cannot read ({exc.strerror or exc})"))
                 continue
-            sha = hashlib.sha256(data).hexdigest()
             if sha in sha_known:
                 report.unchanged += 1
                 progress_ui.tick(report.imported_runs)
@@ -430,8 +484,11 @@ def import_paths(
             sha_known.add(sha)
             yield item, data, sha, kind
 
+    last_commit = [time.monotonic()]
+
     def flush() -> None:
         nonlocal runs_now
+        last_commit[0] = time.monotonic()
         if not pending:
             return
         change = _build_commit(pending, runs_now, path_sha, athlete, report)
@@ -464,15 +521,16 @@ def import_paths(
         report.skipped_by_sport.update(result["skipped"])
         report.rejected_rows.extend(result.get("rejected", []))
         progress_ui.tick(report.imported_runs + sum(len(p["runs"]) for p in pending))
-        if len(pending) >= commit_every:
+        if len(pending) >= commit_every or time.monotonic() - last_commit[0] > commit_seconds:
             flush()
 
     try:
         if jobs == 1:
             for item, data, sha, kind in items_to_decode():
                 tz = log_tz() if _is_log_name(item.display) else None
-                handle(_decode_item(item.display, data, athlete, max_archive_bytes, tz), sha,
-                       len(data), kind)  # fmt: skip
+                apple = item.path if item.apple else None
+                handle(_decode_item(item.display, data, athlete, max_archive_bytes, tz, apple),
+                       sha, len(data), kind)  # fmt: skip
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 inflight: dict[Future, tuple[str, int, str]] = {}
@@ -483,7 +541,7 @@ def import_paths(
                             handle(f.result(), *inflight.pop(f))
                         tz = log_tz()
                     fut = pool.submit(_decode_item, item.display, data, athlete,
-                                      max_archive_bytes, tz)  # fmt: skip
+                                      max_archive_bytes, tz, item.path if item.apple else None)  # fmt: skip
                     inflight[fut] = (sha, len(data), kind)
                     if len(inflight) >= 4 * jobs:
                         done, _ = wait(inflight, return_when=FIRST_COMPLETED)

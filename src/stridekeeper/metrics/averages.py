@@ -81,10 +81,16 @@ def avg_cadence_spm(records: pd.DataFrame, *, zeros: ZeroPolicy = "include") -> 
     return _wmean(cad, w)
 
 
-def running_cadence_spm(records: pd.DataFrame, **moving_kw: float) -> float:
-    """Time-weighted cadence over moving samples only. [steps/min]"""
+def running_cadence_spm(
+    records: pd.DataFrame, *, moving: np.ndarray | None = None, **moving_kw: float
+) -> float:
+    """Time-weighted cadence over moving samples only. [steps/min]
+
+    ``moving`` may pass a :func:`~stridekeeper.metrics.moving.moving_mask` already computed.
+    """
     cad = _col(records, "cadence_spm")
-    w = np.where(moving_mask(records, **moving_kw), sample_weights_s(records), 0.0)
+    mask = moving_mask(records, **moving_kw) if moving is None else moving
+    w = np.where(mask, sample_weights_s(records), 0.0)
     return _wmean(cad, w)
 
 

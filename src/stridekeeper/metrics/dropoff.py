@@ -144,6 +144,7 @@ def stride_dropoff(
     seed: int = 0,
     min_speed_mps: float = MIN_SPEED_MPS,
     min_cadence_spm: float = MIN_CADENCE_SPM,
+    moving: np.ndarray | None = None,
 ) -> DropoffResult:
     """Speed- and grade-normalised late-run stride drop-off of one run.
 
@@ -179,6 +180,8 @@ def stride_dropoff(
         Random seed, so the interval is reproducible.
     min_speed_mps, min_cadence_spm
         Moving-sample thresholds. [m/s], [steps/min]
+    moving
+        A moving mask already computed with these thresholds (saves recomputing it).
 
     Returns
     -------
@@ -193,7 +196,9 @@ def stride_dropoff(
         return DropoffResult(reason="no speed data", **base)
     if source == "none":
         return DropoffResult(reason="no cadence or step length data", **base)
-    moving = moving_mask(records, min_speed_mps=min_speed_mps, min_cadence_spm=min_cadence_spm)
+    if moving is None:
+        moving = moving_mask(records, min_speed_mps=min_speed_mps,
+                             min_cadence_spm=min_cadence_spm)  # fmt: skip
     w = np.where(moving, sample_weights_s(records), 0.0)
     total = float(w.sum())
     if total < min_moving_s:

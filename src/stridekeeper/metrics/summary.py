@@ -94,7 +94,17 @@ def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
     pandas.Series
         Indexed by :data:`SUMMARY_COLUMNS`. Metrics that can't be computed are NaN; a
         missing drop-off has its ``dropoff_reason``.
+
+    Notes
+    -----
+    A summary-only run (``meta['summary_only']``: Garmin ``Activities.csv`` and
+    ``summarizedActivities.json``, Strava ``activities.csv``) has no samples: its distance,
+    times, average speed, cadence and step length come from ``meta['device_summary']``
+    (step length derived as speed / (cadence / 60) when the source gives none), running
+    cadence and drop-off are NaN and ``dropoff_reason`` is ``"summary only"``.
     """
+    if run.meta.get("summary_only"):
+        return _summary_only_row(run)
     rec = run.records
     meta = run.meta
     sport = meta.get("sport")
@@ -109,7 +119,8 @@ def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
     temp = _col(rec, "temperature_c")
     temp_mean = float(np.nanmean(temp[moving])) if np.isfinite(temp[moving]).any() else np.nan
     if sport == "running" or (sport is None and foot):
-        d = stride_dropoff(rec, **dropoff_kw)
+        own_mask = not ({"min_speed_mps", "min_cadence_spm"} & set(dropoff_kw))
+        d = stride_dropoff(rec, moving=moving if own_mask else None, **dropoff_kw)
     else:
         from .dropoff import DropoffResult
 
@@ -128,7 +139,7 @@ def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
         "moving_time_s": float(w[moving].sum()),
         "avg_speed_mps": dist / timer if timer and np.isfinite(dist) else np.nan,
         "avg_cadence_spm": cad,
-        "running_cadence_spm": running_cadence_spm(rec) if foot else np.nan,
+        "running_cadence_spm": running_cadence_spm(rec, moving=moving) if foot else np.nan,
         "avg_step_length_m": step,
         "avg_stride_length_m": 2.0 * step,
         "step_length_source": d.step_length_source,
@@ -141,6 +152,60 @@ def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
         "dropoff_model": d.model,
         "elevation_gain_m": elevation_gain_m(rec),
         "avg_temperature_c": temp_mean,
+        "n_warnings": len(meta.get("warnings", [])),
+    }
+    return pd.Series(row, index=list(SUMMARY_COLUMNS), dtype=object)
+
+
+def _num(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return out if np.isfinite(out) else float("nan")
+
+
+def _summary_only_row(run: Run) -> pd.Series:
+    """The row of a run known only by the source's averages (no samples)."""
+    meta = run.meta
+    dev = meta.get("device_summary") or {}
+    dist = _num(dev.get("distance_m"))
+    timer = _num(dev.get("timer_time_s"))
+    speed = _num(dev.get("avg_speed_mps"))
+    if np.isnan(speed) and timer > 0:
+        speed = dist / timer
+    cad = _num(dev.get("avg_cadence_spm"))
+    step = _num(dev.get("avg_step_length_m"))
+    source = "summary" if np.isfinite(step) else None
+    if np.isnan(step) and speed > 0 and cad > 0:
+        step = speed / (cad / 60.0)
+        source = "derived (summary)"
+    row = {
+        "source": meta.get("source"),
+        "session_index": meta.get("session_index"),
+        "sport": meta.get("sport"),
+        "sub_sport": meta.get("sub_sport"),
+        "device": meta.get("device"),
+        "start_time": meta.get("start_time"),
+        "distance_m": dist,
+        "elapsed_time_s": _num(dev.get("elapsed_time_s")),
+        "timer_time_s": timer,
+        "moving_time_s": _num(dev.get("moving_time_s")),
+        "avg_speed_mps": speed,
+        "avg_cadence_spm": cad,
+        "running_cadence_spm": np.nan,
+        "avg_step_length_m": step,
+        "avg_stride_length_m": 2.0 * step,
+        "step_length_source": source,
+        "stride_dropoff_pct": np.nan,
+        "stride_dropoff_raw_pct": np.nan,
+        "stride_dropoff_ci95_low_pct": np.nan,
+        "stride_dropoff_ci95_high_pct": np.nan,
+        "cadence_drift_pct": np.nan,
+        "dropoff_reason": "summary only",
+        "dropoff_model": None,
+        "elevation_gain_m": _num(dev.get("total_ascent_m")),
+        "avg_temperature_c": _num(dev.get("avg_temperature_c")),
         "n_warnings": len(meta.get("warnings", [])),
     }
     return pd.Series(row, index=list(SUMMARY_COLUMNS), dtype=object)
