@@ -82,3 +82,14 @@ def test_help_is_fast_and_light() -> None:
             "print(any(m in sys.modules for m in ('matplotlib','scipy','statsmodels','pandas')))")  # fmt: skip
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.stdout.strip() == "False"
+
+
+def test_inspect_does_not_import_plotting_or_statistics(synthetic_fit_files) -> None:
+    path = synthetic_fit_files["fresh"]
+    code = ("import sys; from stridekeeper.cli import main; "
+            f"main(['inspect', '--json', {str(path)!r}]); "
+            "print([m for m in ('matplotlib', 'scipy', 'statsmodels') if m in sys.modules], "
+            "file=sys.stderr)")  # fmt: skip
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines()[-1] == "[]"
