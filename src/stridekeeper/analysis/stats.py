@@ -645,6 +645,7 @@ def analyze_linked(
     controls: Sequence[str] | None = None,
     seed: int = 0,
     _column: str | None = None,
+    _per_athlete: dict[Any, AnalysisResult] | None = None,
 ) -> AnalysisResult:
     """:func:`analyze` on a runs table that already carries the exposure columns.
 
@@ -677,6 +678,9 @@ def analyze_linked(
 
         per = []
         for name in athletes:
+            if _per_athlete is not None and name in _per_athlete:  # computed elsewhere (Dask)
+                per.append((str(name), _per_athlete[name]))
+                continue
             own = linked[linked["athlete"].astype(object) == name]
             per.append((str(name), analyze_linked(own, exposure=exposure, window_days=window_days,
                                                   controls=controls, seed=seed, _column=column)))  # fmt: skip

@@ -52,6 +52,11 @@ def register(sub: Any) -> None:
                         "ewm_load_min)")  # fmt: skip
     p.add_argument("--athlete", default=None, help="one athlete (default: everyone in the library)")
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    from .library import _engine_args
+
+    _engine_args(p)
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="with --engine dask and no --scheduler: local workers (default 2)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="the result as one JSON object")
     p.set_defaults(func=cmd_analyze)
 
@@ -79,8 +84,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"error: no runs of athlete {args.athlete!r} in the library", file=sys.stderr)
         return 1
     try:
-        result = analyze(runs, sessions, exposure=args.exposure, window_days=args.window_days,
-                         seed=args.seed)  # fmt: skip
+        if getattr(args, "engine", "local") == "dask":
+            from ..library.dask_engine import analyze_dask
+            from .library import _quiet_dask
+
+            _quiet_dask(args)
+            result = analyze_dask(runs, sessions, exposure=args.exposure,
+                                  window_days=args.window_days, seed=args.seed,
+                                  scheduler=args.scheduler, n_workers=args.jobs)  # fmt: skip
+        else:
+            result = analyze(runs, sessions, exposure=args.exposure,
+                             window_days=args.window_days, seed=args.seed)  # fmt: skip
     except StridekeeperError as exc:
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return 1

@@ -22,6 +22,10 @@ def register(sub: Any) -> None:
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes (default: all cores)")  # fmt: skip
     p.add_argument("--athlete", default="me", help="athlete name stored with the data")
+    p.add_argument("--athlete-from-path", action="store_true",
+                   help="the athlete is the first folder below each PATH (one folder per "
+                        "athlete); files directly in PATH get --athlete")  # fmt: skip
+    _engine_args(p)
     p.add_argument("--max-archive-gb", type=float, default=4.0, metavar="GB",
                    help="refuse archives that decompress to more (default 4)")  # fmt: skip
     p.add_argument("--commit-every", type=int, default=256, metavar="N", help=argparse.SUPPRESS)
@@ -37,6 +41,24 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_runs)
 
 
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local: processes on this machine (default); dask: tasks on a Dask "
+                        "cluster (pip install 'stridekeeper[dask]')")  # fmt: skip
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="with --engine dask: a running scheduler, e.g. tcp://host:8786 "
+                        "(default: a local cluster on 127.0.0.1 with --jobs workers, default 2)")  # fmt: skip
+
+
+def _quiet_dask(args: argparse.Namespace) -> None:
+    """Dask's own INFO lines (cluster start and stop) only with ``-vv``."""
+    if getattr(args, "engine", "local") == "dask" and getattr(args, "verbose", 0) < 2:
+        import os
+
+        # read by distributed when it is imported, here and in the local workers
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+
+
 def _library_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--library", metavar="DIR", default=None,
                    help="library folder (default: $STRIDEKEEPER_HOME or the user data folder)")  # fmt: skip
@@ -46,6 +68,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import and print the end summary; exit 1 if any file failed."""
     from ..library import import_paths
 
+    _quiet_dask(args)
     report = import_paths(
         args.paths,
         args.library,
@@ -54,6 +77,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         commit_every=max(1, args.commit_every),
         max_archive_bytes=int(args.max_archive_gb * 1024**3),
         progress=not args.json,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        athlete_from_path=args.athlete_from_path,
     )
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)

@@ -215,6 +215,20 @@ def _is_apple_export(path: Path) -> bool:
         return False
 
 
+def _athlete_from_path(display: str, roots: Sequence[str | os.PathLike[str]], default: str) -> str:
+    """The first folder level below the PATH argument a file was found under."""
+    file = Path(display.split("!", 1)[0])
+    for root in roots:
+        base = Path(root)
+        try:
+            parts = file.relative_to(base).parts
+        except ValueError:
+            continue
+        if len(parts) > 1:
+            return parts[0]
+    return default
+
+
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -406,6 +420,9 @@ def import_paths(
     progress: bool = False,
     on_commit: Callable[[int], None] | None = None,
     log_tz_s: int | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    athlete_from_path: bool = False,
 ) -> ImportReport:
     """Import files, folders and archives into a library (created if needed).
 
@@ -419,7 +436,8 @@ def import_paths(
     athlete
         Name stored with every run and session (for cohort libraries).
     jobs
-        Worker processes (default: all cores; 1 decodes in this process).
+        Worker processes (default: all cores; 1 decodes in this process). With
+        ``engine="dask"`` and no ``scheduler``: workers of the local Dask cluster (default 2).
     commit_every, commit_seconds
         An atomic commit happens after this many files or this many seconds, whichever
         comes first (an interrupted import loses at most that much work).
@@ -433,11 +451,35 @@ def import_paths(
         UTC offset of the local times in mobility logs [s]; default: the athlete's most
         common offset over the runs in the library and in this import, else the system's
         time zone.
+    engine
+        ``"local"`` (a process pool on this machine) or ``"dask"``: files are decoded as
+        Dask tasks (:mod:`stridekeeper.library.dask_engine`); the commits still happen here,
+        so the library is the same as with the local engine.
+    scheduler
+        Address of a running Dask scheduler (``engine="dask"``); default: a local cluster on
+        the loopback interface, closed afterwards.
+    athlete_from_path
+        The athlete of each file is the first folder below the PATH it was found under
+        (one folder per athlete); files directly in PATH, or named themselves, get
+        ``athlete``.
 
     Returns
     -------
     ImportReport
+
+    Raises
+    ------
+    ValueError
+        On an unknown engine.
+    StridekeeperError
+        With ``engine="dask"`` when Dask is not installed or the scheduler can't be reached.
     """
+    if engine not in ("local", "dask"):
+        raise ValueError(f"unknown engine {engine!r}; choose 'local' or 'dask'")
+    if engine == "dask":
+        from .dask_engine import dask_executor, require_dask
+
+        require_dask()
     lib = Library.create(library)
     report = ImportReport()
     expand_failures: list[tuple[str, str]] = []
@@ -446,6 +488,7 @@ def import_paths(
     sha_known = set(known.loc[known["status"] == "imported", "sha256"].dropna())
     path_sha = dict(zip(known["path"], known["sha256"], strict=False))
     runs_now = lib.runs()
+    jobs_arg = jobs
     jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
 
     pending: list[dict[str, Any]] = []
@@ -460,6 +503,9 @@ def import_paths(
             else:
                 yield item
         yield from logs
+
+    def athlete_of(item: _Item) -> str:
+        return _athlete_from_path(item.display, paths, athlete) if athlete_from_path else athlete
 
     def items_to_decode() -> Iterator[tuple[_Item, bytes, str, str]]:
         for item in all_items():
@@ -506,8 +552,8 @@ def import_paths(
         ]
         return typical_offset(offsets)
 
-    def handle(result: dict[str, Any], sha: str, size: int, kind: str) -> None:
-        result["sha256"], result["size"] = sha, size
+    def handle(result: dict[str, Any], sha: str, size: int, kind: str, who: str) -> None:
+        result["sha256"], result["size"], result["athlete"] = sha, size, who
         if result["error"] and kind == "maybe" and result.get("unsupported"):
             report.ignored += 1  # a JSON or CSV in an export that is not ours to read
             sha_known.discard(sha)
@@ -525,25 +571,32 @@ def import_paths(
             flush()
 
     try:
-        if jobs == 1:
+        if jobs == 1 and engine == "local":
             for item, data, sha, kind in items_to_decode():
                 tz = log_tz() if _is_log_name(item.display) else None
                 apple = item.path if item.apple else None
-                handle(_decode_item(item.display, data, athlete, max_archive_bytes, tz, apple),
-                       sha, len(data), kind)  # fmt: skip
+                who = athlete_of(item)
+                handle(_decode_item(item.display, data, who, max_archive_bytes, tz, apple),
+                       sha, len(data), kind, who)  # fmt: skip
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                inflight: dict[Future, tuple[str, int, str]] = {}
+            if engine == "dask":
+                executor: Any = dask_executor(scheduler, n_workers=jobs_arg)
+            else:
+                executor = ProcessPoolExecutor(max_workers=jobs)
+            with executor as pool:
+                width = getattr(pool, "width", jobs)
+                inflight: dict[Future, tuple[str, int, str, str]] = {}
                 for item, data, sha, kind in items_to_decode():
                     tz = None
                     if _is_log_name(item.display):  # runs decoded so far set the offset
                         for f in list(inflight):
                             handle(f.result(), *inflight.pop(f))
                         tz = log_tz()
-                    fut = pool.submit(_decode_item, item.display, data, athlete,
+                    who = athlete_of(item)
+                    fut = pool.submit(_decode_item, item.display, data, who,
                                       max_archive_bytes, tz, item.path if item.apple else None)  # fmt: skip
-                    inflight[fut] = (sha, len(data), kind)
-                    if len(inflight) >= 4 * jobs:
+                    inflight[fut] = (sha, len(data), kind, who)
+                    if len(inflight) >= 4 * width:
                         done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                         for f in done:
                             handle(f.result(), *inflight.pop(f))
@@ -578,10 +631,11 @@ def _build_commit(
             drop_runs |= set(runs_now.loc[runs_now["source_sha256"] == old_sha, "run_id"])
             drop_mob.add(old_sha)
         path_sha[display] = sha
+        who = res.get("athlete", athlete)
         n_sessions = 0
         if res["sessions"] is not None and len(res["sessions"]):
             s = res["sessions"].copy()
-            s["athlete"] = athlete
+            s["athlete"] = who
             s["source_sha256"] = sha
             sessions.append(s)
             n_sessions = len(s)
@@ -591,7 +645,7 @@ def _build_commit(
         source_rows.append({"path": display, "sha256": sha, "size_bytes": res["size"],
                             "n_runs": len(res["runs"]), "n_sessions": n_sessions,
                             "status": "failed" if res["error"] else "imported",
-                            "detail": res["error"] or "", "athlete": athlete,
+                            "detail": res["error"] or "", "athlete": who,
                             "imported_at": now})  # fmt: skip
         if not res["error"]:
             report.imported_files += 1
