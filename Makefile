@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test demo lint format bench clean
+.PHONY: install test demo lint format bench clean lab
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stridekeeper needs Python >= 3.11 (found %s); set PYTHON=python3.x" % sys.version.split()[0])'
@@ -38,3 +38,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+
+lab: install
+	$(BIN)/python -m pip install -q -e '.[dev,dask,notebooks]'
+	$(BIN)/jupyter lab notebooks/
