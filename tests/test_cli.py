@@ -93,3 +93,23 @@ def test_inspect_does_not_import_plotting_or_statistics(synthetic_fit_files) -> 
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_inspect_csv_with_explicit_columns(tmp_path: Path, capsys) -> None:
+    import numpy as np
+    import pandas as pd
+
+    t = pd.date_range("2026-01-01T07:00Z", periods=1500, freq="s")
+    speed = np.full(1500, 3.0)
+    pd.DataFrame({"Time": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "Velo": speed,
+                  "Kad": np.full(1500, 180.0), "Weg": np.cumsum(speed)}).to_csv(
+        tmp_path / "odd.csv", index=False)  # fmt: skip
+    path = str(tmp_path / "odd.csv")
+    assert main(["inspect", path]) == 1
+    assert "found columns: Time, Velo, Kad, Weg" in capsys.readouterr().err
+    cols = "timestamp=Time,speed_mps=Velo,cadence_spm=Kad,distance_m=Weg"
+    assert main(["inspect", "--json", path, "--columns", cols]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["avg_cadence_spm"] == pytest.approx(180.0)
+    assert row["avg_step_length_m"] == pytest.approx(1.0)
+    assert _run("inspect", path, "--columns", "nonsense").returncode == 2

@@ -117,7 +117,9 @@ def run_to_dict(run: Any, summary: Any) -> dict[str, Any]:
     return {k: _clean(row.get(k)) for k in INSPECT_KEYS}
 
 
-def _read_quietly(path: Path, failures: _Failures) -> list[Any] | None:
+def _read_quietly(
+    path: Path, failures: _Failures, column_map: dict[str, str] | None = None
+) -> list[Any] | None:
     """Read one file; failures become one stderr line, warnings stay in meta."""
     from .errors import StridekeeperError
     from .io import read_runs
@@ -125,6 +127,10 @@ def _read_quietly(path: Path, failures: _Failures) -> list[Any] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            if column_map and path.name.lower().removesuffix(".gz").endswith(".csv"):
+                from .io.csv import read_csv_run
+
+                return read_csv_run(path, column_map=column_map)
             return read_runs(path)
         except StridekeeperError as exc:
             failures.add(str(path), str(exc))
@@ -171,7 +177,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     failures = _Failures()
     rows: list[dict[str, Any]] = []
     for path in _expand(args.paths, _ACTIVITY_SUFFIXES):
-        runs = _read_quietly(path, failures)
+        runs = _read_quietly(path, failures, getattr(args, "columns", None))
         if runs is None:
             continue
         for run in runs:
@@ -187,6 +193,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                 print(f"warning: {r['source']} (session {r['session_index']}): {w}",
                       file=sys.stderr)  # fmt: skip
     return 1 if failures.items else 0
+
+
+def _column_map_arg(value: str) -> dict[str, str]:
+    """argparse type of ``--columns``: ``canonical=header[,canonical=header...]``."""
+    out: dict[str, str] = {}
+    for part in value.split(","):
+        key, sep, header = part.partition("=")
+        if not sep or not key.strip() or not header.strip():
+            raise argparse.ArgumentTypeError(
+                f"expected canonical=header pairs separated by ',', got {part!r}"
+            )
+        out[key.strip()] = header.strip()
+    return out
 
 
 def _tz_arg(value: str) -> str:
@@ -396,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Report every session of every file (folders are searched).")  # fmt: skip
     p.add_argument("paths", nargs="+", metavar="PATH", help="activity files or folders")
     p.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    p.add_argument("--columns", type=_column_map_arg, metavar="MAP",
+                   help=("for per-second CSV files whose headers are not recognised: "
+                         "canonical=header pairs, e.g. 'timestamp=Time,speed_mps=Speed (m/s)'"))  # fmt: skip
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser(
