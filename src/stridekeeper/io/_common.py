@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from ..schema import RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS
 
-__all__ = ["attach_grade", "empty_records", "finalize_records", "json_safe"]
+__all__ = ["attach_grade", "empty_records", "finalize_records", "json_safe", "system_timezone"]
 
 #: Distance over which grade is measured (centred on each sample). [m]
 GRADE_WINDOW_M = 40.0
@@ -135,3 +138,24 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, int):
         return obj
     return str(obj)
+
+
+def system_timezone() -> tzinfo:
+    """The system's local time zone, with its DST rules when they can be found."""
+    key = os.environ.get("TZ", "").lstrip(":")
+    if key:
+        try:
+            return ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    try:
+        real = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in real:
+            return ZoneInfo(real.split("zoneinfo/", 1)[1])
+        with open("/etc/localtime", "rb") as fh:
+            return ZoneInfo.from_file(fh, key="localtime")
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    # Last resort (e.g. Windows without tzdata): today's fixed offset.
+    local = dt.datetime.now().astimezone().tzinfo
+    return local if local is not None else dt.UTC

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, DataQualityWarning, StridekeeperError, UnsupportedFormatError
 from ..schema import LAP_COLUMNS, Run
+from ._common import system_timezone
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -526,28 +527,6 @@ def filter_sport(runs: list[Run], sport: str | Iterable[str] | None) -> list[Run
         return runs
     wanted = {sport} if isinstance(sport, str) else set(sport)
     return [r for r in runs if r.meta.get("sport") in wanted]
-
-
-def system_timezone() -> Any:
-    """The system's local time zone (IANA rules when they can be found)."""
-    import datetime as dt
-    import os
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    key = os.environ.get("TZ", "").lstrip(":")
-    if key:
-        try:
-            return ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    try:
-        real = os.path.realpath("/etc/localtime")
-        if "zoneinfo/" in real:
-            return ZoneInfo(real.split("zoneinfo/", 1)[1])
-    except (OSError, ZoneInfoNotFoundError, ValueError):
-        pass
-    local = dt.datetime.now().astimezone().tzinfo
-    return local if local is not None else dt.UTC
 
 
 def resolve_tz(tz: Any) -> Any:

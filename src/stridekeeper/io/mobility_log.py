@@ -50,6 +50,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, DataQualityWarning, MobilityLogError, RowError
 from ..schema import MOBILITY_COLUMNS, PLANES, REGIONS, validate_sessions
+from ._common import system_timezone
 
 __all__ = [
     "COLUMN_MAP",
@@ -272,30 +273,9 @@ def _normalize_plane(name: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 # time zones
 # --------------------------------------------------------------------------------------------
-def _system_timezone() -> tzinfo:
-    """The system's local time zone, with its DST rules when they can be found."""
-    key = os.environ.get("TZ", "").lstrip(":")
-    if key:
-        try:
-            return ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    try:
-        real = os.path.realpath("/etc/localtime")
-        if "zoneinfo/" in real:
-            return ZoneInfo(real.split("zoneinfo/", 1)[1])
-        with open("/etc/localtime", "rb") as fh:
-            return ZoneInfo.from_file(fh, key="localtime")
-    except (OSError, ZoneInfoNotFoundError, ValueError):
-        pass
-    # Last resort (e.g. Windows without tzdata): today's fixed offset.
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else UTC
-
-
 def _resolve_tz(tz: str | tzinfo | int | None) -> tzinfo:
     if tz is None:
-        return _system_timezone()
+        return system_timezone()
     if isinstance(tz, bool):
         raise TypeError("tz must be an IANA name, a tzinfo or an offset in seconds, not a bool")
     if isinstance(tz, int):
