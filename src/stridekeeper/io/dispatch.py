@@ -38,6 +38,7 @@ from typing import NoReturn
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
+from ._samples import filter_sport
 from ._xml import looks_like_xml, sniff_root
 
 __all__ = ["SUPPORTED_FORMATS", "detect_format", "read_runs"]
@@ -79,13 +80,6 @@ _MOBILITY_HINT = "this is a mobility log: use `stridekeeper mobility`"
 Reader = Callable[[bytes | Path, str, str | Iterable[str] | None], list[Run]]
 
 
-def _only(runs: list[Run], sport: str | Iterable[str] | None) -> list[Run]:
-    if sport is None:
-        return runs
-    wanted = {sport} if isinstance(sport, str) else set(sport)
-    return [r for r in runs if r.meta.get("sport") in wanted]
-
-
 def _fit_reader(data: bytes | Path, name: str, sport: str | Iterable[str] | None) -> list[Run]:
     from .fit import read_fit
 
@@ -107,7 +101,7 @@ def _gpx_reader(data: bytes | Path, name: str, sport: str | Iterable[str] | None
 def _csv_reader(data: bytes | Path, name: str, sport: str | Iterable[str] | None) -> list[Run]:
     from .csv import read_csv_run
 
-    return _only(read_csv_run(data, name=name), sport)
+    return filter_sport(read_csv_run(data, name=name), sport)
 
 
 def _garmin_csv_reader(data: bytes | Path, name: str,

@@ -48,9 +48,10 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from ..errors import CorruptFileError, DataQualityWarning, StridekeeperError, UnsupportedFormatError
+from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
 from ._common import attach_grade, finalize_records, json_safe
+from ._samples import filter_sport, warn_notes
 
 __all__ = ["FOOT_SPORTS", "MOBILITY_SUB_SPORTS", "decode_fit", "is_fit", "read_fit"]
 
@@ -797,13 +798,6 @@ def read_fit(
         raise CorruptFileError(
             dec.source, f"inconsistent FIT content ({type(exc).__name__}: {exc})", dec.damaged_at
         ) from exc
-    said: set[str] = set()
-    for run in runs:  # file-level notes are shared by every session: say each once
-        for note in run.meta["warnings"]:
-            if note not in said:
-                said.add(note)
-                warnings.warn(f"{dec.source}: {note}", DataQualityWarning, stacklevel=2)
-    if sport is not None:
-        wanted = {sport} if isinstance(sport, str) else set(sport)
-        runs = [r for r in runs if r.meta["sport"] in wanted]
-    return runs
+    # file-level notes are shared by every session: say each once
+    warn_notes(runs, dec.source)
+    return filter_sport(runs, sport)
