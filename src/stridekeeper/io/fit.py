@@ -50,7 +50,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._common import attach_grade, finalize_records, json_safe
+from ._common import json_safe, records_from_arrays
 from ._samples import filter_sport, warn_notes
 
 __all__ = ["FOOT_SPORTS", "MOBILITY_SUB_SPORTS", "decode_fit", "is_fit", "read_fit"]
@@ -433,8 +433,11 @@ def _timer_intervals(events: list[dict[str, Any]], rel_anchor: pd.Timestamp | No
     return np.array(intervals, dtype=np.int64).reshape(-1, 2)
 
 
-def _records_frame(seg: _Segment, rel_anchor: pd.Timestamp | None, foot: bool) -> pd.DataFrame:
-    """All records of a segment as a canonical-column frame indexed by UTC time (unsorted)."""
+def _records_arrays(
+    seg: _Segment, rel_anchor: pd.Timestamp | None, foot: bool
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """All records of a segment: UTC times [int64 ns; int64 min when unknown] and the
+    canonical columns (file order, unsorted)."""
     rows = seg.records
     missing = np.iinfo(np.int64).min
     if seg.columns is not None:
@@ -497,9 +500,7 @@ def _records_frame(seg: _Segment, rel_anchor: pd.Timestamp | None, foot: bool) -
             if col in ("dev_power",) and "watt" in seg.dev_units.get(col, "watts").lower():
                 cols["power_w"] = cols[col]
                 break
-    frame = pd.DataFrame(cols, index=pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC"))
-    frame.index.name = "timestamp"
-    return frame
+    return ts, cols
 
 
 def _device_summary(sess: dict[str, Any], sport: str | None) -> dict[str, Any]:
@@ -575,7 +576,7 @@ def _build_runs(dec: DecodedFit) -> list[Run]:
             seg_notes.append("no session message (file cut short?): one session built from "
                              "all records; no device summary")  # fmt: skip
         # all records of the segment, per sport flavour (cadence rule depends on sport)
-        frames: dict[bool, pd.DataFrame] = {}
+        arrays: dict[bool, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         windows = []
         for sess in sessions:
             start = _to_utc(sess.get("start_time"), rel_anchor)
@@ -592,19 +593,18 @@ def _build_runs(dec: DecodedFit) -> list[Run]:
             sport = _sport_name(sess.get("sport"))
             sub_sport = _sport_name(sess.get("sub_sport"))
             foot = sport in FOOT_SPORTS
-            if foot not in frames:
-                frames[foot] = _records_frame(seg, rel_anchor, foot) if seg.has_records else None
-            allrec = frames[foot]
+            if foot not in arrays:
+                arrays[foot] = (_records_arrays(seg, rel_anchor, foot) if seg.has_records
+                                else (np.zeros(0, dtype=np.int64), {}))  # fmt: skip
             notes = list(seg_notes)
             start, end = windows[k]
-            recs = _select_session(allrec, start, end, starts, k, synthetic_session)
-            recs, clean_notes = _clean_index(recs)
+            ts, cols = _select_session(*arrays[foot], start, end, starts, k, synthetic_session)
+            ts, cols, clean_notes = _clean_times(ts, cols)
             notes += clean_notes
             if start is None:
-                start = recs.index[0] if len(recs) else None
-            recs = _add_time_columns(recs, start, intervals, notes)
-            recs = attach_grade(recs, sub_sport=sub_sport)
-            recs = finalize_records(recs)
+                start = pd.Timestamp(int(ts[0]), tz="UTC") if len(ts) else None
+            cols.update(_time_columns(ts, start, intervals, notes))
+            recs = records_from_arrays(ts, cols, sub_sport=sub_sport)
             laps = _laps_frame(seg.laps, start, end, rel_anchor)
             summary = None if synthetic_session else _device_summary(sess, sport)
             meta = {
@@ -638,83 +638,88 @@ def _in_window(msg: dict[str, Any], start: Any, end: Any, rel_anchor: Any) -> bo
 
 
 def _select_session(
-    allrec: pd.DataFrame | None,
+    ts: np.ndarray,
+    cols: dict[str, np.ndarray],
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,
     starts: list[pd.Timestamp | None],
     k: int,
     synthetic: bool,
-) -> pd.DataFrame:
-    if allrec is None:
-        from ._common import empty_records
-
-        return empty_records()
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The records of session ``k``: those between its start and end."""
     if synthetic or (start is None and end is None):
-        return allrec
-    t = allrec.index.asi8
-    mask = np.ones(len(t), dtype=bool)
+        return ts, dict(cols)
+    mask = np.ones(len(ts), dtype=bool)
     if start is not None:
-        mask &= t >= start.value
+        mask &= ts >= start.value
     if end is not None:
-        mask &= t <= end.value
+        mask &= ts <= end.value
     # a record on the boundary of the next session belongs to the next session
     later = [s for j, s in enumerate(starts) if j > k and s is not None and start is not None
              and s > start]  # fmt: skip
     if later:
-        mask &= t < min(later).value
-    return allrec.loc[mask]
+        mask &= ts < min(later).value
+    return ts[mask], {c: v[mask] for c, v in cols.items()}
 
 
-def _clean_index(recs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def _clean_times(
+    ts: np.ndarray, cols: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """Drop records without a time, sort records out of order, merge records sharing a time
+    (per column, the last value that is not NaN)."""
     notes: list[str] = []
-    valid = recs.index.asi8 != np.iinfo(np.int64).min
+    valid = ts != np.iinfo(np.int64).min
     if not valid.all():
         notes.append(f"{int((~valid).sum())} record(s) without a timestamp dropped")
-        recs = recs.loc[valid]
-    if len(recs) > 1:
-        d = np.diff(recs.index.asi8)
+        ts, cols = ts[valid], {c: v[valid] for c, v in cols.items()}
+    if len(ts) > 1:
+        d = np.diff(ts)
         if (d < 0).any():
             notes.append(f"{int((d < 0).sum())} record(s) out of time order: sorted")
-            recs = recs.sort_index(kind="stable")
-        if recs.index.has_duplicates:
-            ndup = int(recs.index.duplicated().sum())
-            notes.append(f"{ndup} record(s) sharing a timestamp merged")
-            recs = recs.groupby(level=0, sort=True).last()
-            recs.index.name = "timestamp"
-    return recs, notes
+            order = np.argsort(ts, kind="stable")
+            ts, cols = ts[order], {c: v[order] for c, v in cols.items()}
+            d = np.diff(ts)
+        if (d == 0).any():
+            new_group = np.r_[True, d != 0]
+            notes.append(f"{int((~new_group).sum())} record(s) sharing a timestamp merged")
+            group = np.cumsum(new_group) - 1
+            merged = {}
+            for c, v in cols.items():
+                out = np.full(int(group[-1]) + 1, np.nan)
+                at = np.flatnonzero(~np.isnan(v))
+                last = np.r_[group[at][1:] != group[at][:-1], True] if len(at) else at
+                out[group[at][last]] = v[at][last]
+                merged[c] = out
+            ts, cols = ts[new_group], merged
+    return ts, cols, notes
 
 
-def _add_time_columns(
-    recs: pd.DataFrame, start: pd.Timestamp | None, intervals: np.ndarray, notes: list[str]
-) -> pd.DataFrame:
-    recs = recs.copy()
-    t = recs.index.asi8
-    if start is None or len(t) == 0:
-        recs["elapsed_s"] = np.zeros(len(t))
-        recs["timer_s"] = np.zeros(len(t))
-        recs["timer_running"] = np.ones(len(t), dtype=bool)
-        return recs
+def _time_columns(
+    ts: np.ndarray, start: pd.Timestamp | None, intervals: np.ndarray, notes: list[str]
+) -> dict[str, np.ndarray]:
+    """``elapsed_s``, ``timer_s`` and ``timer_running`` of each record."""
+    n = len(ts)
+    if start is None or n == 0:
+        return {"elapsed_s": np.zeros(n), "timer_s": np.zeros(n),
+                "timer_running": np.ones(n, dtype=bool)}  # fmt: skip
     s0 = start.value
-    elapsed = (t - s0) / 1e9
+    elapsed = (ts - s0) / 1e9
     if len(intervals):
         lo = intervals[:, 0][None, :]
         hi = intervals[:, 1][None, :]
-        running = ((t[:, None] >= lo) & (t[:, None] <= hi)).any(axis=1)
+        running = ((ts[:, None] >= lo) & (ts[:, None] <= hi)).any(axis=1)
         # timer time accrued up to each record: overlap of [s0, t] with every interval
         a = np.maximum(lo, s0)
-        b = np.minimum(hi, t[:, None])
+        b = np.minimum(hi, ts[:, None])
         timer = np.clip(b - a, 0, None).sum(axis=1) / 1e9
         if not running.any():
             notes.append("timer events do not cover this session: all its records used")
-            running = np.ones(len(t), dtype=bool)
+            running = np.ones(n, dtype=bool)
             timer = elapsed.copy()
     else:
-        running = np.ones(len(t), dtype=bool)
+        running = np.ones(n, dtype=bool)
         timer = elapsed.copy()
-    recs["elapsed_s"] = elapsed
-    recs["timer_s"] = timer.astype(float)
-    recs["timer_running"] = running
-    return recs
+    return {"elapsed_s": elapsed, "timer_s": timer.astype(float), "timer_running": running}
 
 
 def _laps_frame(

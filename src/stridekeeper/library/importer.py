@@ -273,11 +273,10 @@ def _looks_like_mobility_log(data: bytes, name: str) -> bool:
 
 def _decode_apple(out: dict[str, Any], path: Path, display: str, athlete: str) -> dict[str, Any]:
     from ..io.apple_health import read_apple_health, read_apple_health_mobility
-    from ..metrics.summary import summarize
 
     for run in read_apple_health(path, name=display):
         if run.meta.get("sport") in ("running", None):
-            out["runs"].append((_run_row(run, summarize(run), athlete), run.records))
+            out["runs"].append(_run_entry(run, athlete))
         else:
             out["skipped"][str(run.meta.get("sport"))] += 1
     out["sessions"] = read_apple_health_mobility(path, name=display)
@@ -300,7 +299,6 @@ def _decode_item(
     """Worker: bytes -> run rows, records, mobility sessions. Never raises for bad input."""
     from ..io import dispatch
     from ..io.mobility_fit import is_mobility_session
-    from ..metrics.summary import summarize
 
     out: dict[str, Any] = {"display": display, "runs": [], "sessions": None,
                            "skipped": Counter(), "error": None, "rejected": []}  # fmt: skip
@@ -328,7 +326,7 @@ def _decode_item(
                     # sport None: a GPX or CSV that does not say; it was given as a run
                     out["skipped"][str(run.meta.get("sport"))] += 1
                 else:
-                    out["runs"].append((_run_row(run, summarize(run), athlete), run.records))
+                    out["runs"].append(_run_entry(run, athlete))
             if mobility_runs:
                 out["sessions"] = _watch_sessions(data, display)
     except StridekeeperError as exc:
@@ -355,9 +353,17 @@ def _watch_sessions(data: bytes, display: str) -> pd.DataFrame:
     return read_fit_mobility(data, name=display)
 
 
-def _run_row(run: Any, summary: pd.Series, athlete: str) -> dict[str, Any]:
+def _run_entry(run: Any, athlete: str) -> tuple[dict[str, Any], Any]:
+    """Worker: a run's row of the runs table and its records as an Arrow table."""
+    from ..metrics.summary import summary_row
+    from .store import records_table
+
+    return _run_row(run, summary_row(run), athlete), records_table(run.records)
+
+
+def _run_row(run: Any, summary: dict[str, Any], athlete: str) -> dict[str, Any]:
     meta = run.meta
-    row = summary.to_dict()
+    row = dict(summary)
     sha = meta.get("sha256") or ""
     row["run_id"] = hashlib.sha256(f"{sha}:{meta.get('session_index')}".encode()).hexdigest()[:16]
     row["athlete"] = athlete

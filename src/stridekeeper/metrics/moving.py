@@ -69,6 +69,38 @@ def sample_weights_s(records: pd.DataFrame) -> np.ndarray:
     return np.where(running, w, 0.0)
 
 
+#: A 5-input sorting network (9 compare-exchanges).
+_SORT5 = ((0, 1), (3, 4), (2, 4), (2, 3), (0, 3), (0, 2), (1, 4), (1, 3), (1, 2))
+
+
+def _centred_median5(x: np.ndarray) -> np.ndarray:
+    """Median of the 5 samples centred on each one, NaN skipped, NaN when fewer than 2.
+
+    Equals ``pd.Series(x).rolling(5, center=True, min_periods=2).median()`` (+-inf skipped
+    like NaN; the same middle value, or the same mean of the two middle ones for an even
+    count), computed with a sorting network over five shifted copies: whole-array min/max,
+    no per-sample loop.
+    """
+    n = len(x)
+    if n == 0:
+        return np.zeros(0)
+    pad = np.full(n + 4, np.inf)
+    finite = np.isfinite(x)  # pandas' rolling windows skip +-inf as they skip NaN
+    pad[2:-2] = np.where(finite, x, np.inf)
+    # values per window (a gap stands in as +inf, sorted last, and is not counted)
+    k = np.convolve(finite.astype(np.int64), np.ones(5, dtype=np.int64))[2 : n + 2]
+    s = [pad[i : i + n] for i in range(5)]
+    for i, j in _SORT5:
+        lo, hi = np.minimum(s[i], s[j]), np.maximum(s[i], s[j])
+        s[i], s[j] = lo, hi
+    srt = np.stack(s)
+    rows = np.arange(n)
+    lo = srt[np.maximum(k - 1, 0) // 2, rows]
+    hi = srt[np.maximum(k, 1) // 2, rows]
+    with np.errstate(invalid="ignore"):
+        return np.where(k >= 2, (lo + hi) / 2.0, np.nan)
+
+
 def speed_spike_mask(
     records: pd.DataFrame, *, max_accel_mps2: float = MAX_ACCEL_MPS2
 ) -> np.ndarray:
@@ -91,7 +123,7 @@ def speed_spike_mask(
     speed = _col(records, "speed_mps")
     if len(speed) < 3 or np.isnan(speed).all():
         return np.zeros(len(speed), dtype=bool)
-    med = pd.Series(speed).rolling(5, center=True, min_periods=2).median().to_numpy()
+    med = _centred_median5(speed)
     t = records.index.asi8 / 1e9 if len(records) else np.zeros(0)
     dt_s = np.ones(len(speed))
     if len(t) > 1:

@@ -51,6 +51,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
 }
 
 _FOOT = ("running", "walking", "hiking", "trail_running")
+_COLUMNS = list(SUMMARY_COLUMNS)
+_COLUMN_INDEX = pd.Index(_COLUMNS, dtype=object)  # object labels: a Series builds ~4x faster
 
 
 def elevation_gain_m(records: pd.DataFrame, *, smooth_samples: int = 15) -> float:
@@ -103,6 +105,13 @@ def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
     (step length derived as speed / (cadence / 60) when the source gives none), running
     cadence and drop-off are NaN and ``dropoff_reason`` is ``"summary only"``.
     """
+    row = summary_row(run, **dropoff_kw)
+    return pd.Series([row[c] for c in _COLUMNS], index=_COLUMN_INDEX, dtype=object)
+
+
+def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
+    """:func:`summarize` as a plain dict (column -> value, in :data:`SUMMARY_COLUMNS` order):
+    what the importer stores, without building a Series per run."""
     if run.meta.get("summary_only"):
         return _summary_only_row(run)
     rec = run.records
@@ -154,7 +163,7 @@ def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
         "avg_temperature_c": temp_mean,
         "n_warnings": len(meta.get("warnings", [])),
     }
-    return pd.Series(row, index=list(SUMMARY_COLUMNS), dtype=object)
+    return row
 
 
 def _num(value: Any) -> float:
@@ -165,7 +174,7 @@ def _num(value: Any) -> float:
     return out if np.isfinite(out) else float("nan")
 
 
-def _summary_only_row(run: Run) -> pd.Series:
+def _summary_only_row(run: Run) -> dict[str, Any]:
     """The row of a run known only by the source's averages (no samples)."""
     meta = run.meta
     dev = meta.get("device_summary") or {}
@@ -208,4 +217,4 @@ def _summary_only_row(run: Run) -> pd.Series:
         "avg_temperature_c": _num(dev.get("avg_temperature_c")),
         "n_warnings": len(meta.get("warnings", [])),
     }
-    return pd.Series(row, index=list(SUMMARY_COLUMNS), dtype=object)
+    return row
