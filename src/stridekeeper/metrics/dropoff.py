@@ -21,6 +21,7 @@ Everything here is vectorised: no Python loop over samples or bootstrap replicat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,19 +92,25 @@ class _WLS:
         n, p = X.shape
         self.X, self.y, self.p = X, y, p
         self.xx = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
-        self.xy = X * y[:, None]
+        self.xy = X * y[:, None] if y.ndim == 1 else None
         self.ridge = 1e-9 * np.eye(p)
 
     def solve(self, W: np.ndarray) -> np.ndarray:
-        """Coefficients for a batch of weight vectors W (B, n) -> (B, p)."""
+        """Coefficients for a batch of weight vectors W (B, n) -> (B, p) (row b of a 2-D
+        ``y`` is the response of weight vector b)."""
         xtwx = (W @ self.xx).reshape(-1, self.p, self.p) + self.ridge
-        xtwy = W @ self.xy
+        xtwy = W @ self.xy if self.xy is not None else (W * self.y) @ self.X
         return np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
 
 
 def _huber_fit(
-    X: np.ndarray, y: np.ndarray, W: np.ndarray, *, scale: float | None = None, n_iter: int = 8
-) -> tuple[np.ndarray, float]:
+    X: np.ndarray,
+    y: np.ndarray,
+    W: np.ndarray,
+    *,
+    scale: float | np.ndarray | None = None,
+    n_iter: int = 8,
+) -> tuple[np.ndarray, Any]:
     """Huber M-estimate (IRLS) for a batch of weight vectors.
 
     Parameters
@@ -111,34 +118,57 @@ def _huber_fit(
     X
         Design, shape (n, p).
     y
-        Response, shape (n,).
+        Response, shape (n,) (shared by every weight vector), or (B, n): several
+        responses fitted at once, row b with weight vector b (several fits for the price of
+        one: the cost is in the per-iteration overhead, not the arithmetic).
     W
         Sample weights, shape (B, n).
     scale
         Residual scale; default: 1.4826 x the median absolute residual of a first
-        least-squares fit of the first weight vector (then held fixed, so every bootstrap
-        replicate is down-weighted on the same scale).
+        least-squares fit, of the first weight vector for a 1-D ``y`` (then held fixed, so
+        every bootstrap replicate is down-weighted on the same scale), of each row's own
+        fit for a 2-D ``y``.
     n_iter
         IRLS iterations.
 
     Returns
     -------
-    (numpy.ndarray, float)
-        Coefficients (B, p) and the scale used.
+    (numpy.ndarray, float or numpy.ndarray)
+        Coefficients (B, p) and the scale used (one per row for a 2-D ``y``).
     """
     wls = _WLS(X, y)
     beta = wls.solve(W)
-    if scale is None:
+    if scale is None and y.ndim == 1:
         r0 = np.abs(y - X @ beta[0])[W[0] > 0]
         scale = float(1.4826 * np.median(r0)) if len(r0) else 1.0
-    scale = max(scale, 1e-9)
-    cut = _HUBER_C * scale
+    elif scale is None:
+        r0 = np.abs(y - beta @ X.T)
+        scale = np.array([1.4826 * np.median(r[wv > 0]) if (wv > 0).any() else 1.0
+                          for r, wv in zip(r0, W, strict=True)])  # fmt: skip
+    scale = np.maximum(scale, 1e-9) if isinstance(scale, np.ndarray) else max(scale, 1e-9)
+    cut = _HUBER_C * (scale[:, None] if isinstance(scale, np.ndarray) else scale)
     XT = X.T
     for _ in range(n_iter):
         absr = np.abs(y - beta @ XT)
         h = np.minimum(1.0, cut / np.maximum(absr, 1e-12))
         beta = wls.solve(W * h)
     return beta, scale
+
+
+def _weighted_sd(x: np.ndarray, w: np.ndarray) -> float:
+    """Weighted standard deviation with ``np.cov(x, aweights=w)``'s bias correction."""
+    v1 = float(w.sum())
+    if v1 <= 0:
+        return 0.0
+    dev = x - float(w @ x) / v1
+    fact = v1 - float(w @ w) / v1
+    return float(np.sqrt(max(float((w * dev) @ dev) / fact, 0.0))) if fact > 0 else 0.0
+
+
+def _block_starts(moving_time_s: np.ndarray, block_s: float) -> np.ndarray:
+    """First position of each ``block_s`` block of a non-decreasing moving time."""
+    blk = (moving_time_s // block_s).astype(np.int64)
+    return np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
 
 
 def _block_counts(rng: np.random.Generator, n_blocks: int, n_boot: int) -> np.ndarray:
@@ -261,7 +291,7 @@ def stride_dropoff(
             **base,
         )  # fmt: skip
     s_ref, s_late = speed[ref], speed[late]
-    sd_ref = float(np.sqrt(np.cov(s_ref, aweights=w[ref]))) if len(s_ref) > 2 else 0.0
+    sd_ref = _weighted_sd(s_ref, w[ref]) if len(s_ref) > 2 else 0.0
     if sd_ref < min_speed_sd_mps:
         # a steady belt: no slope to fit, and none needed if the late window is at that speed
         gap = abs(_wmean(s_late, w[late]) - _wmean(s_ref, w[ref]))
@@ -277,7 +307,7 @@ def stride_dropoff(
         model = "speed"
         cols = [np.ones(len(speed)), speed]
         g_ref = grade[ref] if use_grade else np.zeros(1)
-        if use_grade and np.nanstd(g_ref) > 0.3:
+        if use_grade and g_ref.std() > 0.3:  # finite: ``ok`` required grade
             model = "speed+grade"
             cols.append(np.nan_to_num(grade))
     X = np.column_stack(cols)
@@ -285,21 +315,25 @@ def stride_dropoff(
     Xr, Xl = X[idx_ref], X[idx_late]
     wr, wl = w[idx_ref], w[idx_late]
     y = sl[idx_ref]
-    beta_1, scale = _huber_fit(Xr, y, wr[None, :])
-    beta = beta_1[0]
+    drift = float("nan")
+    if np.isfinite(cad[idx_ref]).all() and np.isfinite(cad[idx_late]).all():
+        # step length and cadence on the same design: one batched fit, own scale each
+        betas2, scales = _huber_fit(Xr, np.stack([y, cad[idx_ref]]), np.stack([wr, wr]))
+        beta, scale, bc = betas2[0], float(scales[0]), betas2[1]
+        drift = 100.0 * (_wmean(cad[idx_late], wl) / _wmean(Xl @ bc, wl) - 1.0)
+    else:
+        beta_1, scale = _huber_fit(Xr, y, wr[None, :])
+        beta = beta_1[0]
     pred_late = Xl @ beta
     obs_late = sl[idx_late]
     dropoff = 100.0 * (1.0 - _wmean(obs_late, wl) / _wmean(pred_late, wl))
     raw = 100.0 * (1.0 - _wmean(obs_late, wl) / _wmean(y, wr))
-    drift = float("nan")
-    if np.isfinite(cad[idx_ref]).all() and np.isfinite(cad[idx_late]).all():
-        bc = _huber_fit(Xr, cad[idx_ref], wr[None, :])[0][0]
-        drift = 100.0 * (_wmean(cad[idx_late], wl) / _wmean(Xl @ bc, wl) - 1.0)
     # moving-block bootstrap, every replicate at once
     rng = np.random.default_rng(seed)
-    blk_r = np.unique((mt[idx_ref] // block_s).astype(np.int64), return_inverse=True)[1]
-    blk_l = np.unique((mt[idx_late] // block_s).astype(np.int64), return_inverse=True)[1]
-    nbr, nbl = int(blk_r.max()) + 1, int(blk_l.max()) + 1
+    # moving time only grows, so block numbers are sorted: each block is one slice
+    start_r = _block_starts(mt[idx_ref], block_s)
+    start_l = _block_starts(mt[idx_late], block_s)
+    nbr, nbl = len(start_r), len(start_l)
     cnt_r = _block_counts(rng, nbr, n_boot)
     cnt_l = _block_counts(rng, nbl, n_boot)
     # each replicate keeps the Huber weights of the full fit (a fixed-weights bootstrap), so
@@ -309,17 +343,14 @@ def stride_dropoff(
     h = np.minimum(1.0, _HUBER_C * scale / np.maximum(np.abs(y - Xr @ beta), 1e-12))
     wh = wr * h
     xx = (Xr[:, :, None] * Xr[:, None, :]).reshape(len(y), p * p)
-    blk_xx = np.zeros((nbr, p * p))
-    np.add.at(blk_xx, blk_r, wh[:, None] * xx)
-    blk_xy = np.zeros((nbr, p))
-    np.add.at(blk_xy, blk_r, (wh * y)[:, None] * Xr)
+    blk_xx = np.add.reduceat(wh[:, None] * xx, start_r, axis=0)
+    blk_xy = np.add.reduceat((wh * y)[:, None] * Xr, start_r, axis=0)
     xtwx = (cnt_r @ blk_xx).reshape(n_boot, p, p) + 1e-9 * np.eye(p)
     xtwy = cnt_r @ blk_xy
     betas = np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
-    blk_w = np.bincount(blk_l, weights=wl, minlength=nbl)
-    blk_wobs = np.bincount(blk_l, weights=wl * obs_late, minlength=nbl)
-    blk_wx = np.zeros((nbl, p))
-    np.add.at(blk_wx, blk_l, wl[:, None] * Xl)
+    blk_w = np.add.reduceat(wl, start_l)
+    blk_wobs = np.add.reduceat(wl * obs_late, start_l)
+    blk_wx = np.add.reduceat(wl[:, None] * Xl, start_l, axis=0)
     tot_w = cnt_l @ blk_w
     mean_obs = (cnt_l @ blk_wobs) / tot_w
     mean_pred = np.einsum("bp,bp->b", cnt_l @ blk_wx, betas) / tot_w

@@ -16,7 +16,7 @@ from .averages import (
     zero_cadence_policy,
 )
 from .dropoff import stride_dropoff
-from .moving import _col, moving_mask, sample_weights_s
+from .moving import _col, _Columns, moving_mask, sample_weights_s
 
 __all__ = ["SUMMARY_COLUMNS", "elevation_gain_m", "summarize"]
 
@@ -114,7 +114,7 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
     what the importer stores, without building a Series per run."""
     if run.meta.get("summary_only"):
         return _summary_only_row(run)
-    rec = run.records
+    rec = _Columns(run.records)  # each column taken out of the frame once
     meta = run.meta
     sport = meta.get("sport")
     w = sample_weights_s(rec)
