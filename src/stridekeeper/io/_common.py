@@ -63,8 +63,13 @@ def grade_from_altitude(distance_m: np.ndarray, altitude_m: np.ndarray,
         return out
     dd = np.maximum.accumulate(d[ok])
     aa = a[ok]
-    # collapse repeated distances (standing still) to their mean altitude for interpolation
-    uniq, inv = np.unique(dd, return_inverse=True)
+    # collapse repeated distances (standing still) to their mean altitude for interpolation;
+    # dd never decreases, so its distinct values are where it steps (np.unique without a sort)
+    step = np.empty(len(dd), dtype=bool)
+    step[0] = True
+    np.not_equal(dd[1:], dd[:-1], out=step[1:])
+    uniq = dd[step]
+    inv = np.cumsum(step) - 1
     if len(uniq) < 3 or uniq[-1] - uniq[0] < window_m:
         return out
     alt_u = np.bincount(inv, weights=aa) / np.bincount(inv)
