@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from stridekeeper.metrics.dropoff import _block_counts, _huber_fit
+from stridekeeper.metrics.dropoff import _block_counts, _huber_fit, _percentiles
 from stridekeeper.metrics.moving import _centred_median5
+from stridekeeper.metrics.summary import _centred_mean, elevation_gain_m
 
 _values = st.one_of(
     st.floats(-50, 50, allow_nan=False), st.just(np.nan), st.just(np.inf), st.just(-np.inf)
@@ -48,3 +49,24 @@ def test_huber_fit_downweights_an_outlier_and_batches_agree() -> None:
     for row, wv in zip(batch, W, strict=True):
         np.testing.assert_allclose(row, _huber_fit(X, y, wv[None, :], scale=scale)[0][0],
                                    rtol=1e-12)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(np.float64, st.integers(1, 60), elements=st.floats(-500, 3000, allow_nan=False)),
+    st.integers(1, 20),
+)
+def test_centred_mean_equals_pandas_rolling_mean(x: np.ndarray, window: int) -> None:
+    expected = pd.Series(x).rolling(window, center=True, min_periods=1).mean().to_numpy()
+    np.testing.assert_allclose(_centred_mean(x, window), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_flat_profile_gains_nothing() -> None:
+    records = pd.DataFrame({"altitude_m": np.full(600, 123.4)})
+    assert elevation_gain_m(records) == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(1, 500), elements=st.floats(-1e3, 1e3, allow_nan=False)))
+def test_percentiles_equal_numpy(x: np.ndarray) -> None:
+    np.testing.assert_array_equal(_percentiles(x, (2.5, 97.5)), np.percentile(x, [2.5, 97.5]))

@@ -130,9 +130,12 @@ def records_table(records: pd.DataFrame) -> pa.Table:
     """
     import pyarrow as pa
 
-    index = pd.DatetimeIndex(records.index)
-    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-    arrays = [pa.array(index.as_unit("ns").asi8, pa.timestamp("ns", tz="UTC"))]
+    index = records.index
+    if not (isinstance(index, pd.DatetimeIndex) and index.unit == "ns" and str(index.tz) == "UTC"):
+        index = pd.DatetimeIndex(index)
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        index = index.as_unit("ns")
+    arrays = [pa.array(index.asi8, pa.timestamp("ns", tz="UTC"))]
     names = ["timestamp", *(str(c) for c in records.columns)]
     kinds = [dt.kind for dt in records.dtypes]
     if set(kinds) <= {"f", "b"}:

@@ -40,6 +40,10 @@ class _Columns:
         self._n = len(records)
         self._cols: dict[str, np.ndarray] = {}
         self._weights: np.ndarray | None = None
+        if self._n and all(dt.kind in "fb" for dt in records.dtypes):
+            # one 2-D copy of the whole (float and bool) table, rows made contiguous
+            block = np.ascontiguousarray(records.to_numpy(dtype=float).T)
+            self._cols = dict(zip(map(str, records.columns), block, strict=True))
 
     def __len__(self) -> int:
         return self._n

@@ -77,8 +77,22 @@ def elevation_gain_m(records: pd.DataFrame, *, smooth_samples: int = 15) -> floa
     alt = alt[np.isfinite(alt)]
     if len(alt) < 2:
         return float("nan")
-    sm = pd.Series(alt).rolling(smooth_samples, center=True, min_periods=1).mean().to_numpy()
+    sm = _centred_mean(alt - alt[0], smooth_samples)  # relative: a flat profile sums to 0
     return float(np.clip(np.diff(sm), 0.0, None).sum())
+
+
+def _centred_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the ``window`` samples centred on each one, fewer at the ends.
+
+    What ``pd.Series(x).rolling(window, center=True, min_periods=1).mean()`` gives (equal
+    to ~1e-12), as one convolution: each window summed directly, no running sum to drift.
+    """
+    kernel = np.ones(window)
+    # sample i averages x[i - window // 2 : i + (window - 1) // 2 + 1], as pandas centres
+    start = (window - 1) // 2
+    sums = np.convolve(x, kernel)[start : start + len(x)]
+    counts = np.convolve(np.ones(len(x)), kernel)[start : start + len(x)]
+    return sums / counts
 
 
 def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
