@@ -74,7 +74,7 @@ def main() -> None:
     print(f"(b) stridekeeper import, all cores: {b:.1f} s ({n / b:.1f} runs/s, "
           f"{records / b:,.0f} records/s)")  # fmt: skip
     print(f"peak memory of a child process: {peak_mb:.0f} MB")
-    print(f"ratio (b)/(a): {b / a:.2f}")
+    print(f"ratio (b)/(a): {b / a:.3f}")
 
 
 if __name__ == "__main__":

@@ -235,3 +235,45 @@ def test_apple_health_export_zip_streams_runs_and_mobility(tmp_path: Path) -> No
     assert len(lib.runs()) == 2 and (lib.runs()["format"] == "apple_health").all()
     again = import_paths([zpath], tmp_path / "lib", jobs=1)
     assert again.unchanged == 1 and again.imported_runs == 0
+
+
+def test_worker_record_files_pipe_and_in_process_give_the_same_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers hand records back in a mapped temporary file (or, without a temporary
+    folder, through the pool's pipe); every route stores the same records, and no
+    temporary file outlives the import."""
+    from stridekeeper.library import importer
+
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for d in range(6):  # two months, so two record files per library
+        (folder / f"r{d}.fit").write_bytes(_fit(d * 9, minutes=22))
+    spill_root = tmp_path / "tmp"
+    spill_root.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spill_root))
+    monkeypatch.setattr(importer.tempfile, "tempdir", None)  # re-read TMPDIR
+    made: list[str | None] = []
+    real_folder = importer._spill_folder
+
+    def recording_folder(stack):
+        made.append(real_folder(stack))
+        return made[-1]
+
+    monkeypatch.setattr(importer, "_spill_folder", recording_folder)
+    spilled = import_paths([folder], tmp_path / "spilled", jobs=2)
+    assert made and made[0] is not None and Path(made[0]).parent == spill_root
+    assert list(spill_root.iterdir()) == []  # the workers' files are gone
+    monkeypatch.setattr(importer, "_spill_folder", lambda stack: None)
+    piped = import_paths([folder], tmp_path / "piped", jobs=2)
+    local = import_paths([folder], tmp_path / "local", jobs=1)
+    assert spilled.imported_runs == piped.imported_runs == local.imported_runs == 6
+    libs = [Library.open(tmp_path / name) for name in ("spilled", "piped", "local")]
+    ids = [set(lib.runs()["run_id"]) for lib in libs]
+    assert ids[0] == ids[1] == ids[2]
+    for run_id in ids[0]:
+        first = libs[0].records(run_id)
+        assert len(first) > 1000 and first.index.tz is not None
+        for other in libs[1:]:
+            pd.testing.assert_frame_equal(first, other.records(run_id))
+    assert len(libs[0]._manifest["records"]) == 2

@@ -397,6 +397,19 @@ def _spill(table: Any, folder: str) -> _Spilled:
     return _Spilled(path)
 
 
+def _spill_folder(stack: contextlib.ExitStack) -> str | None:
+    """A temporary folder for the workers' record files (removed when ``stack`` closes),
+    or None to send records through the pool's pipe: on Windows (a mapped file can't be
+    unlinked there) or when no temporary folder can be made."""
+    if os.name == "nt":
+        return None
+    try:
+        return stack.enter_context(tempfile.TemporaryDirectory(prefix="stridekeeper-import-"))
+    except OSError as exc:
+        log.debug("no temporary folder for record files (%s): sending them by pipe", exc)
+        return None
+
+
 def _unspill(records: Any) -> Any:
     """The table behind a :class:`_Spilled` (memory-mapped; the file is unlinked at once,
     the mapping stays valid), or ``records`` unchanged."""
@@ -641,9 +654,7 @@ def import_paths(
                 executor: Any = dask_executor(scheduler, n_workers=jobs_arg)
             else:
                 executor = ProcessPoolExecutor(max_workers=jobs)
-                spill = stack.enter_context(
-                    tempfile.TemporaryDirectory(prefix="stridekeeper-import-")
-                )
+                spill = _spill_folder(stack)
             with executor as pool:
                 width = getattr(pool, "width", jobs)
                 inflight: dict[Future, tuple[str, int, str, str]] = {}
