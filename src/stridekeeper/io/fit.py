@@ -750,12 +750,15 @@ def _laps_frame(
                 "avg_step_length_m": _num(lap.get("avg_step_length")) / 1000.0,
             }
         )
-    frame = pd.DataFrame(
-        rows,
-        columns=["start_time", "elapsed_time_s", "timer_time_s", "distance_m", "avg_speed_mps",
-                 "avg_cadence_spm", "avg_step_length_m"],
-    )  # fmt: skip
-    return frame
+    columns = ["start_time", "elapsed_time_s", "timer_time_s", "distance_m", "avg_speed_mps",
+               "avg_cadence_spm", "avg_step_length_m"]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(rows, columns=columns)
+    # by column, the numbers as float arrays: only start_time goes through type inference
+    data: dict[str, Any] = {"start_time": [r["start_time"] for r in rows]}
+    for col in columns[1:]:
+        data[col] = np.array([r[col] for r in rows], dtype=float)
+    return pd.DataFrame(data)
 
 
 def read_fit(
