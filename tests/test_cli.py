@@ -113,3 +113,17 @@ def test_inspect_csv_with_explicit_columns(tmp_path: Path, capsys) -> None:
     assert row["avg_cadence_spm"] == pytest.approx(180.0)
     assert row["avg_step_length_m"] == pytest.approx(1.0)
     assert _run("inspect", path, "--columns", "nonsense").returncode == 2
+
+
+def test_command_leaves_quickly_with_all_its_output_and_status(tmp_path: Path) -> None:
+    """The command skips interpreter teardown (os._exit) once done: output larger than
+    any buffer still arrives whole, and the exit status is the command's."""
+    sample = sorted((Path(__file__).parent.parent / "sample_data" / "watch").glob("*.fit"))
+    assert len(sample) > 20
+    bad = tmp_path / "bad.fit"
+    bad.write_bytes(b"\x0e\x10" + b"\x00" * 40)
+    res = _run("inspect", "--json", *map(str, sample), str(bad))
+    rows = json.loads(res.stdout)  # ~50 kB through a pipe, complete
+    assert len(rows) >= len(sample) and len(res.stdout) > 40_000
+    assert res.returncode == 1  # one file was bad
+    assert res.stderr.count("\n") == 1 and "bad.fit" in res.stderr

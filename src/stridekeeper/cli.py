@@ -11,12 +11,13 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 log = logging.getLogger("stridekeeper")
 
@@ -483,5 +484,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def console() -> NoReturn:
+    """The installed ``stridekeeper`` command: :func:`main`, then a quick exit.
+
+    Once a command has finished and its output is flushed, tearing the interpreter down
+    (freeing pandas', pyarrow's and numpy's modules and every object) only costs time:
+    ~70 ms after an import, 6 % of importing 200 one-hour runs. Files are closed by the
+    commands themselves, and atexit handlers still run; only that teardown is skipped.
+    """
+    code = main()
+    import atexit
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken pipe: nothing left to say
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()
