@@ -658,6 +658,7 @@ def import_paths(
             with executor as pool:
                 width = getattr(pool, "width", jobs)
                 inflight: dict[Future, tuple[str, int, str, str]] = {}
+                warmed = False
                 for item, data, sha, kind in items_to_decode():
                     tz = None
                     if _is_log_name(item.display):  # runs decoded so far set the offset
@@ -669,6 +670,10 @@ def import_paths(
                                       tz, item.path if item.apple else None, spill)  # fmt: skip
                     inflight[fut] = (sha, len(data), kind, who)
                     if len(inflight) >= 4 * width:
+                        if not warmed:  # the workers are busy: load what the commit needs
+                            import pyarrow.parquet  # noqa: F401
+
+                            warmed = True
                         done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                         for f in done:
                             handle(f.result(), *inflight.pop(f))
