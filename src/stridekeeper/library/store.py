@@ -339,7 +339,11 @@ class Library:
             runs = runs[runs["start_time"] < end]
         if athlete is not None:
             runs = runs[runs["athlete"] == athlete]
-        return runs.sort_values("start_time", kind="stable").reset_index(drop=True)
+        # ties broken by athlete and run_id: the order (and so any sum over runs, to the
+        # last bit) must not depend on which worker finished first during the import
+        return runs.sort_values(["start_time", "athlete", "run_id"], kind="stable").reset_index(
+            drop=True
+        )
 
     def typical_utc_offset_s(self, *, athlete: str | None = None) -> int | None:
         """The athlete's most common local UTC offset over their runs, or None. [s]
@@ -374,7 +378,8 @@ class Library:
             parts = [merge_duplicate_sessions(g) for _, g in mob.groupby("athlete", sort=False,
                                                                          dropna=False)]  # fmt: skip
             mob = pd.concat(parts, ignore_index=True)
-        return mob.sort_values("start_time", kind="stable").reset_index(drop=True)
+        keys = [k for k in ("start_time", "athlete", "session_id") if k in mob.columns]
+        return mob.sort_values(keys, kind="stable").reset_index(drop=True)
 
     def sources(self) -> pd.DataFrame:
         """Every imported file: path, sha256, size, runs and sessions it gave, status."""
