@@ -608,14 +608,15 @@ def import_paths(
 
     last_commit = [time.monotonic()]
 
-    def flush() -> None:
+    def flush(last: bool = False) -> None:
         nonlocal runs_now
         last_commit[0] = time.monotonic()
         if not pending:
             return
         change = _build_commit(pending, runs_now, path_sha, athlete, report)
         lib.commit(change)
-        runs_now = lib.runs()
+        if not last:  # the next batch is checked against the runs committed so far
+            runs_now = lib.runs()
         pending.clear()
         if on_commit is not None:
             on_commit(lib.generation)
@@ -710,7 +711,7 @@ def import_paths(
                 send()
                 for f in list(inflight):
                     finish(f)
-        flush()
+        flush(last=True)
         lib.compact()
     finally:
         stack.close()

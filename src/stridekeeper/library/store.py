@@ -468,14 +468,12 @@ class Library:
 
     def compact(self) -> None:
         """Merge each month's record files into one and drop rows of removed runs."""
-        runs = self._table("runs")
-        if runs is None or not self._manifest.get("records"):
-            return
         by_month: dict[str, list[str]] = {}
-        for f in self._manifest["records"]:
+        for f in self._manifest.get("records", []):
             by_month.setdefault(f.split("/")[1], []).append(f)
         todo = {m: fs for m, fs in by_month.items() if len(fs) > 1}
-        if not todo:
+        runs = self._table("runs") if todo else None
+        if runs is None:
             return
         gen = self.generation + 1
         man = dict(self._manifest)
