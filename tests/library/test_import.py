@@ -277,3 +277,13 @@ def test_worker_record_files_pipe_and_in_process_give_the_same_library(
         for other in libs[1:]:
             pd.testing.assert_frame_equal(first, other.records(run_id))
     assert len(libs[0]._manifest["records"]) == 2
+
+
+def test_a_vanished_temporary_folder_falls_back_to_the_pipe(tmp_path: Path) -> None:
+    from stridekeeper.library import importer
+
+    data = _fit(3, minutes=22)
+    out = importer._decode_item("r.fit", data, "me", 1 << 30, spill_dir=str(tmp_path / "gone"))
+    assert out["error"] is None and len(out["runs"]) == 1
+    row, records = out["runs"][0]
+    assert not isinstance(records, importer._Spilled) and records.num_rows > 1000

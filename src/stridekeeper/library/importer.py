@@ -375,9 +375,13 @@ def _run_entry(run: Any, athlete: str, spill_dir: str | None) -> tuple[dict[str,
     from .store import records_table
 
     table = records_table(run.records)
-    return _run_row(run, summary_row(run), athlete), (
-        table if spill_dir is None else _spill(table, spill_dir)
-    )
+    records: Any = table
+    if spill_dir is not None:
+        try:
+            records = _spill(table, spill_dir)
+        except OSError as exc:  # a full or vanished temporary folder: send the table itself
+            log.debug("could not write records to %s (%s): sent by pipe", spill_dir, exc)
+    return _run_row(run, summary_row(run), athlete), records
 
 
 @dataclass(frozen=True)
