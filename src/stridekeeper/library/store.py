@@ -509,8 +509,8 @@ class Library:
 
 
 def _write_all(writes: list[tuple[list[tuple[str, pa.Table]], Path]]) -> None:
-    """Write record files, two at a time: the Parquet encoder releases the GIL, and at
-    the end of an import the decoding workers are idle."""
+    """Write record files on up to one thread per core (at most 4): the Parquet encoder
+    releases the GIL, and at the end of an import the decoding workers are idle."""
     if len(writes) <= 1:
         for parts, path in writes:
             _write_table(_records_file_table(parts), path)
