@@ -287,3 +287,38 @@ def test_a_vanished_temporary_folder_falls_back_to_the_pipe(tmp_path: Path) -> N
     assert out["error"] is None and len(out["runs"]) == 1
     row, records = out["runs"][0]
     assert not isinstance(records, importer._Spilled) and records.num_rows > 1000
+
+
+def test_record_files_of_earlier_versions_read_and_compact(tmp_path: Path) -> None:
+    """Record files written before run_id was dictionary-encoded (a plain string column,
+    default encodings) still read, and compaction merges them with new ones."""
+    import pyarrow.parquet as pq
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "r0.fit").write_bytes(_fit(0, minutes=22))
+    (second / "r1.fit").write_bytes(_fit(1, minutes=22))
+    lib_dir = tmp_path / "lib"
+    import_paths([first], lib_dir, jobs=1)
+    lib = Library.open(lib_dir)
+    (old_file,) = lib._manifest["records"]
+    run0 = lib.runs()["run_id"].iloc[0]
+    before = lib.records(run0)
+    # rewrite it as the earlier versions did: pandas -> Parquet, run_id a plain string
+    frame = pq.read_table(lib_dir / old_file).to_pandas()
+    frame["run_id"] = frame["run_id"].astype(str)
+    pq.write_table(_pa_table(frame), lib_dir / old_file, compression="zstd")
+    assert not str(pq.read_schema(lib_dir / old_file).field("run_id").type).startswith("dict")
+    pd.testing.assert_frame_equal(Library.open(lib_dir).records(run0), before)
+    import_paths([second], lib_dir, jobs=1)  # same month: a second file, then compaction
+    lib = Library.open(lib_dir)
+    assert len(lib._manifest["records"]) == 1 and lib._manifest["records"] != [old_file]
+    pd.testing.assert_frame_equal(lib.records(run0), before)
+    assert len(lib.runs()) == 2 and all(len(lib.records(r)) > 1000 for r in lib.runs()["run_id"])
+
+
+def _pa_table(frame: pd.DataFrame):
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
