@@ -8,11 +8,9 @@ the caller hands it.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import warnings
-import zlib
 from collections.abc import Iterable, Mapping
 from os import PathLike
 from pathlib import Path
@@ -23,7 +21,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, DataQualityWarning, StridekeeperError, UnsupportedFormatError
 from ..schema import LAP_COLUMNS, Run
-from ._common import system_timezone
+from ._common import MAX_INFLATED_BYTES, gunzip, system_timezone
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -59,8 +57,6 @@ __all__ = [
     "warn_skipped",
 ]
 
-#: Refuse to inflate a ``.gz`` beyond this. [bytes]
-MAX_INFLATED_BYTES = 1 << 30
 #: Mean Earth radius (IUGG), for haversine distances on the WGS84 ellipsoid's sphere. [m]
 EARTH_RADIUS_M = 6_371_008.8
 #: A running file whose median non-zero cadence is below this counts one foot. [1/min]
@@ -89,19 +85,6 @@ SUMMARY_KEYS = (
 
 
 # --------------------------------------------------------------------------- sources
-def _inflate(data: bytes, name: str) -> bytes:
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            out = gz.read(MAX_INFLATED_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise CorruptFileError(name, f"damaged gzip data ({exc})") from exc
-    if len(out) > MAX_INFLATED_BYTES:
-        raise CorruptFileError(name, f"decompresses to more than {MAX_INFLATED_BYTES} bytes")
-    return out
-
-
 def read_source(
     source: str | PathLike[str] | bytes | IO[bytes] | IO[str], name: str | None = None
 ) -> tuple[bytes, str, str]:
@@ -148,7 +131,7 @@ def read_source(
     else:
         raise TypeError(f"expected a path, bytes or a file object, got {type(source).__name__}")
     sha = hashlib.sha256(raw).hexdigest()
-    return _inflate(raw, display), display, sha
+    return gunzip(raw, display), display, sha
 
 
 def decode_text(data: bytes, name: str) -> str:

@@ -38,6 +38,7 @@ from typing import NoReturn
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
+from ._common import gunzip
 from ._samples import filter_sport
 from ._xml import looks_like_xml, sniff_root
 
@@ -70,8 +71,6 @@ _BY_EXTENSION: dict[str, str] = {
 #: XML root element -> format.
 _XML_ROOTS = {"TrainingCenterDatabase": "tcx", "gpx": "gpx", "HealthData": "apple_health"}
 
-#: Refuse to inflate a .gz beyond this. [bytes]
-MAX_GZIP_BYTES = 1 << 30
 #: Bytes of a file looked at to detect its format. [bytes]
 HEAD_BYTES = 1 << 16
 
@@ -290,15 +289,7 @@ def _read_bytes(path: str | PathLike[str]) -> tuple[bytes, str]:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise _open_error(name, exc) from exc
-    if data[:2] == b"\x1f\x8b":
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-                data = gz.read(MAX_GZIP_BYTES + 1)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CorruptFileError(name, f"damaged gzip data ({exc})") from exc
-        if len(data) > MAX_GZIP_BYTES:
-            raise CorruptFileError(name, f"decompresses to more than {MAX_GZIP_BYTES} bytes")
-    return data, name
+    return gunzip(data, name), name
 
 
 def _peek(path: str | PathLike[str]) -> bytes:

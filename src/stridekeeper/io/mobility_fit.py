@@ -30,12 +30,9 @@ category adds a drill but no region. ``unknown`` (65534) and empty categories ar
 
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 import os
 import warnings
-import zlib
 from collections.abc import Iterable
 from datetime import timedelta, timezone, tzinfo
 from typing import IO, Any
@@ -43,8 +40,9 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from ..errors import CorruptFileError, DataQualityWarning
+from ..errors import DataQualityWarning
 from ..schema import PLANES, REGIONS, Run, validate_sessions
+from ._common import gunzip
 from .fit import MOBILITY_SUB_SPORTS, read_fit
 from .mobility_log import _empty_sessions, _resolve_tz, _session_key
 
@@ -106,7 +104,6 @@ CATEGORY_PLANES: dict[str, tuple[str, ...]] = {
 
 _IGNORED_CATEGORIES = frozenset({"unknown", "65534"})
 _REST = frozenset({"rest", "0", 0})
-_MAX_GZIP_BYTES = 1 << 30
 
 
 def is_mobility_session(sport: Any, sub_sport: Any) -> bool:
@@ -207,15 +204,7 @@ def _read_source(
     else:
         raise TypeError(f"expected a path, bytes or a binary file, got {type(source).__name__}")
     name = name or "<bytes>"
-    if data[:2] == b"\x1f\x8b":
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-                data = gz.read(_MAX_GZIP_BYTES + 1)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CorruptFileError(name, f"damaged gzip data ({exc})") from exc
-        if len(data) > _MAX_GZIP_BYTES:
-            raise CorruptFileError(name, f"decompresses to more than {_MAX_GZIP_BYTES} bytes")
-    return data, name
+    return gunzip(data, name), name
 
 
 def read_fit_mobility(

@@ -13,7 +13,6 @@ stops the batch; source files are only read.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import io
 import json
@@ -255,19 +254,6 @@ def _kind(item: _Item) -> str:
 
 
 # --------------------------------------------------------------------------- decoding
-def _gunzip(data: bytes, name: str, cap: int) -> bytes:
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            out = gz.read(cap + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise StridekeeperError(f"{name}: damaged gzip data ({exc})") from exc
-    if len(out) > cap:
-        raise StridekeeperError(f"{name}: decompresses to more than the {cap} byte cap")
-    return out
-
-
 def _looks_like_mobility_log(data: bytes, name: str) -> bool:
     low = name.lower().removesuffix(".gz")
     if not low.endswith((".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")):
@@ -313,6 +299,7 @@ def _decode_item(
     Arrow IPC file and only its path is sent back (see :func:`_spill`).
     """
     from ..io import dispatch
+    from ..io._common import gunzip
     from ..io.mobility_fit import is_mobility_session
 
     out: dict[str, Any] = {"display": display, "runs": [], "sessions": None,
@@ -324,7 +311,7 @@ def _decode_item(
                 return _decode_apple(out, apple_path, display, athlete)
             if data is None:
                 raise StridekeeperError(f"{display}: nothing to read")
-            data = _gunzip(data, display, cap)
+            data = gunzip(data, display, cap)
             if _looks_like_mobility_log(data, display):
                 out["sessions"], out["rejected"] = _read_log(data, display, log_tz)
                 return out
