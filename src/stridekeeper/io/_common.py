@@ -140,24 +140,29 @@ def finalize_records(records: pd.DataFrame) -> pd.DataFrame:
     Builds one new frame from numpy arrays (one allocation, no per-column pandas
     assignment: this runs once per session of every imported file).
     """
-    n = len(records)
-    present = set(records.columns)
+    present = {c: records[c].to_numpy() for c in records.columns}
+    index = pd.DatetimeIndex(records.index, name="timestamp")
+    return pd.DataFrame(_canonical_columns(present, len(records)), index=index, copy=False)
+
+
+def _canonical_columns(present: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Record columns in canonical order (extras sorted after), required ones filled in,
+    ``timer_running`` bool and everything else float (non-numbers NaN)."""
     order = [c for c in RECORD_COLUMNS if c in present or c in REQUIRED_RECORD_COLUMNS]
     order += sorted(c for c in present if c not in RECORD_COLUMNS)
     data: dict[str, np.ndarray] = {}
     for col in order:
-        if col not in present:
-            data[col] = np.ones(n, dtype=bool) if col == "timer_running" else np.full(n, np.nan)
-            continue
-        values = records[col].to_numpy()
-        if col == "timer_running":
-            data[col] = values.astype(bool)
-        elif values.dtype.kind == "f":
-            data[col] = values.astype(float, copy=False)
+        values = present.get(col)
+        if values is None:
+            values = np.ones(n, dtype=bool) if col == "timer_running" else np.full(n, np.nan)
+        elif col == "timer_running":
+            values = np.asarray(values).astype(bool, copy=False)
+        elif np.asarray(values).dtype.kind == "f":
+            values = np.asarray(values).astype(float, copy=False)
         else:
-            data[col] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
-    index = pd.DatetimeIndex(records.index, name="timestamp")
-    return pd.DataFrame(data, index=index, copy=False)
+            values = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
+        data[col] = values
+    return data
 
 
 def records_from_arrays(
@@ -177,26 +182,13 @@ def records_from_arrays(
     sub_sport
         Indoors (:data:`INDOOR_SUB_SPORTS`) no grade is derived.
     """
-    n = len(ts_ns)
     present = dict(columns)
     if ("grade_pct" not in present and "altitude_m" in present and "distance_m" in present
             and sub_sport not in INDOOR_SUB_SPORTS):  # fmt: skip
         present["grade_pct"] = grade_from_altitude(present["distance_m"], present["altitude_m"])
-    order = [c for c in RECORD_COLUMNS if c in present or c in REQUIRED_RECORD_COLUMNS]
-    order += sorted(c for c in present if c not in RECORD_COLUMNS)
-    data: dict[str, np.ndarray] = {}
-    for col in order:
-        values = present.get(col)
-        if values is None:
-            values = np.ones(n, dtype=bool) if col == "timer_running" else np.full(n, np.nan)
-        elif col == "timer_running":
-            values = np.asarray(values, dtype=bool)
-        else:
-            values = np.asarray(values, dtype=float)
-        data[col] = values
     index = pd.DatetimeIndex(np.asarray(ts_ns, dtype=np.int64).view("datetime64[ns]"),
                              tz="UTC", name="timestamp")  # fmt: skip
-    return pd.DataFrame(data, index=index, copy=False)
+    return pd.DataFrame(_canonical_columns(present, len(ts_ns)), index=index, copy=False)
 
 
 def json_safe(obj: Any) -> Any:
