@@ -56,7 +56,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     t0 = time.perf_counter()
     rows = validate(n)
-    print(f"| scenario | truth | runs with a number | bias (pp) | RMSE (pp) | 95 % coverage |")
+    print("| scenario | truth | runs with a number | bias (pp) | RMSE (pp) | 95 % coverage |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['scenario']} | {r['truth_pct']:.0f} % | {r['n']}/{r['of']} | "
