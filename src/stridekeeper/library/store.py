@@ -914,11 +914,15 @@ class Library:
         removed. Returns the report of what was found (and mended).
         """
         with self.locked(), self._writing():
-            if _manifest_gaps(self._manifest):
+            gaps = _manifest_gaps(self._manifest)
+            if gaps:
                 self._manifest = _rebuilt_manifest(self.root, self._manifest)
             rep = self.check()
-            rep.manifest_gaps = _manifest_gaps(self._manifest) or rep.manifest_gaps
-            if not rep.problems and not rep.manifest_gaps:
+            if gaps:
+                rep.manifest_gaps = gaps
+                rep.problems.insert(0, f"{self.root / MANIFEST}: incomplete manifest (no "
+                                    f"{', '.join(gaps)}): rebuilt from the files present")  # fmt: skip
+            if not rep.problems:
                 return rep
             man = dict(self._manifest)
             gen = int(man.get("generation") or 0) + 1
