@@ -158,7 +158,8 @@ def _expand_zip(
         failures.append((display, f"damaged zip archive ({type(exc).__name__}: {exc})"))
         return
     with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
+        # not ZipInfo.is_dir(): it fails on an empty name (zipfile cuts names at a NUL)
+        infos = [i for i in zf.infolist() if not i.filename.endswith("/")]
         declared = sum(i.file_size for i in infos)
         if declared > budget[0]:
             failures.append((display, f"archive refused: its members decompress to "
