@@ -81,3 +81,38 @@ def test_clean_input_has_no_warning_and_is_unchanged() -> None:
         rec = finalize_records(frame)
     assert rec["distance_m"].tolist() == [0.0, 3, 6, 9, 12]
     assert "quality_notes" not in rec.attrs
+
+
+def test_one_impossible_time_drops_that_sample_not_the_file() -> None:
+    from stridekeeper.io.gpx import read_gpx
+    from stridekeeper.io.tcx import read_tcx
+    from stridekeeper.synth.fuzz import seeds
+
+    base = seeds()
+    for name, reader, tag in (("run.gpx", read_gpx, "<time>"), ("run.tcx", read_tcx, "<Time>")):
+        text = base[name].decode()
+        n_good = text.count(tag)
+        i = text.index(tag, len(text) // 2)
+        bad = text[:i] + tag + "9999-12-31T23:59:59Z" + text[i + len(tag) + 20 :]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            (run,) = reader(bad.encode())
+        assert any("without a valid time" in str(w.message) for w in caught), name
+        assert len(run.records) == n_good - 1, name
+        assert run.records.index.max() < pd.Timestamp("2027-01-01", tz="UTC")
+
+
+def test_a_csv_row_in_another_offset_is_converted() -> None:
+    rows = ["timestamp,distance_m,cadence_spm"]
+    for i in range(120):
+        t = pd.Timestamp("2026-03-02T06:00:00Z") + pd.Timedelta(seconds=i)
+        text = t.isoformat()
+        if i == 60:
+            text = (t + pd.Timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S") + "+02:00"
+        rows.append(f"{text},{3 * i},170")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        (run,) = read_csv_run(("\n".join(rows) + "\n").encode())
+    idx = run.records.index
+    assert len(idx) == 120 and idx.is_monotonic_increasing
+    assert idx[60] == pd.Timestamp("2026-03-02T06:01:00Z")

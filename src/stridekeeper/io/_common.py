@@ -27,6 +27,7 @@ __all__ = [
     "json_safe",
     "records_from_arrays",
     "system_timezone",
+    "times_utc",
 ]
 
 #: Distance over which grade is measured (centred on each sample). [m]
@@ -275,6 +276,28 @@ def records_from_arrays(
                              tz="UTC", name="timestamp")  # fmt: skip
     data, notes = _checked(_canonical_columns(present, len(ts_ns)))
     return _with_notes(pd.DataFrame(data, index=index, copy=False), notes)
+
+
+def times_utc(values: Any, *, format: str = "ISO8601") -> pd.DatetimeIndex:
+    """Texts -> UTC times (ns), unreadable ones NaT: ``pd.to_datetime(..., utc=True,
+    errors="coerce")``, except that one impossible sample (a year 9999, outside what a
+    nanosecond time can hold) or a row in another UTC offset becomes NaT or is converted
+    instead of refusing the whole file. The readers drop NaT rows with a note."""
+    s = pd.Series(list(values), dtype=object)
+    try:
+        out = pd.to_datetime(s, utc=True, errors="coerce", format=format)
+        return pd.DatetimeIndex(out).as_unit("ns")
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError, TypeError):
+        pass
+    parsed = []
+    for v in s:
+        try:
+            t = pd.Timestamp(v)
+            t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+            parsed.append(t.as_unit("ns"))
+        except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            parsed.append(pd.NaT)
+    return pd.DatetimeIndex(parsed, tz="UTC").as_unit("ns")
 
 
 def json_safe(obj: Any) -> Any:
