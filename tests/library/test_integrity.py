@@ -323,3 +323,20 @@ def test_truncated_fit_with_no_usable_run_is_a_failure(tmp_path: Path) -> None:
 def test_escape() -> None:
     assert escape("plain ü name.fit") == "plain ü name.fit"
     assert escape("a\nfailed: b\x00\x1b[2J") == "a\\nfailed: b\\x00\\x1b[2J"
+
+
+def test_no_records_while_the_device_says_12_km_is_a_warning() -> None:
+    from stridekeeper.io._common import empty_records, finalize_records
+    from stridekeeper.io._samples import device_summary
+    from stridekeeper.library.importer import _run_row
+    from stridekeeper.schema import Run
+
+    laps = pd.DataFrame()
+    meta = {"sha256": "ab", "session_index": 0, "format": "fit",
+            "device_summary": device_summary(distance_m=12000.0, timer_time_s=3600.0)}  # fmt: skip
+    run = Run(records=finalize_records(empty_records()), laps=laps, meta=meta)
+    notes = json.loads(_run_row(run, {}, "me")["warnings_json"])
+    assert len(notes) == 1 and "12.0 km" in notes[0]
+    summary = Run(records=finalize_records(empty_records()), laps=laps,
+                  meta={**meta, "summary_only": True})  # fmt: skip
+    assert json.loads(_run_row(summary, {}, "me")["warnings_json"]) == []

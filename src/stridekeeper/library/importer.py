@@ -550,7 +550,8 @@ def _run_row(run: Any, summary: dict[str, Any], athlete: str) -> dict[str, Any]:
     notes = list(meta.get("warnings", []))
     notes += [n for n in run.records.attrs.get("quality_notes", []) if n not in notes]
     dev_km = (dev or {}).get("distance_m") if isinstance(dev, dict) else None
-    if len(run.records) == 0 and isinstance(dev_km, int | float) and dev_km > 0:
+    if (len(run.records) == 0 and not meta.get("summary_only")
+            and isinstance(dev_km, int | float) and dev_km > 0):  # fmt: skip
         notes.append(f"no records could be decoded although the device's summary says "
                      f"{dev_km / 1000:.1f} km (record definition unreadable?)")  # fmt: skip
     row["warnings_json"] = json.dumps(notes)
