@@ -340,3 +340,18 @@ def test_no_records_while_the_device_says_12_km_is_a_warning() -> None:
     summary = Run(records=finalize_records(empty_records()), laps=laps,
                   meta={**meta, "summary_only": True})  # fmt: skip
     assert json.loads(_run_row(summary, {}, "me")["warnings_json"]) == []
+
+
+def test_oversized_member_refused_before_it_is_read(tmp_path: Path, monkeypatch) -> None:
+    from stridekeeper.library import importer
+
+    monkeypatch.setattr(importer, "MAX_MEMBER_BYTES", 100_000)
+    big = b"\x00" * 300_000
+    inner = _zip([("huge.fit", big), ("ok.fit", _fit(1))])
+    (tmp_path / "a.zip").write_bytes(_zip([("big.fit", big), ("good.fit", _fit(0)),
+                                           ("nested.zip", inner)]))  # fmt: skip
+    (tmp_path / "plain.fit").write_bytes(big)
+    report = import_paths([tmp_path / "a.zip", tmp_path / "plain.fit"], tmp_path / "lib", jobs=1)
+    refused = sorted(f.rsplit("/", 1)[-1] for f, r in report.failures if "refused" in r)
+    assert refused == ["a.zip!big.fit", "a.zip!nested.zip!huge.fit", "plain.fit"]
+    assert report.imported_runs == 2  # good.fit, and ok.fit read from the spooled nested zip

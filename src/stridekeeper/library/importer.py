@@ -46,6 +46,9 @@ CHUNK_FILES = 4
 CHUNK_BYTES = 8 * 1024**2
 #: Default cap on what one archive may decompress to. [bytes]
 MAX_ARCHIVE_BYTES = 4 * 1024**3
+#: Largest single file or archive member read (decompressed): one activity file or log is
+#: a few tens of MB; anything bigger is refused before it is held in memory. [bytes]
+MAX_MEMBER_BYTES = 256 * 1024**2
 #: Same activity as a summary row and as a file: start within this and distance within 2 %.
 SAME_ACTIVITY_START_S = 120.0
 SAME_ACTIVITY_DISTANCE_REL = 0.02
@@ -141,7 +144,7 @@ def _safe_member(name: str) -> bool:
 
 
 def _expand_zip(
-    data_or_path: bytes | Path,
+    data_or_path: bytes | Path | io.IOBase,
     display: str,
     budget: list[int],
     failures: list[tuple[str, str]],
@@ -153,7 +156,7 @@ def _expand_zip(
         return
     try:
         zf = zipfile.ZipFile(io.BytesIO(data_or_path) if isinstance(data_or_path, bytes)
-                             else data_or_path)  # fmt: skip
+                             else data_or_path)  # type: ignore[arg-type]  # fmt: skip
     except Exception as exc:  # any damage: that archive's failure line, never the batch's
         failures.append((display, f"damaged zip archive ({type(exc).__name__}: {exc})"))
         return
@@ -177,23 +180,51 @@ def _expand_zip(
                 continue
             if PurePosixPath(name).name in _SKIP_NAMES or "__MACOSX" in name:
                 continue
+            nested = name.lower().endswith(".zip")
+            if not nested and info.file_size > MAX_MEMBER_BYTES:
+                failures.append((where, f"member refused: {info.file_size / 1e6:.0f} MB, over "
+                                 f"the {MAX_MEMBER_BYTES / 1e6:.0f} MB an activity file may be"))  # fmt: skip
+                continue
             try:
                 with zf.open(info) as fh:
-                    payload = fh.read(budget[0] + 1)
+                    if nested:  # spooled to an unnamed file: memory stays bounded
+                        payload = _spool(fh, budget[0] + 1)
+                    else:
+                        payload = fh.read(min(budget[0], MAX_MEMBER_BYTES) + 1)
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
                 failures.append((where, f"damaged archive member ({exc})"))
                 continue
             except Exception as exc:  # LZMA/bzip2 errors, unsupported methods, ...
                 failures.append((where, f"damaged archive member ({type(exc).__name__}: {exc})"))
                 continue
-            budget[0] -= len(payload)
+            size = payload.seek(0, os.SEEK_END) if not isinstance(payload, bytes) else len(payload)
+            budget[0] -= size
             if budget[0] < 0:
                 failures.append((display, "archive refused: decompressed size over the cap"))
                 return
-            if name.lower().endswith(".zip"):
-                yield from _expand_zip(payload, where, budget, failures, depth + 1)
+            if nested:
+                payload.seek(0)  # type: ignore[union-attr]
+                with payload:  # type: ignore[union-attr]
+                    yield from _expand_zip(payload, where, budget, failures, depth + 1)
+            elif size > MAX_MEMBER_BYTES:
+                failures.append((where, f"member refused: over the {MAX_MEMBER_BYTES / 1e6:.0f} "
+                                 "MB an activity file may be"))  # fmt: skip
             else:
-                yield _Item(display=where, data=payload)
+                yield _Item(display=where, data=payload)  # type: ignore[arg-type]
+
+
+def _spool(fh: Any, limit: int) -> Any:
+    """Copy a stream into an unnamed temporary file (in memory while small), up to
+    ``limit`` bytes; returns the file, positioned at its end."""
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024**2)
+    left = limit
+    while left > 0:
+        chunk = fh.read(min(1 << 20, left))
+        if not chunk:
+            break
+        out.write(chunk)
+        left -= len(chunk)
+    return out
 
 
 def _expand(
@@ -217,11 +248,38 @@ def _expand(
             if f.name in _SKIP_NAMES or f.name.startswith("."):
                 continue
             if _is_apple_export(f):
+                declared = _zip_declared_bytes(f)
+                if declared > max_archive_bytes:
+                    failures.append((str(f), f"archive refused: its members decompress to "
+                                     f"{declared / 1e9:.1f} GB, over the "
+                                     f"{max_archive_bytes / 1e9:.1f} GB cap (--max-archive-gb)"))  # fmt: skip
+                    continue
                 yield _Item(display=str(f), path=f, explicit=f == path, apple=True)
+            elif f.is_file() and f.suffix.lower() != ".zip" and _too_big(f):
+                failures.append((str(f), f"file refused: over the {MAX_MEMBER_BYTES / 1e6:.0f} "
+                                 "MB an activity file may be"))  # fmt: skip
             elif f.suffix.lower() == ".zip":
                 yield from _expand_zip(f, str(f), [max_archive_bytes], failures)
             else:
                 yield _Item(display=str(f), path=f, explicit=f == path)
+
+
+def _zip_declared_bytes(path: Path) -> int:
+    """What a zip's members say they decompress to (0 for an ``export.xml``). [bytes]"""
+    if path.suffix.lower() != ".zip":
+        return 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sum(i.file_size for i in zf.infolist())
+    except Exception:
+        return 0
+
+
+def _too_big(path: Path) -> bool:
+    try:
+        return path.stat().st_size > MAX_MEMBER_BYTES
+    except OSError:
+        return False
 
 
 def _is_apple_export(path: Path) -> bool:
@@ -344,7 +402,7 @@ def _decode_item(
                 return _decode_apple(out, apple_path, display, athlete)
             if data is None:
                 raise StridekeeperError(f"{display}: nothing to read")
-            data = gunzip(data, display, cap)
+            data = gunzip(data, display, min(cap, MAX_MEMBER_BYTES))
             if _looks_like_mobility_log(data, display):
                 out["sessions"], out["rejected"] = _read_log(data, display, log_tz)
                 return out
