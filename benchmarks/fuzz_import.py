@@ -121,29 +121,37 @@ def _alive(pid: int) -> bool:
 def kills(n: int) -> None:
     from stridekeeper.library import Library, import_paths
 
-    orphans = spills = damaged = 0
+    orphans = spills = damaged = leftovers = 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp_p = Path(tmp)
-        folder = _folder(tmp_p / "in", range(80))
+        tempfile.tempdir = tmp  # this process's import cleans up where the killed one spilled
+        folder = _folder(tmp_p / "in", range(240))
         for k in range(n):
             lib_dir = tmp_p / f"lib{k}"
             proc = _import(folder, lib_dir, tmp_p, jobs=2)
-            time.sleep(1.5 + 0.7 * k)
+            time.sleep(1.0 + 0.4 * k)
             workers = _children(proc.pid)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             time.sleep(2.0)
             orphans += sum(_alive(w) for w in workers)
             lib = Library.open(lib_dir)
-            damaged += not lib.check().ok
+            rep = lib.check()
+            leftovers += len(rep.orphans)  # unnamed files of the killed commit: garbage only
+            damaged += not rep.consistent
+            at_kill = len(lib.runs())
             import_paths([folder], lib_dir, jobs=2)  # removes the killed import's spill
             spills += len(list(tmp_p.glob(f"stridekeeper-import-{proc.pid}-*")))
-            print(json.dumps({"kill": k + 1, "runs_at_kill": len(lib.runs()),
-                              "workers": len(workers), "orphans_left": orphans,
-                              "complete_after": len(Library.open(lib_dir).runs()) == 80}))  # fmt: skip
+            after = Library.open(lib_dir)
+            print(json.dumps({"kill": k + 1, "runs_at_kill": at_kill, "workers": len(workers),
+                              "orphaned_workers_so_far": orphans,
+                              "complete_after_reimport": len(after.runs()) == 240,
+                              "check_after": after.check().ok}))  # fmt: skip
+        tempfile.tempdir = None
     print(
         f"kills: {n}; orphaned workers {orphans}; spill folders left {spills}; "
-        f"damaged libraries {damaged}"
+        f"inconsistent libraries {damaged}; unnamed files left by killed commits "
+        f"{leftovers} (removed by the next commit or check --repair)"
     )
 
 

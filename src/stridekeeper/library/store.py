@@ -995,6 +995,12 @@ class CheckReport:
         """No problem found."""
         return not self.problems
 
+    @property
+    def consistent(self) -> bool:
+        """Nothing lost or damaged (unnamed files, the garbage of a killed commit, aside)."""
+        return not (self.manifest_gaps or self.damaged_tables or self.bad_record_files
+                    or self.lost_run_ids)  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         return {"library": str(self.root), "ok": self.ok, "problems": list(self.problems),
