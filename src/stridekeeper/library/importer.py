@@ -181,6 +181,9 @@ def _expand_zip(
             if PurePosixPath(name).name in _SKIP_NAMES or "__MACOSX" in name:
                 continue
             nested = name.lower().endswith(".zip")
+            if not nested and _kind(_Item(display=where)) == "ignore":
+                yield _Item(display=where, data=b"")  # counted as ignored, never read
+                continue
             if not nested and info.file_size > MAX_MEMBER_BYTES:
                 failures.append((where, f"member refused: {info.file_size / 1e6:.0f} MB, over "
                                  f"the {MAX_MEMBER_BYTES / 1e6:.0f} MB an activity file may be"))  # fmt: skip
