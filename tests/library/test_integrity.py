@@ -356,3 +356,18 @@ def test_oversized_member_refused_before_it_is_read(tmp_path: Path, monkeypatch)
     refused = sorted(f.rsplit("/", 1)[-1] for f, r in report.failures if "refused" in r)
     assert refused == ["a.zip!big.fit", "a.zip!nested.zip!huge.fit", "plain.fit"]
     assert report.imported_runs == 2  # good.fit, and ok.fit read from the spooled nested zip
+
+
+def test_a_table_without_its_key_columns_is_one_line(tmp_path: Path, capsys) -> None:
+    lib_dir = tmp_path / "lib"
+    import_paths([_folder(tmp_path / "in", range(2))], lib_dir, jobs=1)
+    lib = Library.open(lib_dir)
+    runs_file = lib_dir / lib._manifest["runs"]
+    pd.read_parquet(runs_file).drop(columns=["records_file"]).to_parquet(runs_file)
+    assert main(["runs", "--library", str(lib_dir)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "records_file" in err[0] and "KeyError" not in err[0]
+    rep = Library.open(lib_dir).repair()
+    assert "runs" in rep.damaged_tables
+    assert import_paths([tmp_path / "in"], lib_dir, jobs=1).imported_runs == 2
+    assert Library.open(lib_dir).check().ok

@@ -62,6 +62,12 @@ MANIFEST_KEYS = ("version", "generation", "runs", "mobility", "sources", "record
 _PARQUET_MAGIC = b"PAR1"
 
 
+#: Columns a table can't be used without (a table lacking one is damaged).
+_KEY_COLUMNS = {"runs": ("run_id", "start_time", "athlete", "source_sha256", "records_file"),
+                "sources": ("path", "sha256", "status", "n_runs", "n_sessions"),
+                "mobility": ("session_id", "source_sha256", "athlete")}  # fmt: skip
+
+
 class LibraryBusyError(StridekeeperError, RuntimeError):
     """Another process is writing the library (and the caller chose not to wait)."""
 
@@ -553,7 +559,7 @@ class Library:
             if name is None:
                 return None
             try:
-                return _read_parquet(self.root / name)
+                frame = _read_parquet(self.root / name)
             except FileNotFoundError:
                 if attempt == 0:  # a commit replaced it after we read the manifest
                     self._reload()
@@ -561,6 +567,10 @@ class Library:
                 raise StridekeeperError(self._damaged(name, "missing")) from None
             except (OSError, ValueError) as exc:  # truncated or not Parquet
                 raise StridekeeperError(self._damaged(name, f"unreadable: {exc}")) from exc
+            missing = [c for c in _KEY_COLUMNS.get(key, ()) if c not in frame.columns]
+            if missing:
+                raise StridekeeperError(self._damaged(name, f"without column(s) {missing}"))
+            return frame
         return None  # pragma: no cover
 
     def _damaged(self, name: str, what: str) -> str:
@@ -868,6 +878,9 @@ class Library:
                 continue
             try:
                 tables[key] = _read_parquet(self.root / name)
+                missing = [c for c in _KEY_COLUMNS[key] if c not in tables[key].columns]
+                if missing:
+                    raise ValueError(f"no column(s) {missing}")
             except (OSError, ValueError) as exc:
                 rep.damaged_tables.add(key)
                 what = (
