@@ -49,6 +49,9 @@ MAX_ARCHIVE_BYTES = 4 * 1024**3
 #: Largest single file or archive member read (decompressed): one activity file or log is
 #: a few tens of MB; anything bigger is refused before it is held in memory. [bytes]
 MAX_MEMBER_BYTES = 256 * 1024**2
+#: Input bytes handed to the workers at once, at most (beyond one task): with members of up
+#: to MAX_MEMBER_BYTES, this is what keeps an import's memory bounded. [bytes]
+MAX_INFLIGHT_BYTES = 384 * 1024**2
 #: Same activity as a summary row and as a file: start within this and distance within 2 %.
 SAME_ACTIVITY_START_S = 120.0
 SAME_ACTIVITY_DISTANCE_REL = 0.02
@@ -911,7 +914,9 @@ def _import_locked(
                         inflight[fut] = [meta for _, meta in chunk]
                         chunk.clear()
                         chunk_bytes = 0
-                    if len(inflight) >= 4 * width:
+                    while len(inflight) >= 4 * width or (
+                        len(inflight) > 1 and _inflight_bytes(inflight) > MAX_INFLIGHT_BYTES
+                    ):
                         if not warmed:  # the workers are busy: load what the commit needs
                             import pyarrow.parquet  # noqa: F401
 
@@ -944,6 +949,11 @@ def _import_locked(
         progress_ui.close()
     report.failures = expand_failures + report.failures
     return report
+
+
+def _inflight_bytes(inflight: dict[Any, list[tuple[str, int, str, str]]]) -> int:
+    """Bytes of input sent to the workers and not yet decoded."""
+    return sum(meta[1] for metas in inflight.values() for meta in metas)
 
 
 def _as_copy(failure: tuple[str, str], display: str) -> str:
