@@ -48,10 +48,10 @@ CHUNK_BYTES = 8 * 1024**2
 MAX_ARCHIVE_BYTES = 4 * 1024**3
 #: Largest single file or archive member read (decompressed): one activity file or log is
 #: a few tens of MB; anything bigger is refused before it is held in memory. [bytes]
-MAX_MEMBER_BYTES = 256 * 1024**2
+MAX_MEMBER_BYTES = 128 * 1024**2
 #: Input bytes handed to the workers at once, at most (beyond one task): with members of up
 #: to MAX_MEMBER_BYTES, this is what keeps an import's memory bounded. [bytes]
-MAX_INFLIGHT_BYTES = 384 * 1024**2
+MAX_INFLIGHT_BYTES = 256 * 1024**2
 #: Same activity as a summary row and as a file: start within this and distance within 2 %.
 SAME_ACTIVITY_START_S = 120.0
 SAME_ACTIVITY_DISTANCE_REL = 0.02
