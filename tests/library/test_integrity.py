@@ -371,3 +371,24 @@ def test_a_table_without_its_key_columns_is_one_line(tmp_path: Path, capsys) -> 
     assert "runs" in rep.damaged_tables
     assert import_paths([tmp_path / "in"], lib_dir, jobs=1).imported_runs == 2
     assert Library.open(lib_dir).check().ok
+
+
+def test_only_apple_healths_own_export_xml_goes_to_its_reader(tmp_path: Path) -> None:
+    from stridekeeper.library.importer import _is_apple_export
+
+    other = b'<?xml version="1.0"?><export><item/></export>'
+    apple = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n]>\n<HealthData locale="en"></HealthData>'
+    )
+    (tmp_path / "deep.zip").write_bytes(_zip([("a/b/c/export.xml", apple), ("run.fit", _fit(0))]))
+    (tmp_path / "other.zip").write_bytes(_zip([("export.xml", other), ("run.fit", _fit(1))]))
+    (tmp_path / "apple.zip").write_bytes(_zip([("apple_health_export/export.xml", apple)]))
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "export.xml").write_bytes(other)
+    assert not _is_apple_export(tmp_path / "deep.zip")  # not at the export's root
+    assert not _is_apple_export(tmp_path / "other.zip")  # not Apple Health's
+    assert not _is_apple_export(tmp_path / "x" / "export.xml")
+    assert _is_apple_export(tmp_path / "apple.zip")
+    report = import_paths([tmp_path / "deep.zip", tmp_path / "other.zip"], tmp_path / "lib",
+                          jobs=1)  # fmt: skip
+    assert report.imported_runs == 2 and report.failures == []

@@ -249,25 +249,39 @@ def _expand(
         else:
             files = [path]
         for f in files:
-            if exclude is not None and exclude in f.resolve().parents:
-                continue
-            if f.name in _SKIP_NAMES or f.name.startswith("."):
-                continue
-            if _is_apple_export(f):
-                declared = _zip_declared_bytes(f)
-                if declared > max_archive_bytes:
-                    failures.append((str(f), f"archive refused: its members decompress to "
-                                     f"{declared / 1e9:.1f} GB, over the "
-                                     f"{max_archive_bytes / 1e9:.1f} GB cap (--max-archive-gb)"))  # fmt: skip
-                    continue
-                yield _Item(display=str(f), path=f, explicit=f == path, apple=True)
-            elif f.is_file() and f.suffix.lower() != ".zip" and _too_big(f):
-                failures.append((str(f), f"file refused: over the {MAX_MEMBER_BYTES / 1e6:.0f} "
-                                 "MB an activity file may be"))  # fmt: skip
-            elif f.suffix.lower() == ".zip":
-                yield from _expand_zip(f, str(f), [max_archive_bytes], failures)
-            else:
-                yield _Item(display=str(f), path=f, explicit=f == path)
+            try:
+                yield from _expand_file(f, path, failures, max_archive_bytes, exclude)
+            except Exception as exc:  # one file's trouble is that file's failure line
+                failures.append((str(f), f"cannot read ({type(exc).__name__}: {exc})"))
+
+
+def _expand_file(
+    f: Path,
+    path: Path,
+    failures: list[tuple[str, str]],
+    max_archive_bytes: int,
+    exclude: Path | None,
+) -> Iterator[_Item]:
+    """The items of one file found under (or named as) ``path``."""
+    if exclude is not None and exclude in f.resolve().parents:
+        return
+    if f.name in _SKIP_NAMES or f.name.startswith("."):
+        return
+    if _is_apple_export(f):
+        declared = _zip_declared_bytes(f)
+        if declared > max_archive_bytes:
+            failures.append((str(f), f"archive refused: its members decompress to "
+                             f"{declared / 1e9:.1f} GB, over the "
+                             f"{max_archive_bytes / 1e9:.1f} GB cap (--max-archive-gb)"))  # fmt: skip
+            return
+        yield _Item(display=str(f), path=f, explicit=f == path, apple=True)
+    elif f.is_file() and f.suffix.lower() != ".zip" and _too_big(f):
+        failures.append((str(f), f"file refused: over the {MAX_MEMBER_BYTES / 1e6:.0f} MB an "
+                         "activity file may be"))  # fmt: skip
+    elif f.suffix.lower() == ".zip":
+        yield from _expand_zip(f, str(f), [max_archive_bytes], failures)
+    else:
+        yield _Item(display=str(f), path=f, explicit=f == path)
 
 
 def _zip_declared_bytes(path: Path) -> int:
@@ -292,7 +306,12 @@ def _is_apple_export(path: Path) -> bool:
     """An Apple Health ``export.xml`` or the ``export.zip`` holding one."""
     name = path.name.lower()
     if name == "export.xml":
-        return True
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            return False
+        return b"<HealthData" in head or b"<!DOCTYPE HealthData" in head
     if path.suffix.lower() != ".zip":
         return False
     try:
