@@ -392,3 +392,15 @@ def test_only_apple_healths_own_export_xml_goes_to_its_reader(tmp_path: Path) ->
     report = import_paths([tmp_path / "deep.zip", tmp_path / "other.zip"], tmp_path / "lib",
                           jobs=1)  # fmt: skip
     assert report.imported_runs == 2 and report.failures == []
+
+
+def test_a_reader_opened_before_a_commit_still_reads(tmp_path: Path) -> None:
+    lib_dir = tmp_path / "lib"
+    import_paths([_folder(tmp_path / "a", [0])], lib_dir, jobs=1)
+    reader = Library.open(lib_dir)
+    run_id = reader.runs()["run_id"].iloc[0]
+    old_files = set(reader._manifest["records"]) | {reader._manifest["runs"]}
+    import_paths([_folder(tmp_path / "b", [1, 2])], lib_dir, jobs=1)  # same month: compacted
+    assert not any((lib_dir / f).exists() for f in old_files)  # removed under the reader
+    assert len(reader.records(run_id)) == 300  # reads the new generation instead
+    assert len(reader.runs()) == 3
