@@ -578,28 +578,40 @@ def _remove_stale_spills() -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _worker_init(parent: int) -> None:
-    """Worker: die with the importing process, even when it is killed with SIGKILL
-    (``PR_SET_PDEATHSIG`` on Linux; elsewhere a thread watching the parent's pid)."""
+def _worker_init(parent: int, spill_dir: str | None = None) -> None:
+    """Worker: die with the importing process, even when it is killed with SIGKILL, and
+    take its temporary record folder along (``PR_SET_PDEATHSIG`` sends SIGTERM on Linux;
+    elsewhere, and as a backup, a thread watches the parent's pid)."""
     import signal
     import threading
 
-    with contextlib.suppress(KeyboardInterrupt):
+    def orphaned() -> None:
+        if spill_dir is not None:
+            shutil.rmtree(spill_dir, ignore_errors=True)
+        os._exit(1)
+
+    def on_term(signum: int, frame: Any) -> None:
+        if os.getppid() != parent:
+            orphaned()
+        os._exit(1)
+
+    with contextlib.suppress(KeyboardInterrupt, ValueError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+        signal.signal(signal.SIGTERM, on_term)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
+        orphaned()
 
     def watch() -> None:
         while True:
             time.sleep(1.0)
             if os.getppid() != parent:
-                os._exit(1)
+                orphaned()
 
     threading.Thread(target=watch, name="stridekeeper-parent-watch", daemon=True).start()
 
@@ -909,9 +921,9 @@ def _import_locked(
             if engine == "dask":
                 executor: Any = dask_executor(scheduler, n_workers=jobs_arg)
             else:
-                executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                               initargs=(os.getpid(),))  # fmt: skip
                 spill = _spill_folder(stack)
+                executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                                               initargs=(os.getpid(), spill))  # fmt: skip
             with executor as pool:
                 width = getattr(pool, "width", jobs)
                 # a local pool gets a few files per task: each task costs a worker ~0.5 ms
