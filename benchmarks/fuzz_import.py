@@ -135,13 +135,13 @@ def kills(n: int) -> None:
             proc.wait()
             time.sleep(2.0)
             orphans += sum(_alive(w) for w in workers)
+            spills += len(list(tmp_p.glob(f"stridekeeper-import-{proc.pid}-*")))
             lib = Library.open(lib_dir)
             rep = lib.check()
             leftovers += len(rep.orphans)  # unnamed files of the killed commit: garbage only
             damaged += not rep.consistent
             at_kill = len(lib.runs())
-            import_paths([folder], lib_dir, jobs=2)  # removes the killed import's spill
-            spills += len(list(tmp_p.glob(f"stridekeeper-import-{proc.pid}-*")))
+            import_paths([folder], lib_dir, jobs=2)
             after = Library.open(lib_dir)
             print(json.dumps({"kill": k + 1, "runs_at_kill": at_kill, "workers": len(workers),
                               "orphaned_workers_so_far": orphans,

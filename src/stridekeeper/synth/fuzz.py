@@ -82,15 +82,10 @@ def seeds(minutes: int = 4) -> dict[str, bytes]:
                        seed=7)  # fmt: skip
     fit = run_fit_bytes(sim)
     out = {"run.fit": fit}
-    recs = sim.records if hasattr(sim, "records") else None
-    if recs is not None:
-        idx = recs.index
-        rows = []
-        for t, r in zip(idx, recs.itertuples(index=False), strict=False):
-            rows.append((t, r))
-        out["run.csv"] = _csv(recs)
-        out["run.gpx"] = _gpx(recs)
-        out["run.tcx"] = _tcx(recs)
+    recs = sim.records
+    out["run.csv"] = _csv(recs)
+    out["run.gpx"] = _gpx(recs)
+    out["run.tcx"] = _tcx(recs)
     out["mobility.csv"] = (b"date,duration_min,type,regions\n2026-03-01,20,yoga,hips\n"
                            b"2026-03-03,15,mobility,ankles\n")  # fmt: skip
     return out
