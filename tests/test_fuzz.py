@@ -12,7 +12,7 @@ from pathlib import Path
 from stridekeeper.library import Library, import_paths
 from stridekeeper.synth.fuzz import fix_fit, mutants, outcome, seeds
 
-N_CASES = 600
+N_CASES = 400
 
 
 def test_seeds_read_ok() -> None:
@@ -41,7 +41,7 @@ def test_mutants_keep_the_contract() -> None:
                 bad.append(f"{file}: {cls}: {detail}")
     assert bad == []
     # the damage is real: many inputs are refused, many are still read (with NaN holes)
-    assert counts["clean_error"] > 100 and counts["ok"] > 200, counts
+    assert counts["clean_error"] > 70 and counts["ok"] > 140, counts
 
 
 def test_a_batch_of_mutants_is_not_stopped(tmp_path: Path) -> None:
