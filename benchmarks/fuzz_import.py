@@ -136,7 +136,7 @@ def kills(n: int) -> None:
             time.sleep(2.0)
             orphans += sum(_alive(w) for w in workers)
             spills += len(list(tmp_p.glob(f"stridekeeper-import-{proc.pid}-*")))
-            lib = Library.open(lib_dir)
+            lib = Library.create(lib_dir)  # empty when killed before its first commit
             rep = lib.check()
             leftovers += len(rep.orphans)  # unnamed files of the killed commit: garbage only
             damaged += not rep.consistent
