@@ -149,7 +149,7 @@ def kills(n: int) -> None:
                               "check_after": after.check().ok}))  # fmt: skip
         tempfile.tempdir = None
     print(
-        f"kills: {n}; orphaned workers {orphans}; spill folders left {spills}; "
+        f"kills: {n}; orphaned workers {orphans}; spill folders right after a kill {spills}; "
         f"inconsistent libraries {damaged}; unnamed files left by killed commits "
         f"{leftovers} (removed by the next commit or check --repair)"
     )
