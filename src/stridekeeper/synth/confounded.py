@@ -92,7 +92,8 @@ def _arrays(
         # the day after the long run, more likely the longer it was
         long_h = run_h[:, :, _LONG]
         long_z = (long_h - long_h.mean(axis=1, keepdims=True)) / (
-            long_h.std(axis=1, keepdims=True) + 1e-9)
+            long_h.std(axis=1, keepdims=True) + 1e-9
+        )
         after = 7 * week + _RUN_WEEKDAYS[_LONG] + 1
         keep = after < n_days
         p[:, after[keep]] = np.clip(0.35 + 0.25 * strength * long_z[:, keep], 0.0, 0.97)
@@ -101,7 +102,7 @@ def _arrays(
     if on["missing_weeks"]:
         z = (vol - vol.mean(axis=1, keepdims=True)) / (vol.std(axis=1, keepdims=True) + 1e-9)
         p_miss = np.clip(0.08 + 0.25 * strength * z, 0.0, 0.6)
-        p_miss[:, :lead_weeks // 2] = 0.0  # the log's first weeks are kept
+        p_miss[:, : lead_weeks // 2] = 0.0  # the log's first weeks are kept
         miss = rng.random((a, total_weeks)) < p_miss
         logged &= ~np.repeat(miss, 7, axis=1)
 
