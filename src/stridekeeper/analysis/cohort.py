@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .link import exposure_column
+from .link import LOAD_COLUMNS, exposure_column, training_load
 from .result import CohortResult, Effect, _ci, _more, _peq, _span, _unit
 
 __all__ = ["MIN_RUNS_PER_ATHLETE", "analyze_cohort"]
@@ -81,7 +81,9 @@ def analyze_cohort(
         As in :func:`~stridekeeper.analysis.stats.analyze`.
     controls
         Candidate control columns (default: moving time, speed, elevation gain,
-        temperature; used where present, varying and < 20 % missing; standardised).
+        temperature; used where present, varying and < 20 % missing; standardised). The
+        training load and time trend of :data:`~stridekeeper.analysis.link.LOAD_COLUMNS`
+        are always added.
     min_runs_per_athlete
         Athletes with fewer runs that have a drop-off and an exposure are left out.
 
@@ -103,6 +105,17 @@ def analyze_cohort(
     column = _column or exposure_column(exposure, window_days)
     win = None if column == exposure else float(window_days)
     cands = tuple(DEFAULT_CONTROLS if controls is None else controls)
+    # training load and time trend (SCIENCE.md section 5), computed when the table lacks them
+    if not all(c in linked.columns for c in LOAD_COLUMNS):
+        linked = linked.assign(**{c: v for c, v in training_load(linked).items()})
+    # a run with no earlier run has no known load: the athlete's median, not a lost run
+    filled = {c: linked.groupby(linked["athlete"].astype(str) if "athlete" in linked.columns
+                                else np.zeros(len(linked)))[c].transform(lambda v: v.fillna(v.median()))
+              for c in LOAD_COLUMNS}  # fmt: skip
+    linked = linked.assign(**filled)
+    linked = linked.assign(time_trend_days_squared=(linked["time_trend_days"]
+                           - linked["time_trend_days"].mean()) ** 2)  # fmt: skip
+    cands = cands + tuple(c for c in (*LOAD_COLUMNS, "time_trend_days_squared") if c not in cands)
 
     notes: list[str] = []
 
