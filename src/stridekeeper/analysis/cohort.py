@@ -226,5 +226,13 @@ def _sentence(
     parts = [_clause("within an athlete", within, more, unit),
              _clause("between athletes", between, "a higher mean exposure", unit)]  # fmt: skip
     body = "; ".join(p for p in parts if p)
-    ctrl = f", controlling for {len(controls)} run characteristics" if controls else ""
+    from .link import LOAD_COLUMNS
+
+    load = any(c in LOAD_COLUMNS for c in controls)
+    runs_c = sum(c not in LOAD_COLUMNS and not c.startswith("time_trend") for c in controls)
+    ctrl = ""
+    if controls:
+        ctrl = f", controlling for {runs_c} run characteristics" + (
+            ", training load and a time trend" if load else ""
+        )
     return f"Across {n_ath} athletes and {n_runs} runs (mixed model, {model}{ctrl}): {body}."
