@@ -73,7 +73,8 @@ def test_analyze_text_and_options(main, fake, capsys) -> None:
                  "--athlete", "sim"]) == 0  # fmt: skip
     text = capsys.readouterr().out
     assert "minutes of mobility work per week over the prior 7 days" in text
-    assert "Conclusion: Across 56 runs" in text
+    # not the primary exposure/window: said to be exploratory, in the conclusion itself
+    assert "Conclusion: Exploratory, not the primary result" in text and "Across 56 runs" in text
     assert ("runs", "sim") in fake.calls and ("mobility", "sim") in fake.calls
 
 
@@ -128,7 +129,40 @@ def test_real_library_with_runs_and_sessions(main, tmp_path: Path, capsys) -> No
     lib.commit(Commit(runs=season.runs, records={}, mobility=mob, sources=pd.DataFrame()))
     assert main(["analyze", "--json", "--library", str(tmp_path / "lib")]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["n_runs"] == 56 and out["rho"] < -0.5
+    assert out["n_runs"] == 56 and out["rho_unadjusted"] < -0.5 and out["rho"] < -0.3
+    assert out["primary_source"] == "default" and out["verdict"] == "associated"
+
+
+def test_set_primary_is_stored_with_its_date_and_drives_the_headline(main, tmp_path, capsys):
+    import datetime
+
+    import pandas as pd
+
+    from stridekeeper.library import Library
+    from stridekeeper.library.store import Commit
+
+    season = simulate_season(effect=2.0, seed=3)
+    lib = Library.create(tmp_path / "lib")
+    mob = season.sessions.assign(source_sha256="sim")
+    lib.commit(Commit(runs=season.runs, records={}, mobility=mob, sources=pd.DataFrame()))
+    where = str(tmp_path / "lib")
+    assert main(["analyze", "--json", "--library", where,
+                 "--set-primary", "minutes_per_week:7-35"]) == 0  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    stored = json.loads((tmp_path / "lib" / "primary.json").read_text())
+    assert stored == {"exposure": "minutes_per_week", "window": "7-35", "set_on": today}
+    assert out["exposure"] == "minutes_per_week" and out["window_days"] == [7, 35]
+    assert out["primary_source"] == f"set {today}"
+    assert "from 35 to 7 days before the run" in out["conclusion"]
+    # later runs use the stored primary; another choice is exploratory
+    assert main(["analyze", "--json", "--library", where]) == 0
+    assert json.loads(capsys.readouterr().out)["exposure_column"] == "minutes_per_week_7to35d"
+    assert main(["analyze", "--json", "--library", where, "--exposure", "sessions_per_week",
+                 "--window-days", "14"]) == 0  # fmt: skip
+    other = json.loads(capsys.readouterr().out)
+    assert other["conclusion"].startswith("Exploratory, not the primary result")
+    assert "minutes_per_week over 7-35 days, set " + today in other["conclusion"]
 
 
 def test_usage_errors_exit_2(main, capsys) -> None:
@@ -180,7 +214,8 @@ def test_register_builds_standalone_parsers() -> None:
     analyze_cmd.register(sub)
     power_cmd.register(sub)
     args = parser.parse_args(["analyze"])
-    assert args.window_days == 14.0 and args.exposure == "sessions_per_week"
+    assert args.window_days is None and args.exposure is None  # the primary one decides
+    assert analyze_cmd.DEFAULT_PRIMARY == ("sessions_per_week", 14.0)
     assert args.func is analyze_cmd.cmd_analyze
     args = parser.parse_args(["power", "--effect", "1.5", "--weeks", "12"])
     assert args.sims == 400 and args.func is power_cmd.cmd_power

@@ -619,6 +619,8 @@ class AnalysisResult:
         else:
             text = (f"Across {self.n_runs} runs, there was no detectable association between "
                     f"{what} and late-run stride drop-off ({stats}).")  # fmt: skip
+        if self.primary_source.startswith("exploratory"):
+            text = f"Exploratory, not the primary result ({self.primary_source[13:]}): {text}"
         if self.at_permutation_floor:
             text += (f" That p-value is the floor of the permutation test with {self.n_runs} runs "
                      f"(1/{self.n_runs}): it cannot go lower, so it is not evidence of a "
@@ -777,6 +779,9 @@ class AnalysisResult:
     def methods(self) -> str:
         """The primary result as fixed before looking at the data."""
         what = describe_exposure(self.exposure, self.window_days)
+        if self.primary_source.startswith("exploratory"):
+            return (f"this run is exploratory ({self.primary_source[13:]}); it is analysed like "
+                    "the primary result but does not replace it.")  # fmt: skip
         src = ("the default" if self.primary_source == "default"
                else f"fixed by you ({self.primary_source})")  # fmt: skip
         return (
