@@ -322,7 +322,10 @@ def training_load(runs: pd.DataFrame) -> pd.DataFrame:
     """Training load before each run, from the runs table itself (SCIENCE.md section 5).
 
     Running time is ``moving_time_s`` (else ``timer_time_s``, ``elapsed_time_s``); a run's
-    own time is never counted, only runs that started strictly before it. A window reaching
+    own time is never counted, only runs that started strictly before it. Windows are whole
+    calendar days (UTC) before the run's date plus that day's earlier runs, the way daily
+    training loads are summed (so the 7-day load of a Sunday run is Sunday a week ago to
+    Saturday, whatever the hour of either run). A window reaching
     back before the athlete's first run in the table is scaled by the days it covers
     (unknown days are not zeros); with less than one day covered the load is NaN.
 
@@ -363,8 +366,9 @@ def training_load(runs: pd.DataFrame) -> pd.DataFrame:
         first = ts[0]
         since = (t - first) / ns_day
         res = {}
+        day0 = t - t % ns_day  # midnight (UTC) of the run's date: whole calendar days count
         for name, w in (("a", 7.0), ("c", 42.0), ("v", 14.0)):
-            lo = np.searchsorted(ts, t - int(w * ns_day), side="left")
+            lo = np.searchsorted(ts, day0 - int(w * ns_day), side="left")
             total = cum[hi] - cum[lo]
             covered = np.minimum(since, w)
             with np.errstate(invalid="ignore", divide="ignore"):
