@@ -167,7 +167,8 @@ def test_set_primary_is_stored_with_its_date_and_drives_the_headline(main, tmp_p
 
 def test_usage_errors_exit_2(main, capsys) -> None:
     for argv in (["analyze", "--exposure", "yoga"], ["analyze", "--window-days", "0"],
-                 ["analyze", "--window-days", "x"], ["power", "--effect", "1"],
+                 ["analyze", "--window-days", "x"], ["analyze", "--window-days", "35-7"],
+                 ["analyze", "--set-primary", "yoga:14"],
                  ["power", "--effect", "1", "--weeks", "0"],
                  ["power", "--effect", "1", "--weeks", "8", "--sims", "3"]):  # fmt: skip
         with pytest.raises(SystemExit) as exc:
@@ -219,3 +220,43 @@ def test_register_builds_standalone_parsers() -> None:
     assert args.func is analyze_cmd.cmd_analyze
     args = parser.parse_args(["power", "--effect", "1.5", "--weeks", "12"])
     assert args.sims == 400 and args.func is power_cmd.cmd_power
+
+
+def test_parameters_from_library_recover_the_simulated_athlete() -> None:
+    from stridekeeper.synth.season import parameters_from_library
+
+    season = simulate_season(effect=0.0, weeks=30, noise_pct=3.0, seed=11)
+    own = parameters_from_library(season.runs, season.sessions)
+    assert own["weeks"] == pytest.approx(30, abs=1)
+    assert own["runs_per_week"] == pytest.approx(3.5, abs=0.2)
+    # drop-off SD: noise 3 plus run length and speed terms, about 3.2
+    assert 2.4 < own["noise_pct"] < 4.0
+    assert own["mean_sessions_per_week"] == pytest.approx(2.0, abs=0.5)
+    assert 0.0 <= own["noise_autocorr"] < 0.6 and 0.2 < own["exposure_autocorr"] < 0.95
+    with pytest.raises(ValueError, match="at least 10 runs"):
+        parameters_from_library(season.runs.iloc[:5], season.sessions)
+
+
+def test_power_from_library_says_how_many_more_weeks(main, tmp_path, capsys) -> None:
+    import pandas as pd
+
+    from stridekeeper.library import Library
+    from stridekeeper.library.store import Commit
+
+    season = simulate_season(effect=0.0, weeks=12, seed=3)
+    lib = Library.create(tmp_path / "lib")
+    mob = season.sessions.assign(source_sha256="sim")
+    lib.commit(Commit(runs=season.runs, records={}, mobility=mob, sources=pd.DataFrame()))
+    argv = ["power", "--from-library", "--library", str(tmp_path / "lib"), "--effect", "2",
+            "--sims", "60"]  # fmt: skip
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    weeks = [r["weeks"] for r in out["rows"]]
+    now = int(out["from_library"]["weeks"])
+    assert weeks == [now, now + 4, now + 8, now + 16, now + 32]
+    power = [r["power"] for r in out["rows"]]
+    assert power[-1] > power[0]  # more weeks, more power
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "From your library:" in text and "How many more weeks would tell?" in text
+    assert main(["power", "--effect", "2"]) == 2  # --weeks needed without --from-library
