@@ -35,7 +35,7 @@ def test_confounding_paths_exist() -> None:
     def corr(strength: float) -> float:
         rs = []
         for seed in range(30):
-            s = simulate_confounded("all", strength=strength, seed=seed)
+            s = simulate_confounded("seasonal", strength=strength, seed=seed)
             linked = link_exposure(s.runs, s.sessions, windows_days=(14,))
             ok = linked["stride_dropoff_pct"].notna() & linked["sessions_per_week_14d"].notna()
             a = linked.loc[ok, "sessions_per_week_14d"].rank()
@@ -67,13 +67,14 @@ def test_cohort_names_and_sizes() -> None:
 def test_fast_null_subset_stays_near_the_nominal_rate() -> None:
     """Fast subset of benchmarks/null_scenarios.py (full table: 200 seasons a scenario).
 
-    30 null seasons per scenario: at a true 5 % rate, 4 or more of 30 happens 6 % of the
+    30 null seasons per scenario: at a true 5 % rate, 5 or more of 30 happens 2 % of the
     time; the seeds are fixed, so this is deterministic. Before issue 17 the headline said
     "associated" in 25 % of "seasonal" seasons and the adjusted model in 34 % of
-    "easy_weeks" ones.
+    "easy_weeks" ones (200 seasons each); on these 30 seeds the old code's headline said it
+    in 4 (easy weeks) and 9 (seasonal) of 30, its adjusted model in 8 and 5 of 30.
     """
     rows = null_scenario_table(30, scenarios=("easy_weeks", "seasonal"), seed=0)
     for r in rows:
-        assert r["headline_pct"] <= 100 * 3 / 30, r
-        assert r["adjusted_pct"] <= 100 * 3 / 30, r
-        assert r["exploratory_pct"] <= 100 * 2 / 30, r
+        assert r["headline_pct"] <= 100 * 4 / 30, r
+        assert r["adjusted_pct"] <= 100 * 4 / 30, r
+        assert r["exploratory_pct"] <= 100 * 1 / 30, r
