@@ -176,7 +176,7 @@ def test_partial_regression_recovers_the_effect_and_names_controls(strong) -> No
                           "time_trend_days_squared")  # fmt: skip
     assert p.ci95[0] < -2.0 < p.ci95[1]  # the true effect is -2 % points per session/week
     # the permutation check (floor 1/56) and the AR(1) model's own p
-    assert p.p_value <= 2 / 56 and p.n_runs == 56 and p.gls_p_value < 0.01
+    assert p.p_value <= 2 / 56 and p.n_runs == 56 and p.gls_p_value < 0.05
     assert "permutation" in p.method
     assert 0 <= p.error_autocorr < 0.7
     assert p.hac_maxlags == 3 and p.hac_p_value < 0.01
