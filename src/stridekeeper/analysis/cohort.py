@@ -165,6 +165,15 @@ def analyze_cohort(
         ctrl = (ctrl[:, keep] - ctrl[:, keep].mean(axis=0)) / sd[keep]
         used = [c for c, k in zip(used, keep, strict=True) if k]
     cols = [np.ones(len(y)), within] + ([between] if with_between else [])
+    # drop controls collinear with the exposure and the controls before them
+    base = np.column_stack(cols)
+    keep_j: list[int] = []
+    for j in range(ctrl.shape[1]):
+        trial = np.column_stack([base, ctrl[:, keep_j + [j]]])
+        if np.linalg.matrix_rank(trial) == trial.shape[1] and trial.shape[1] < len(y) - 3:
+            keep_j.append(j)
+    ctrl = ctrl[:, keep_j]
+    used = [used[j] for j in keep_j]
     exog = np.column_stack([*cols, ctrl])
     if np.ptp(within) <= 0:
         return empty("no athlete's exposure varies", n_ath, len(y))
