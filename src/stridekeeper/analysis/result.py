@@ -59,6 +59,9 @@ _CONTROL_WORDS = {
 }
 
 
+_RUN_CONTROLS = ("moving_time_s", "avg_speed_mps", "elevation_gain_m", "avg_temperature_c")
+
+
 def _controls_words(names: tuple[str, ...] | list[str]) -> str:
     return ", ".join(_CONTROL_WORDS.get(c, c) for c in names) or "nothing"
 
