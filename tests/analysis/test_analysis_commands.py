@@ -73,7 +73,8 @@ def test_analyze_text_and_options(main, fake, capsys) -> None:
                  "--athlete", "sim"]) == 0  # fmt: skip
     text = capsys.readouterr().out
     assert "minutes of mobility work per week over the prior 7 days" in text
-    assert "Conclusion: Across 56 runs" in text
+    # not the primary exposure/window: said to be exploratory, in the conclusion itself
+    assert "Conclusion: Exploratory, not the primary result" in text and "Across 56 runs" in text
     assert ("runs", "sim") in fake.calls and ("mobility", "sim") in fake.calls
 
 
@@ -128,12 +129,46 @@ def test_real_library_with_runs_and_sessions(main, tmp_path: Path, capsys) -> No
     lib.commit(Commit(runs=season.runs, records={}, mobility=mob, sources=pd.DataFrame()))
     assert main(["analyze", "--json", "--library", str(tmp_path / "lib")]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["n_runs"] == 56 and out["rho"] < -0.5
+    assert out["n_runs"] == 56 and out["rho_unadjusted"] < -0.5 and out["rho"] < -0.3
+    assert out["primary_source"] == "default" and out["verdict"] == "associated"
+
+
+def test_set_primary_is_stored_with_its_date_and_drives_the_headline(main, tmp_path, capsys):
+    import datetime
+
+    import pandas as pd
+
+    from stridekeeper.library import Library
+    from stridekeeper.library.store import Commit
+
+    season = simulate_season(effect=2.0, seed=3)
+    lib = Library.create(tmp_path / "lib")
+    mob = season.sessions.assign(source_sha256="sim")
+    lib.commit(Commit(runs=season.runs, records={}, mobility=mob, sources=pd.DataFrame()))
+    where = str(tmp_path / "lib")
+    assert main(["analyze", "--json", "--library", where,
+                 "--set-primary", "minutes_per_week:7-35"]) == 0  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    stored = json.loads((tmp_path / "lib" / "primary.json").read_text())
+    assert stored == {"exposure": "minutes_per_week", "window": "7-35", "set_on": today}
+    assert out["exposure"] == "minutes_per_week" and out["window_days"] == [7, 35]
+    assert out["primary_source"] == f"set {today}"
+    assert "from 35 to 7 days before the run" in out["conclusion"]
+    # later runs use the stored primary; another choice is exploratory
+    assert main(["analyze", "--json", "--library", where]) == 0
+    assert json.loads(capsys.readouterr().out)["exposure_column"] == "minutes_per_week_7to35d"
+    assert main(["analyze", "--json", "--library", where, "--exposure", "sessions_per_week",
+                 "--window-days", "14"]) == 0  # fmt: skip
+    other = json.loads(capsys.readouterr().out)
+    assert other["conclusion"].startswith("Exploratory, not the primary result")
+    assert "minutes_per_week over 7-35 days, set " + today in other["conclusion"]
 
 
 def test_usage_errors_exit_2(main, capsys) -> None:
     for argv in (["analyze", "--exposure", "yoga"], ["analyze", "--window-days", "0"],
-                 ["analyze", "--window-days", "x"], ["power", "--effect", "1"],
+                 ["analyze", "--window-days", "x"], ["analyze", "--window-days", "35-7"],
+                 ["analyze", "--set-primary", "yoga:14"],
                  ["power", "--effect", "1", "--weeks", "0"],
                  ["power", "--effect", "1", "--weeks", "8", "--sims", "3"]):  # fmt: skip
         with pytest.raises(SystemExit) as exc:
@@ -180,7 +215,48 @@ def test_register_builds_standalone_parsers() -> None:
     analyze_cmd.register(sub)
     power_cmd.register(sub)
     args = parser.parse_args(["analyze"])
-    assert args.window_days == 14.0 and args.exposure == "sessions_per_week"
+    assert args.window_days is None and args.exposure is None  # the primary one decides
+    assert analyze_cmd.DEFAULT_PRIMARY == ("sessions_per_week", 14.0)
     assert args.func is analyze_cmd.cmd_analyze
     args = parser.parse_args(["power", "--effect", "1.5", "--weeks", "12"])
     assert args.sims == 400 and args.func is power_cmd.cmd_power
+
+
+def test_parameters_from_library_recover_the_simulated_athlete() -> None:
+    from stridekeeper.synth.season import parameters_from_library
+
+    season = simulate_season(effect=0.0, weeks=30, noise_pct=3.0, seed=11)
+    own = parameters_from_library(season.runs, season.sessions)
+    assert own["weeks"] == pytest.approx(30, abs=1)
+    assert own["runs_per_week"] == pytest.approx(3.5, abs=0.2)
+    # drop-off SD: noise 3 plus run length and speed terms, about 3.2
+    assert 2.4 < own["noise_pct"] < 4.0
+    assert own["mean_sessions_per_week"] == pytest.approx(2.0, abs=0.5)
+    assert 0.0 <= own["noise_autocorr"] < 0.6 and 0.2 < own["exposure_autocorr"] < 0.95
+    with pytest.raises(ValueError, match="at least 10 runs"):
+        parameters_from_library(season.runs.iloc[:5], season.sessions)
+
+
+def test_power_from_library_says_how_many_more_weeks(main, tmp_path, capsys) -> None:
+    import pandas as pd
+
+    from stridekeeper.library import Library
+    from stridekeeper.library.store import Commit
+
+    season = simulate_season(effect=0.0, weeks=12, seed=3)
+    lib = Library.create(tmp_path / "lib")
+    mob = season.sessions.assign(source_sha256="sim")
+    lib.commit(Commit(runs=season.runs, records={}, mobility=mob, sources=pd.DataFrame()))
+    argv = ["power", "--from-library", "--library", str(tmp_path / "lib"), "--effect", "2",
+            "--sims", "60"]  # fmt: skip
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    weeks = [r["weeks"] for r in out["rows"]]
+    now = int(out["from_library"]["weeks"])
+    assert weeks == [now, now + 4, now + 8, now + 16, now + 32]
+    power = [r["power"] for r in out["rows"]]
+    assert power[-1] > power[0]  # more weeks, more power
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "From your library:" in text and "How many more weeks would tell?" in text
+    assert main(["power", "--effect", "2"]) == 2  # --weeks needed without --from-library

@@ -148,8 +148,15 @@ def test_lag_scan_p_adjusted_belongs_to_its_window(strong) -> None:
     res = analyze(*strong)
     windows = [r.window_days for r in res.lag_scan]
     assert windows == [2, 7, 14, 28]
-    raw = [r.p_value for r in res.lag_scan]
-    np.testing.assert_allclose([r.p_adjusted for r in res.lag_scan], bh_adjust(raw))
+    # p adjusted across every exposure x window tried (no forking paths), not just 4 windows
+    grid = res.exploratory
+    assert len(grid) > 40 and sum(g.primary for g in grid) == 1
+    assert {g.column for g in grid} >= {"sessions_per_week_7to35d", "minutes_per_week_28d",
+                                        "ewm_load_min"}  # fmt: skip
+    adjusted = dict(zip([g.column for g in grid], bh_adjust([g.p_value for g in grid]),
+                        strict=True))  # fmt: skip
+    np.testing.assert_allclose([r.p_adjusted for r in res.lag_scan],
+                               [adjusted[r.column] for r in res.lag_scan])  # fmt: skip
     main = next(r for r in res.lag_scan if r.window_days == 14)
     assert main.rho == pytest.approx(res.rho) and main.p_value == pytest.approx(res.p_value)
     assert "Benjamini-Hochberg" in res.to_dict()["lag_scan_note"]
@@ -164,9 +171,13 @@ def test_partial_regression_recovers_the_effect_and_names_controls(strong) -> No
     res = analyze(*strong)
     p = res.partial
     assert p.controls == ("moving_time_s", "avg_speed_mps", "elevation_gain_m",
-                          "avg_temperature_c")  # fmt: skip
+                          "avg_temperature_c", "acute_load_7d_h", "chronic_load_42d_h",
+                          "acute_chronic_ratio", "weekly_volume_14d_h", "time_trend_days",
+                          "time_trend_days_squared")  # fmt: skip
     assert p.ci95[0] < -2.0 < p.ci95[1]  # the true effect is -2 % points per session/week
-    assert p.p_value < 0.01 and p.n_runs == 56
+    # the permutation check (floor 1/56) and the AR(1) model's own p
+    assert p.p_value <= 2 / 56 and p.n_runs == 56 and p.gls_p_value < 0.05
+    assert "permutation" in p.method
     assert 0 <= p.error_autocorr < 0.7
     assert p.hac_maxlags == 3 and p.hac_p_value < 0.01
 
@@ -209,16 +220,32 @@ def test_left_out_controls_are_reported(strong) -> None:
 def test_dose_response_bands_for_sessions_per_week() -> None:
     x = np.array([0, 0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 5.0])
     y = np.array([4, 6, 3, 5, 2, 2, 1, 0, -1, -3], dtype=float)
-    bands = dose_response(y, x, "sessions_per_week")
+    bands = dose_response(y, x, "sessions_per_week", min_runs=0)
     assert [b.band for b in bands] == ["0", "(0, 1]", "(1, 2]", "(2, 3]", "> 3"]
     assert [b.n_runs for b in bands] == [2, 2, 2, 2, 2]
     assert [b.median_pct for b in bands] == [5.0, 4.0, 2.0, 0.5, -2.0]
     assert bands[0].mean_pct == 5.0
     # empty bands stay in the table
-    none = dose_response(y[2:4], x[2:4], "sessions_per_week")
+    none = dose_response(y[2:4], x[2:4], "sessions_per_week", min_runs=0)
     assert [b.n_runs for b in none] == [0, 2, 0, 0, 0]
     assert none[0].median_pct is None
     assert none[-1].to_dict()["high"] is None  # infinity becomes null
+
+
+def test_small_dose_bands_are_merged_with_a_neighbour() -> None:
+    x = np.array([0, 0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 5.0])
+    y = np.array([4, 6, 3, 5, 2, 2, 1, 0, -1, -3], dtype=float)
+    x = np.repeat(x, [3, 3, 1, 1, 1, 1, 1, 1, 1, 1])  # bands of 6, 2, 2, 2, 2 runs
+    y = np.repeat(y, [3, 3, 1, 1, 1, 1, 1, 1, 1, 1])
+    bands = dose_response(y, x, "sessions_per_week")
+    assert all(b.n_runs >= 5 for b in bands) and sum(b.n_runs for b in bands) == 14
+    assert [b.band for b in bands] == ["0", "> 0"] and bands[1].merged and not bands[0].merged
+    assert bands[1].mean_pct == pytest.approx(np.mean([3, 5, 2, 2, 1, 0, -1, -3]))
+    lo, hi = bands[0].mean_ci95
+    sd = np.std([4, 4, 4, 6, 6, 6], ddof=1)
+    assert hi - lo == pytest.approx(2 * 2.5706 * sd / math.sqrt(6), rel=1e-3)
+    one = dose_response(y[2:4], x[2:4], "sessions_per_week")  # 2 runs in all: one band
+    assert len(one) == 1 and one[0].n_runs == 2
 
 
 def test_dose_response_tertiles_for_other_exposures() -> None:
@@ -252,7 +279,9 @@ def test_analyze_agrees_with_the_array_functions_and_ignores_row_order(strong) -
     y = linked["stride_dropoff_pct"].to_numpy(dtype=float)
     x = linked["sessions_per_week_14d"].to_numpy(dtype=float)
     rho, p = circular_shift_test(y, x)
-    assert res.rho == pytest.approx(rho) and res.p_value == pytest.approx(p)
+    assert res.rho_unadjusted == pytest.approx(rho) and res.p_value_unadjusted == pytest.approx(p)
+    assert res.primary_controls == res.partial.controls
+    assert res.rho < 0 and res.p_value < 0.05
     assert res.n_runs == 56 and res.window_days == 14
     assert res.n_eff == pytest.approx(effective_sample_size(56, lag1_autocorr(y),
                                                             lag1_autocorr(x)))  # fmt: skip
@@ -314,15 +343,18 @@ def test_to_dict_is_json_ready_with_every_key(strong, null) -> None:
         assert all({"window_days", "rho", "p_value", "p_adjusted"} <= set(r)
                    for r in d["lag_scan"])  # fmt: skip
         assert {"sd", "mad"} <= set(d["typical_variation_pct"])
-        assert [b["band"] for b in d["dose_response"]][0] == "0"
+        assert sum(b["n_runs"] for b in d["dose_response"]) == d["n_runs"]
+        assert all(b["n_runs"] >= 5 for b in d["dose_response"])
         text = json.dumps(d, allow_nan=False)
         assert "NaN" not in text
 
 
 def test_null_season_reads_no_detectable_association(null) -> None:
     res = analyze(*null)
-    assert not res.associated
-    assert res.conclusion.startswith("Across 56 runs, there was no detectable association")
+    assert not res.associated and res.verdict != "associated"
+    assert res.conclusion.startswith("Across 56 runs, ")
+    assert "no detectable association" in res.conclusion or "inconclusive" in res.conclusion
+    assert "associated with" not in res.conclusion
     assert "95 % interval" in res.conclusion and "permutation p" in res.conclusion
 
 
@@ -338,13 +370,17 @@ def test_words_never_claim_causation(strong, null) -> None:
         text = res.to_text()
         assert "weak and mixed" in text and "alternate blocks" in text
         assert ("associated" in res.conclusion or "no detectable association" in res.conclusion
+                or "inconclusive" in res.conclusion
                 or "not enough data yet" in res.conclusion)  # fmt: skip
 
 
 def test_text_states_n_interval_and_controls(strong) -> None:
     text = analyze(*strong).to_text()
     assert "56 runs" in text and "95 % interval" in text
-    assert "Controlling for moving time, average speed, elevation gain, temperature" in text
+    assert (
+        "controlling for moving time, average speed, elevation gain, temperature, acute load"
+        in text
+    )
     assert "Effective sample size" in text and "circular shifts" in text
     assert "Typical run-to-run variation" in text
 

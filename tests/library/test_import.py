@@ -150,7 +150,8 @@ def test_cli_import_runs_json_and_exit_codes(garmin_export: Path, tmp_path: Path
     assert main(["runs", "--library", lib, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 5
-    assert set(INSPECT_KEYS) | {"run_id", "athlete"} == set(rows[0])
+    extra = {"run_id", "athlete", "utc_offset_s", "start_time_local"}
+    assert set(INSPECT_KEYS) | extra == set(rows[0])
     assert main(["runs", "--library", lib, "--json", "--since", "2026-01-06",
                  "--until", "2026-01-07"]) == 0  # fmt: skip
     assert len(json.loads(capsys.readouterr().out)) == 2

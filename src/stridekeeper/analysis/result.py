@@ -18,6 +18,7 @@ __all__ = [
     "CohortResult",
     "DoseBand",
     "Effect",
+    "ExploratoryResult",
     "LagResult",
     "PartialResult",
     "TypicalVariation",
@@ -49,7 +50,21 @@ _CONTROL_WORDS = {
     "avg_speed_mps": "average speed",
     "elevation_gain_m": "elevation gain",
     "avg_temperature_c": "temperature",
+    "acute_load_7d_h": "acute load (7-day running time)",
+    "chronic_load_42d_h": "chronic load (42-day running time)",
+    "acute_chronic_ratio": "acute:chronic load ratio",
+    "weekly_volume_14d_h": "weekly volume",
+    "time_trend_days": "a time trend",
+    "time_trend_days_squared": "its square",
 }
+
+
+_RUN_CONTROLS = ("moving_time_s", "avg_speed_mps", "elevation_gain_m", "avg_temperature_c")
+
+
+def _controls_words(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(_CONTROL_WORDS.get(c, c) for c in names) or "nothing"
+
 
 #: What every report says about the limits of the evidence.
 CAVEATS: tuple[str, ...] = (
@@ -78,9 +93,29 @@ def _more(exposure: str) -> str:
     return f"more minutes per week of {region} mobility work"
 
 
-def _span(window_days: float | None) -> str:
+#: An effect stated per a named amount of each exposure: (words, amount in exposure units).
+_PER = {
+    "sessions_per_week": ("per extra session a week", 1.0),
+    "minutes_per_week": ("per extra 10 minutes a week", 10.0),
+    "active_day_share": ("per 10 % more days with a session", 0.1),
+    "longest_gap_days": ("per extra day in the longest gap", 1.0),
+    "gap_cv": ("per 0.1 more irregularity of the gaps (CV)", 0.1),
+    "ewm_load_min": ("per extra minute a day of weighted load", 1.0),
+}
+
+
+def _per(exposure: str) -> tuple[str, float]:
+    if exposure.startswith("minutes_per_week_"):
+        region = exposure.removeprefix("minutes_per_week_").replace("_", " ")
+        return f"per extra 10 minutes a week of {region} work", 10.0
+    return _PER.get(exposure, (f"per unit of {exposure}", 1.0))
+
+
+def _span(window_days: float | tuple[float, float] | None) -> str:
     if window_days is None:
         return ""
+    if isinstance(window_days, tuple | list):
+        return f" from {window_days[1]:g} to {window_days[0]:g} days before the run"
     return " over the prior " + ("48 hours" if window_days == 2 else f"{window_days:g} days")
 
 
@@ -163,6 +198,9 @@ class PartialResult:
         Why it is missing, when it is.
     left_out
         Candidate controls not used, with the reason.
+    gls_coef, gls_ci95, gls_p_value
+        In :func:`~stridekeeper.analysis.stats.analyze`, where ``coef`` / ``ci95`` /
+        ``p_value`` come from the permutation check, the AR(1) model's own figures.
     """
 
     coef: float | None = None
@@ -178,6 +216,9 @@ class PartialResult:
     hac_maxlags: int | None = None
     note: str | None = None
     left_out: tuple[str, ...] = ()
+    gls_coef: float | None = None
+    gls_ci95: tuple[float, float] | None = None
+    gls_p_value: float | None = None
 
     def with_left_out(self, left_out: tuple[str, ...]) -> PartialResult:
         """A copy that lists the candidate controls left out."""
@@ -221,6 +262,41 @@ class LagResult:
 
 
 @dataclass(frozen=True)
+class ExploratoryResult:
+    """One exposure x window tried besides (or as) the primary one.
+
+    Attributes
+    ----------
+    exposure, window_days, window, column
+        Which exposure and window (``window_days`` a number of days, a ``(near, far)``
+        lagged window, or None for the windowless EWM load; ``window`` its label).
+    rho, p_value
+        Load- and trend-adjusted Spearman's rho and its circular-shift p-value, unadjusted
+        for multiplicity.
+    p_adjusted
+        Benjamini-Hochberg adjusted across every exposure x window tried.
+    n_runs
+        Runs with drop-off and that exposure.
+    primary
+        Whether this is the primary exposure and window.
+    """
+
+    exposure: str
+    window_days: float | tuple[float, float] | None
+    window: str
+    column: str
+    rho: float | None
+    p_value: float | None
+    p_adjusted: float | None
+    n_runs: int
+    primary: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return _clean(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
 class DoseBand:
     """Drop-off in one exposure band.
 
@@ -235,6 +311,10 @@ class DoseBand:
         Runs in the band.
     median_pct, mean_pct
         Drop-off median and mean; None for an empty band. [%]
+    mean_ci95
+        95 % t interval of the mean (None with fewer than 2 runs). [%]
+    merged
+        Whether the band was merged from neighbours with too few runs.
     """
 
     band: str
@@ -243,6 +323,8 @@ class DoseBand:
     n_runs: int
     median_pct: float | None
     mean_pct: float | None
+    mean_ci95: tuple[float, float] | None = None
+    merged: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (infinite limits as None)."""
@@ -374,9 +456,20 @@ class AnalysisResult:
     exposure, exposure_column, outcome
         Names.
     rho, ci95
-        Spearman's rho and its 95 % moving-block-bootstrap interval.
+        The primary result: Spearman's rho of drop-off and exposure with training load and
+        a (quadratic) time trend regressed out of both ranks (``primary_controls``), and its
+        95 % moving-block-bootstrap interval.
     p_value
-        Two-sided circular-shift permutation p-value.
+        Its two-sided circular-shift permutation p-value.
+    rho_unadjusted, p_value_unadjusted
+        Plain Spearman's rho and its permutation p-value (nothing controlled).
+    primary_controls
+        Columns regressed out for the primary result.
+    primary_source
+        ``"default"`` or where the primary exposure and window were fixed (e.g.
+        ``"set 2026-12-01"``).
+    exploratory
+        Every exposure x window tried, p-values Benjamini-Hochberg adjusted across all.
     n_eff
         Effective sample size ``N (1 - r1 r2) / (1 + r1 r2)``. [runs]
     r1_outcome, r1_exposure
@@ -407,7 +500,7 @@ class AnalysisResult:
     n_runs_total: int = 0
     n_runs_with_dropoff: int = 0
     n_runs_before_log: int = 0
-    window_days: float | None = 14
+    window_days: float | tuple[float, float] | None = 14
     exposure: str = "sessions_per_week"
     exposure_column: str = "sessions_per_week_14d"
     outcome: str = "stride_dropoff_pct"
@@ -419,8 +512,13 @@ class AnalysisResult:
     r1_exposure: float | None = None
     block_length: int | None = None
     n_boot: int | None = None
+    rho_unadjusted: float | None = None
+    p_value_unadjusted: float | None = None
+    primary_controls: tuple[str, ...] = ()
+    primary_source: str = "default"
     partial: PartialResult | None = None
     lag_scan: tuple[LagResult, ...] = ()
+    exploratory: tuple[ExploratoryResult, ...] = ()
     dose_response: tuple[DoseBand, ...] = ()
     typical_variation_pct: TypicalVariation | None = None
     cohort: CohortResult | None = None
@@ -433,26 +531,103 @@ class AnalysisResult:
 
     # ------------------------------------------------------------------ words
     @property
-    def associated(self) -> bool | None:
-        """True when the permutation p-value is below 0.05; None without statistics."""
+    def verdict(self) -> str | None:
+        """``"associated"`` (test and interval agree), ``"inconclusive"`` (they disagree) or
+        ``"no detectable association"``; None without statistics."""
         if self.p_value is None:
             return None
-        return self.p_value < 0.05
+        test = self.p_value < 0.05
+        ci = self.ci95
+        interval = ci is not None and ci[0] is not None and (ci[0] > 0 or ci[1] < 0)
+        if test and interval:
+            return "associated"
+        if test or interval:
+            return "inconclusive"
+        return "no detectable association"
+
+    @property
+    def associated(self) -> bool | None:
+        """True when the permutation test is below 0.05 *and* the 95 % interval excludes
+        zero; None without statistics."""
+        v = self.verdict
+        return None if v is None else v == "associated"
+
+    @property
+    def at_permutation_floor(self) -> bool:
+        """Whether the p-value is the smallest the permutation test can give (1/N)."""
+        return bool(self.p_value is not None and self.n_runs
+                    and self.p_value <= 1.0 / self.n_runs + 1e-12)  # fmt: skip
+
+    def effect_sentence(self) -> str | None:
+        """The adjusted model's effect in named units, against typical variation."""
+        p = self.partial
+        if p is None or p.coef is None:
+            return None
+        words, amount = _per(self.exposure)
+        eff = p.coef * amount
+        lo, hi = (v * amount for v in p.ci95) if p.ci95 else (float("nan"),) * 2
+        text = (f"{abs(eff):.2f} % points {'less' if eff < 0 else 'more'} drop-off {words} "
+                f"(95 % interval {lo:+.2f} to {hi:+.2f}, {_peq(p.p_value)})")  # fmt: skip
+        tv = self.typical_variation_pct
+        if tv is not None and tv.sd:
+            text += (f", {abs(eff) / tv.sd:.2f} of your typical run-to-run variation "
+                     f"(SD {tv.sd:.1f} % points)")  # fmt: skip
+        return text
+
+    def check_sentence(self) -> str:
+        """Whether the adjusted model agrees with the primary result, in plain words."""
+        p = self.partial
+        if p is None or p.coef is None:
+            note = p.note if p is not None else "not computed"
+            return f"Check with the adjusted regression: not computed ({note})."
+        ctrl = _controls_words(p.controls)
+        eff = self.effect_sentence()
+        sig = p.p_value is not None and p.p_value < 0.05
+        same_sign = (self.rho or 0) * p.coef > 0
+        if self.verdict == "associated":
+            if sig and same_sign:
+                return (f"Check: the adjusted regression (controlling for {ctrl}) agrees: "
+                        f"{eff}.")  # fmt: skip
+            return (f"Check: the adjusted regression (controlling for {ctrl}) does not agree: "
+                    f"it finds {eff}, so read the association above with caution.")  # fmt: skip
+        if sig:
+            return (f"Check: the adjusted regression (controlling for {ctrl}) does not agree: "
+                    f"taken alone it finds {eff}; it is a check, not the primary result, "
+                    "and the primary result above does not support it.")  # fmt: skip
+        return (f"Check: the adjusted regression (controlling for {ctrl}) agrees that nothing "
+                f"clear shows: {eff}.")  # fmt: skip
 
     def with_conclusion(self) -> AnalysisResult:
-        """A copy whose ``conclusion`` states the result in one plain sentence."""
+        """A copy whose ``conclusion`` states the primary result from both its permutation
+        test and its interval: "associated" only when both agree."""
         what = describe_exposure(self.exposure, self.window_days)
-        stats = (f"Spearman rho {_f(self.rho, '+.2f')}, 95 % interval {_ci(self.ci95)}, "
+        adj = ("controlling for training load and time trend, " if self.primary_controls
+               else "")  # fmt: skip
+        stats = (f"{adj}Spearman rho {_f(self.rho, '+.2f')}, 95 % interval {_ci(self.ci95)}, "
                  f"permutation {_peq(self.p_value)}")  # fmt: skip
         more = _more(self.exposure)
         span = _span(self.window_days)
-        if self.associated:
-            direction = "less" if (self.rho or 0) < 0 else "more"
+        direction = "less" if (self.rho or 0) < 0 else "more"
+        verdict = self.verdict
+        if verdict == "associated":
             text = (f"Across {self.n_runs} runs, having {more}{span} was associated with {direction} "
                     f"late-run stride drop-off ({stats}).")  # fmt: skip
+        elif verdict == "inconclusive":
+            if self.p_value is not None and self.p_value < 0.05:
+                why = "the permutation test is below 0.05 but the 95 % interval includes zero"
+            else:
+                why = "the 95 % interval excludes zero but the permutation test is not below 0.05"
+            text = (f"Across {self.n_runs} runs, having {more}{span} was suggestive of {direction} "
+                    f"late-run stride drop-off but inconclusive: {why} ({stats}).")  # fmt: skip
         else:
             text = (f"Across {self.n_runs} runs, there was no detectable association between "
                     f"{what} and late-run stride drop-off ({stats}).")  # fmt: skip
+        if self.primary_source.startswith("exploratory"):
+            text = f"Exploratory, not the primary result ({self.primary_source[13:]}): {text}"
+        if self.at_permutation_floor:
+            text += (f" That p-value is the floor of the permutation test with {self.n_runs} runs "
+                     f"(1/{self.n_runs}): it cannot go lower, so it is not evidence of a "
+                     "stronger result than that.")  # fmt: skip
         return dataclasses.replace(self, conclusion=text)
 
     def to_dict(self) -> dict[str, Any]:
@@ -471,10 +646,15 @@ class AnalysisResult:
                 out[f.name] = {name: res.to_dict() for name, res in value} if value else None
             else:
                 out[f.name] = _clean(value)
+        n_tried = len(self.exploratory) or len(self.lag_scan)
         out["lag_scan_note"] = (
-            f"p_adjusted: Benjamini-Hochberg adjustment over the {len(self.lag_scan)} windows "
-            "scanned" if self.lag_scan else None
+            f"p_adjusted: Benjamini-Hochberg adjustment over all {n_tried} exposure x window "
+            "choices tried (exploratory)" if self.lag_scan else None
         )  # fmt: skip
+        out["verdict"] = self.verdict
+        out["at_permutation_floor"] = self.at_permutation_floor
+        out["check"] = self.check_sentence() if self.p_value is not None else None
+        out["methods"] = self.methods()
         out["caveats"] = list(CAVEATS)
         return out
 
@@ -516,8 +696,11 @@ class AnalysisResult:
             f"{self.n_runs_total} runs in all, {self.n_runs_total - self.n_runs_with_dropoff} "
             f"without a drop-off, {self.n_runs_before_log} before the mobility log began."
         )
+        lines.append(f"Methods (fixed in advance): {self.methods()}")
         lines.append("")
         lines.append(f"Conclusion: {self.conclusion}")
+        if self.p_value is not None:
+            lines.append(self.check_sentence())
         if self.rho is None and self.p_value is None:
             self._variation(lines)
             self._caveats(lines)
@@ -525,12 +708,15 @@ class AnalysisResult:
 
         lines.append("")
         lines.append(
-            f"Rank correlation: Spearman rho = {_f(self.rho, '+.2f')}, 95 % interval "
+            f"Primary rank correlation (controlling for {_controls_words(self.primary_controls)}): "
+            f"Spearman rho = {_f(self.rho, '+.2f')}, 95 % interval "
             f"{_ci(self.ci95)} (circular moving-block bootstrap, blocks of {self.block_length} runs, "
             f"{self.n_boot} resamples); permutation {_peq(self.p_value)} (all "
             f"{self.n_runs - 1} circular shifts of the exposure series)."
         )
-        if self.n_runs < 20:
+        lines.append(f"Without any control: Spearman rho = {_f(self.rho_unadjusted, '+.2f')}, "
+                     f"permutation {_peq(self.p_value_unadjusted)}.")  # fmt: skip
+        if self.n_runs < 20 or self.at_permutation_floor:
             lines.append(f"With {self.n_runs} runs the smallest possible permutation p-value is "
                          f"1/{self.n_runs} = {1 / self.n_runs:.3f}.")  # fmt: skip
         lines.append(
@@ -540,9 +726,10 @@ class AnalysisResult:
         )
         p = self.partial
         if p is not None and p.coef is not None:
-            ctrl = ", ".join(_CONTROL_WORDS.get(c, c) for c in p.controls) or "nothing"
+            ctrl = _controls_words(p.controls)
             lines.append(
-                f"Controlling for {ctrl}: {p.coef:+.2f} % points of drop-off per "
+                f"Adjusted regression (a check), controlling for {ctrl}: {p.coef:+.2f} % points "
+                "of drop-off per "
                 f"{_unit(self.exposure)} (95 % interval {_ci(p.ci95)}, {_peq(p.p_value)}; "
                 f"{p.method}, error autocorrelation {_f(p.error_autocorr)}, {p.n_runs} runs). "
                 f"Ordinary least squares with Newey-West errors ({p.hac_maxlags} lags), "
@@ -554,24 +741,61 @@ class AnalysisResult:
         elif p is not None:
             lines.append(f"Regression with controls: not computed ({p.note}).")
         if self.lag_scan:
+            n_tried = len(self.exploratory) or len(self.lag_scan)
             lines.append("")
-            lines.append(f"Lag scan (p adjusted for the {len(self.lag_scan)} windows tested, "
-                         "Benjamini-Hochberg):")  # fmt: skip
+            lines.append(f"Lag scan, exploratory (p adjusted for all {n_tried} exposure x window "
+                         "choices tried, Benjamini-Hochberg):")  # fmt: skip
             lines.append(f"  {'window':>8}  {'rho':>6}  {'p':>7}  {'p adj.':>7}  {'runs':>5}")
             for r in self.lag_scan:
                 w = "48 h" if r.window_days == 2 else f"{r.window_days:g} d"
                 lines.append(f"  {w:>8}  {_f(r.rho, '+.2f'):>6}  {_p(r.p_value):>7}  "
                              f"{_p(r.p_adjusted):>7}  {r.n_runs:>5}")  # fmt: skip
+        if self.exploratory:
+            tried = [e for e in self.exploratory if e.p_value is not None]
+            hits = [e for e in tried if e.p_adjusted is not None and e.p_adjusted < 0.05]
+            raw = [e for e in tried if e.p_value < 0.05]
+            lines.append("")
+            lines.append(
+                f"Exploratory: {len(self.exploratory)} exposure x window choices tried; "
+                f"{len(raw)} reach p < 0.05 unadjusted, {len(hits)} after Benjamini-Hochberg "
+                "adjustment across all of them. These are not the result: only the primary "
+                "exposure and window above, fixed in advance, drives the conclusion."
+            )
+            for e in sorted(tried, key=lambda e: e.p_value)[:5]:
+                star = " (primary)" if e.primary else ""
+                lines.append(f"  {e.column:<34} rho {_f(e.rho, '+.2f')}  p {_p(e.p_value)}  "
+                             f"p adj. {_p(e.p_adjusted)}{star}")  # fmt: skip
         if self.dose_response:
             lines.append("")
-            lines.append(f"Drop-off by exposure ({_unit(self.exposure)}):")
-            lines.append(f"  {'band':>16}  {'runs':>5}  {'median %':>8}  {'mean %':>7}")
+            lines.append(f"Drop-off by exposure ({_unit(self.exposure)}; descriptive, not "
+                         "controlled; bands under 5 runs merged with a neighbour):")  # fmt: skip
+            lines.append(f"  {'band':>16}  {'runs':>5}  {'median %':>8}  {'mean %':>7}  "
+                         "95 % interval of the mean")  # fmt: skip
             for b in self.dose_response:
+                warn = "  (few runs: not a result)" if b.n_runs < 5 else ""
                 lines.append(f"  {b.band:>16}  {b.n_runs:>5}  {_f(b.median_pct, '.1f'):>8}  "
-                             f"{_f(b.mean_pct, '.1f'):>7}")  # fmt: skip
+                             f"{_f(b.mean_pct, '.1f'):>7}  {_ci(b.mean_ci95, '.1f')}{warn}")  # fmt: skip
         self._variation(lines)
         self._caveats(lines)
         return "\n".join(lines)
+
+    def methods(self) -> str:
+        """The primary result as fixed before looking at the data."""
+        what = describe_exposure(self.exposure, self.window_days)
+        if self.primary_source.startswith("exploratory"):
+            return (f"this run is exploratory ({self.primary_source[13:]}); it is analysed like "
+                    "the primary result but does not replace it.")  # fmt: skip
+        src = ("the default" if self.primary_source == "default"
+               else f"fixed by you ({self.primary_source})")  # fmt: skip
+        return (
+            f"the primary result ({src}) is the rank correlation of late-run stride "
+            f"drop-off with {what}, with training load (7- and 42-day running time, their "
+            "ratio, weekly volume) and a time trend regressed out of both, tested by "
+            "circular-shift permutation with a block-bootstrap 95 % interval; it reads "
+            "'associated' only when the test (p < 0.05) and the interval (excluding zero) "
+            "agree. The adjusted regression is a check; every other exposure and window is "
+            "exploratory."
+        )
 
     def _variation(self, lines: list[str]) -> None:
         tv = self.typical_variation_pct

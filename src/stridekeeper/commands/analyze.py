@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC
 from typing import Any
 
 #: Exposure names the command accepts (kept here so ``--help`` needs no heavy import;
@@ -18,14 +19,73 @@ EXPOSURE_CHOICES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _positive_days(value: str) -> float:
+#: File in the library folder that holds the primary exposure and window, with its date.
+PRIMARY_FILE = "primary.json"
+DEFAULT_PRIMARY = ("sessions_per_week", 14.0)
+
+
+def _positive_days(value: str) -> float | tuple[float, float]:
+    """``14`` or a lagged window ``7-35`` (7 to 35 days before the run)."""
+    text = value.strip()
+    if "-" in text[1:]:
+        near, _, far = text.partition("-")
+        try:
+            a, b = float(near), float(far)
+        except ValueError:
+            a = b = float("nan")
+        if not (0 < a < b < float("inf")):
+            raise argparse.ArgumentTypeError(f"a lagged window is NEAR-FAR days with 0 < NEAR < "
+                                             f"FAR, got {value!r}")  # fmt: skip
+        return (a, b)
     try:
-        days = float(value)
+        days = float(text)
     except ValueError:
         days = float("nan")
     if not days > 0 or days == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of days, got {value!r}")
     return days
+
+
+def _primary_spec(value: str) -> tuple[str, float | tuple[float, float]]:
+    """``EXPOSURE`` or ``EXPOSURE:WINDOW`` (window 14 by default)."""
+    name, _, window = value.partition(":")
+    if name not in EXPOSURE_CHOICES:
+        raise argparse.ArgumentTypeError(f"unknown exposure {name!r}; choose one of: "
+                                         + ", ".join(EXPOSURE_CHOICES))  # fmt: skip
+    return name, _positive_days(window) if window else 14.0
+
+
+def _window_text(w: float | tuple[float, float]) -> str:
+    return f"{w[0]:g}-{w[1]:g}" if isinstance(w, tuple | list) else f"{w:g}"
+
+
+def read_primary(library: str | None) -> dict[str, Any] | None:
+    """The stored primary exposure and window (``exposure``, ``window``, ``set_on``), or None."""
+    from ..library import Library
+
+    try:
+        path = Library.open(library).root / PRIMARY_FILE
+        data = json.loads(path.read_text(encoding="utf-8"))
+        window = _positive_days(str(data["window"]))
+        if data["exposure"] not in EXPOSURE_CHOICES:
+            return None
+        return {"exposure": data["exposure"], "window": window, "set_on": str(data["set_on"])}
+    except (OSError, ValueError, KeyError, TypeError, argparse.ArgumentTypeError, Exception):
+        return None
+
+
+def write_primary(library: str | None, exposure: str, window: float | tuple[float, float],
+                  today: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Store the primary exposure and window in the library with today's date (UTC)."""
+    from datetime import datetime
+
+    from ..library import Library
+
+    lib = Library.open(library)
+    data = {"exposure": exposure, "window": _window_text(window),
+            "set_on": today or datetime.now(UTC).date().isoformat()}  # fmt: skip
+    (lib.root / PRIMARY_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return data
 
 
 def register(sub: Any) -> None:
@@ -43,9 +103,14 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     p.add_argument("--library", metavar="DIR", default=None,
                    help="library folder (default: $STRIDEKEEPER_HOME or the user data folder)")  # fmt: skip
-    p.add_argument("--window-days", type=_positive_days, default=14.0, metavar="N",
-                   help="look-back window of the exposure in days (default 14)")  # fmt: skip
-    p.add_argument("--exposure", default="sessions_per_week", choices=EXPOSURE_CHOICES,
+    p.add_argument("--window-days", type=_positive_days, default=None, metavar="N",
+                   help="look-back window of the exposure in days (default: the primary one, "
+                        "14); NEAR-FAR (e.g. 7-35) for a lagged window")  # fmt: skip
+    p.add_argument("--set-primary", type=_primary_spec, default=None, metavar="EXPOSURE[:N]",
+                   help="fix the primary exposure and window in advance (stored in the library "
+                        "with today's date), e.g. sessions_per_week:14 or minutes_per_week:7-35; "
+                        "any other choice is then reported as exploratory")  # fmt: skip
+    p.add_argument("--exposure", default=None, choices=EXPOSURE_CHOICES,
                    metavar="NAME",
                    help="consistency measure (default sessions_per_week; also minutes_per_week, "
                         "active_day_share, longest_gap_days, gap_cv, minutes_per_week_<region>, "
@@ -80,6 +145,26 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 1
     from ..analysis.stats import analyze
 
+    if args.set_primary is not None:
+        try:
+            stored = write_primary(args.library, *args.set_primary)
+        except (StridekeeperError, OSError) as exc:
+            print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+            return 1
+        print(f"primary result fixed: {stored['exposure']} over window {stored['window']} days "
+              f"(set {stored['set_on']})", file=sys.stderr)  # fmt: skip
+    primary = read_primary(args.library)
+    p_exp, p_win = (primary["exposure"], primary["window"]) if primary else DEFAULT_PRIMARY
+    exposure = args.exposure or p_exp
+    window = args.window_days if args.window_days is not None else (
+        p_win if exposure == p_exp else 14.0)  # fmt: skip
+    if (exposure, window) == (p_exp, p_win):
+        source = f"set {primary['set_on']}" if primary else "default"
+    else:
+        what = f"{p_exp} over {_window_text(p_win)} days"
+        source = (f"exploratory: the primary result is {what}"
+                  + (f", set {primary['set_on']}" if primary else " (the default)"))  # fmt: skip
+    args.exposure, args.window_days = exposure, window
     if args.athlete is not None and len(runs) == 0:
         print(f"error: no runs of athlete {args.athlete!r} in the library", file=sys.stderr)
         return 1
@@ -98,6 +183,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except StridekeeperError as exc:
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return 1
+    import dataclasses
+
+    result = dataclasses.replace(result, primary_source=source)
+    if result.p_value is not None:
+        result = result.with_conclusion()
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2, allow_nan=False)
         print()

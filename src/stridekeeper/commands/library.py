@@ -40,6 +40,8 @@ def register(sub: Any) -> None:
     p.add_argument("--since", metavar="DATE", help="first day (YYYY-MM-DD)")
     p.add_argument("--until", metavar="DATE", help="last day (YYYY-MM-DD)")
     p.add_argument("--athlete", default=None, help="one athlete's runs")
+    p.add_argument("--units", choices=("km", "mi"), default="km",
+                   help="distance in km and pace in min/km (default) or miles and min/mile")  # fmt: skip
     p.add_argument("--json", action="store_true", help="a JSON array on stdout")
     p.set_defaults(func=cmd_runs)
 
@@ -154,7 +156,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     """List the library's runs (``--json``: the inspect keys plus ``run_id``); exit 1 when
     the quick check finds damage (each problem is a line on stderr)."""
-    from ..cli import INSPECT_KEYS, _clean, _print_table
+    from ..cli import INSPECT_KEYS, _clean
     from ..library import Library
 
     lib = Library.open(args.library)  # logs each problem the quick check finds
@@ -164,7 +166,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         json.dump(rows, sys.stdout, indent=2)
         print()
     elif rows:
-        _print_table(rows)
+        _print_runs(rows, getattr(args, "units", "km"))
     else:
         print("no runs in this period")
     return 1 if lib.open_problems else 0
@@ -181,4 +183,52 @@ def _runs_row(r: dict[str, Any], keys: tuple[str, ...], clean: Any) -> dict[str,
     out = {k: clean(row.get(k)) for k in keys}
     out["run_id"] = r["run_id"]
     out["athlete"] = r.get("athlete")
+    offset = r.get("utc_offset_s")
+    out["utc_offset_s"] = None if offset is None or offset != offset else int(offset)
+    out["start_time_local"] = local_start(r.get("start_time"), out["utc_offset_s"])
     return out
+
+
+#: Metres per mile.
+METRES_PER_MILE = 1609.344
+
+
+def local_start(start: Any, utc_offset_s: int | None) -> str | None:
+    """ISO 8601 local start time with its offset (``2026-03-01T08:15+01:00``), from the
+    device's UTC offset; the UTC time (``+00:00``) when the offset is unknown."""
+    import pandas as pd
+
+    if start is None or (isinstance(start, float) and start != start):
+        return None
+    t = pd.Timestamp(start)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    from datetime import timedelta, timezone
+
+    local = t.tz_convert(timezone(timedelta(seconds=utc_offset_s or 0)))
+    return local.isoformat(timespec="minutes")
+
+
+def _print_runs(rows: list[dict[str, Any]], units: str = "km") -> None:
+    """The runs table: athlete, local start, distance and pace in ``units``, drop-off."""
+    per = 1000.0 if units == "km" else METRES_PER_MILE
+    head = (f"{'athlete':12} {'start (local)':22} {units:>6} {'moving':>7} "
+            f"{'pace /' + units:>9} {'spm':>6} {'drop %':>6}  run")  # fmt: skip
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        dist = r.get("distance_m")
+        d = "-" if dist is None else f"{dist / per:.2f}"
+        mov = r.get("moving_time_s")
+        mov_s = "-" if mov is None else f"{int(mov // 3600)}:{int(mov % 3600 // 60):02d}"
+        speed = r.get("avg_speed_mps")
+        if speed:
+            sec = per / speed
+            pace = f"{int(sec // 60)}:{int(round(sec % 60)):02d}".replace(":60", ":59")
+        else:
+            pace = "-"
+        start = (r.get("start_time_local") or "-").replace("T", " ")
+        cad = r.get("avg_cadence_spm")
+        drop = r.get("stride_dropoff_pct")
+        print(f"{str(r.get('athlete') or '-')[:12]:12} {start:22} {d:>6} {mov_s:>7} {pace:>9} "
+              f"{'-' if cad is None else format(cad, '.1f'):>6} "
+              f"{'-' if drop is None else format(drop, '.1f'):>6}  {r['run_id']}")  # fmt: skip

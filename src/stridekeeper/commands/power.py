@@ -41,7 +41,15 @@ def register(sub: Any) -> None:
     p.add_argument("--effect", type=float, required=True, metavar="X",
                    help="drop-off change per session/week, %% points (positive = mobility "
                         "goes with less drop-off); 1 is moderate, 2 strong")  # fmt: skip
-    p.add_argument("--weeks", type=_weeks, required=True, metavar="N", help="weeks of logging")
+    p.add_argument("--weeks", type=_weeks, default=None, metavar="N",
+                   help="weeks of logging (required unless --from-library)")  # fmt: skip
+    p.add_argument("--from-library", action="store_true",
+                   help="use this athlete's own run-to-run variance, autocorrelation, runs and "
+                        "sessions per week from the library, and say how many more weeks "
+                        "would tell")  # fmt: skip
+    p.add_argument("--library", metavar="DIR", default=None,
+                   help="library folder for --from-library")  # fmt: skip
+    p.add_argument("--athlete", default=None, help="with --from-library: one athlete")
     p.add_argument("--sims", type=_sims, default=400, metavar="K",
                    help="simulated athletes per season length (default 400)")  # fmt: skip
     p.add_argument("--runs-per-week", type=float, default=3.5, metavar="R",
@@ -68,8 +76,36 @@ def cmd_power(args: argparse.Namespace) -> int:
         return 2
     from ..synth.season import power
 
-    table = power(args.effect, weeks_list=weeks_around(args.weeks), n_sim=args.sims,
-                  runs_per_week=args.runs_per_week, noise_pct=args.noise_pct, seed=args.seed)  # fmt: skip
+    own: dict[str, float] | None = None
+    if args.from_library:
+        from ..errors import StridekeeperError
+        from ..library import Library
+        from ..synth.season import parameters_from_library
+
+        try:
+            lib = Library.open(args.library)
+            own = parameters_from_library(lib.runs(athlete=args.athlete),
+                                          lib.mobility(athlete=args.athlete))  # fmt: skip
+        except (StridekeeperError, OSError, ValueError) as exc:
+            print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+            return 1
+    elif args.weeks is None:
+        print("error: --weeks is required (or use --from-library)", file=sys.stderr)
+        return 2
+    if own is not None:
+        now = int(own["weeks"])
+        weeks_list = sorted({now, now + 4, now + 8, now + 16, now + 32, *(
+            [args.weeks] if args.weeks else [])})  # fmt: skip
+        table = power(args.effect, weeks_list=weeks_list, n_sim=args.sims,
+                      runs_per_week=own["runs_per_week"], noise_pct=own["noise_pct"],
+                      exposure_autocorr=own["exposure_autocorr"],
+                      mean_sessions_per_week=own["mean_sessions_per_week"],
+                      noise_autocorr=own["noise_autocorr"], seed=args.seed)  # fmt: skip
+        args.runs_per_week, args.noise_pct = own["runs_per_week"], own["noise_pct"]
+    else:
+        table = power(args.effect, weeks_list=weeks_around(args.weeks), n_sim=args.sims,
+                      runs_per_week=args.runs_per_week, noise_pct=args.noise_pct,
+                      seed=args.seed)  # fmt: skip
     rows = [
         {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         for row in table.to_dict("records")
@@ -78,7 +114,7 @@ def cmd_power(args: argparse.Namespace) -> int:
     if args.json:
         out = {"effect_pct_per_session": args.effect, "true_rho": true_rho, "alpha": 0.05,
                "runs_per_week": args.runs_per_week, "noise_pct": args.noise_pct,
-               "n_sim": args.sims, "rows": rows}  # fmt: skip
+               "n_sim": args.sims, "rows": rows, "from_library": own}  # fmt: skip
         json.dump(out, sys.stdout, indent=2)
         print()
         return 0
@@ -86,6 +122,15 @@ def cmd_power(args: argparse.Namespace) -> int:
           f"(true rank correlation about {true_rho:+.2f}), {args.runs_per_week:g} runs a week, "
           f"run-to-run SD {args.noise_pct:g} % points; {args.sims} simulated athletes per row.")  # fmt: skip
     print()
+    if own is not None:
+        print(f"From your library: {own['weeks']:.0f} weeks so far, {own['runs_per_week']:.1f} "
+              f"runs a week, run-to-run SD {own['noise_pct']:.1f} % points (autocorrelation "
+              f"{own['noise_autocorr']:.2f}), {own['mean_sessions_per_week']:.1f} sessions a "
+              f"week (week-to-week autocorrelation {own['exposure_autocorr']:.2f}).")  # fmt: skip
+        hit = [r for r in rows if r["power"] >= 0.8]
+        more = (f"about {hit[0]['weeks'] - int(own['weeks'])} more weeks" if hit
+                else f"more than {rows[-1]['weeks'] - int(own['weeks'])} more weeks")  # fmt: skip
+        print(f"How many more weeks would tell? {more} (80 % chance of detection).")
     print(f"  {'weeks':>5}  {'runs':>5}  {'detected':>8}")
     for r in rows:
         print(f"  {r['weeks']:>5}  {r['n_runs']:>5}  {100 * r['power']:>7.0f}%")

@@ -36,7 +36,15 @@ import pandas as pd
 
 from .runs import STEP_MODEL, SimulatedRun, simulate_run
 
-__all__ = ["Season", "power", "simulate_cohort", "simulate_season", "true_rho", "true_rho_season"]
+__all__ = [
+    "Season",
+    "parameters_from_library",
+    "power",
+    "simulate_cohort",
+    "simulate_season",
+    "true_rho",
+    "true_rho_season",
+]
 
 _DAY_S = 86_400
 #: Weeks of mobility sessions simulated before the first run.
@@ -108,6 +116,7 @@ def _simulate_arrays(
     mean_sessions_per_week: np.ndarray | float,
     confounding: float,
     base_pct: np.ndarray | float = 3.0,
+    noise_autocorr: float = NOISE_AUTOCORR,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Every athlete's season as ``(n_athletes, n_runs)`` arrays (and the session days)."""
@@ -148,7 +157,7 @@ def _simulate_arrays(
     climb = moving / 3300.0 * rng.gamma(2.0, 25.0, x.shape)
     season = -8.0 * np.cos(2 * np.pi * (run_day - 20) / 365.25)
     temp = 10.0 + season + 3.0 * rng.standard_normal(x.shape)
-    noise = noise_pct * _ar1(rng, x.shape, NOISE_AUTOCORR)
+    noise = noise_pct * _ar1(rng, x.shape, noise_autocorr)
     y = (base - eff * x + DROP_PER_HOUR * (moving / 3600.0 - 55.0 / 60.0)
          + DROP_PER_MPS * (speed - 3.0) + noise)  # fmt: skip
     return {
@@ -517,6 +526,7 @@ def power(
     exposure_autocorr: float = 0.7,
     mean_sessions_per_week: float = 2.0,
     confounding: float = 0.0,
+    noise_autocorr: float = NOISE_AUTOCORR,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Probability of detecting a true effect, by weeks of logging.
@@ -539,6 +549,8 @@ def power(
         Significance level.
     runs_per_week, noise_pct, exposure_autocorr, mean_sessions_per_week, confounding
         As in :func:`simulate_season`.
+    noise_autocorr
+        Run-to-run AR(1) coefficient of the drop-off noise (default 0.3).
     seed
         Random seed.
 
@@ -559,7 +571,8 @@ def power(
     rng = np.random.default_rng(seed)
     rows = []
     for weeks in weeks_list:
-        arr = _simulate_arrays(int(n_sim), weeks=int(weeks), rng=rng, **kw)
+        arr = _simulate_arrays(int(n_sim), weeks=int(weeks), rng=rng,
+                               noise_autocorr=float(noise_autocorr), **kw)  # fmt: skip
         with np.errstate(invalid="ignore"):
             rho, p = circular_shift_test(arr["y"], arr["x"])
         sign = np.sign(-effect)
@@ -578,3 +591,55 @@ def power(
             "alpha": float(alpha),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def parameters_from_library(runs: pd.DataFrame, sessions: pd.DataFrame) -> dict[str, float]:
+    """This athlete's own simulation parameters, estimated from their library.
+
+    Parameters
+    ----------
+    runs
+        Runs table with ``start_time`` and ``stride_dropoff_pct``.
+    sessions
+        Mobility sessions with ``start_time``.
+
+    Returns
+    -------
+    dict
+        ``weeks`` (logged so far, whole weeks from the first to the last run),
+        ``runs_per_week`` (runs with a drop-off per week, clipped to (0, 7]),
+        ``noise_pct`` (1.4826 x MAD of drop-off, an SD robust to the odd wild run),
+        ``noise_autocorr`` (lag-1 autocorrelation of drop-off in time order, clipped to
+        [0, 0.9]), ``mean_sessions_per_week`` and ``exposure_autocorr`` (lag-1
+        autocorrelation of the weekly session counts, clipped to [0, 0.95]).
+
+    Raises
+    ------
+    ValueError
+        With fewer than 10 runs with a drop-off or no mobility session.
+    """
+    from ..analysis.stats import lag1_autocorr
+
+    times = pd.to_datetime(runs["start_time"], utc=True)
+    y = pd.to_numeric(runs["stride_dropoff_pct"], errors="coerce")
+    ok = y.notna() & times.notna()
+    if ok.sum() < 10 or len(sessions) == 0:
+        raise ValueError("need at least 10 runs with a stride drop-off and a mobility log")
+    order = np.argsort(times[ok].to_numpy())
+    yv = y[ok].to_numpy(dtype=float)[order]
+    t = times[ok].iloc[order]
+    weeks = max(1, int(math.ceil((t.iloc[-1] - t.iloc[0]).total_seconds() / (7 * _DAY_S))))
+    mad = 1.4826 * float(np.median(np.abs(yv - np.median(yv))))
+    st = pd.to_datetime(sessions["start_time"], utc=True).dropna()
+    week_idx = ((st - st.min()).dt.total_seconds() // (7 * _DAY_S)).astype(int)
+    counts = np.bincount(week_idx.to_numpy(), minlength=int(week_idx.max()) + 1).astype(float)
+    n_weeks_log = max(len(counts), 1)
+    r1x = lag1_autocorr(counts) if len(counts) > 3 else 0.7
+    return {
+        "weeks": float(weeks),
+        "runs_per_week": float(np.clip(ok.sum() / weeks, 0.1, 7.0)),
+        "noise_pct": float(mad if mad > 0 else np.std(yv, ddof=1)),
+        "noise_autocorr": float(np.clip(np.nan_to_num(lag1_autocorr(yv)), 0.0, 0.9)),
+        "mean_sessions_per_week": float(len(st) / n_weeks_log),
+        "exposure_autocorr": float(np.clip(np.nan_to_num(r1x, nan=0.7), 0.0, 0.95)),
+    }
