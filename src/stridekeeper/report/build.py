@@ -22,17 +22,27 @@ NOT_ENOUGH = "not enough data"
 METHODS = (
     ("Which samples count",
      "Averages that are compared with the watch use the time its timer was running. Running "
-     "averages and the drop-off use moving samples only: timer running, speed at least "
-     "1.0 m/s, cadence at least 120 steps/min, GPS speed spikes (over 3 m/s²) excluded."),
+     "averages use moving samples: timer running, speed at least 1.0 m/s, cadence at least "
+     "120 steps/min, GPS speed spikes (over 3 m/s²) excluded. The drop-off uses running "
+     "only: cadence at least 140 steps/min (brisk walking is 110-130), and leaves out the "
+     "20 s after every walk, stop or pause, while the watch's speed catches up."),
     ("Late-run stride drop-off",
-     "Step length rises with speed and falls uphill, so a late run is compared with itself at "
-     "the same speed and grade. The warm-up (first 10 % of moving time, at least 5 min) and "
-     "ground steeper than ±4 % are left out. A robust (Huber) fit of step length on speed and "
-     "grade over the reference window (end of warm-up to 50 % of moving time) predicts the "
+     "Step length rises with speed and falls uphill, so the late run is compared with the "
+     "fresh run at the same speed and grade. The warm-up (first 10 % of running time, at "
+     "least 5 min) is left out and the rest cut into 60-second blocks (distance per step, the "
+     "speed that step length implies, the block's own grade; blocks steeper than ±4 % left "
+     "out), which beats the watch's GPS speed error. A log-log model of step length on speed "
+     "and grade, fitted on the reference window (end of warm-up to 50 %) with weak priors "
+     "from the literature and a correction for the speed error the data show, predicts the "
      "late window (last 25 %). Drop-off = 100 × (1 − observed / predicted late step length): "
-     "positive means shorter steps late than speed and grade explain. The 95 % interval comes "
-     "from a moving-block bootstrap over 60-second blocks. Runs under 20 minutes of running "
-     "get no value."),
+     "positive means shorter steps late than speed and grade explain. The 95 % interval "
+     "carries the late window's noise and the model's uncertainty, with dependence over "
+     "minutes counted. Validated on 2,600 simulated runs with realistic watch noise (13 "
+     "kinds of run, from steady to negative splits, walk breaks, hill finishes and foot "
+     "pods): bias within ±0.3 % points in every kind, 95 % intervals covering the truth in "
+     "88-100 % of runs. A late window far faster or slower than the fresh part gets no "
+     "value; a gradual onset before mid-run is under-read. Runs under 20 minutes of "
+     "running get no value."),
     ("Mobility consistency",
      "For every run, the mobility sessions strictly before its start are counted in windows "
      "of 48 hours, 7, 14 and 28 days (sessions and minutes per week, share of days with a "
