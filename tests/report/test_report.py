@@ -43,7 +43,7 @@ def test_report_pages_text_and_metadata(sample_library: Path, tmp_path: Path) ->
         assert not re.search(r"\bnan\b", text, flags=re.IGNORECASE), f"'nan' on page {i + 1}"
     joined = " ".join(pages)
     assert "Every run" in joined and "Mobility, week by week" in joined
-    assert "How the numbers are made" in joined and "Huber" in joined
+    assert "How the numbers are made" in joined and "60-second blocks" in joined
 
 
 def test_empty_period_is_one_clear_page(sample_library: Path, tmp_path: Path) -> None:
