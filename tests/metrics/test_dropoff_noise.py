@@ -108,3 +108,9 @@ def test_personal_prior_recovers_the_athletes_elasticity() -> None:
     assert prior.elasticity == pytest.approx(0.65, abs=0.08)
     assert prior.elasticity_sd < DEFAULT_PRIOR.elasticity_sd
     assert personal_prior(results[:3]) == DEFAULT_PRIOR  # too few runs: the population prior
+
+
+def test_a_refusal_shows_the_figure_that_failed() -> None:
+    sim = simulate_run(duration_s=1199, seed=9)
+    d = stride_dropoff(with_timer(sim.records))
+    assert d.reason is not None and "19.98 min of running (needs 20)" in d.reason

@@ -168,6 +168,14 @@ class DropoffResult:
         return np.exp(a + e * x + c * grade + k * x**2)
 
 
+def _minutes(value_s: float, need_s: float) -> str:
+    """Minutes to one decimal, or to two where one would read as the figure needed."""
+    text = f"{value_s / 60:.1f}"
+    if value_s < need_s and float(text) >= need_s / 60:
+        text = f"{np.floor(value_s / 0.6) / 100:.2f}"
+    return text
+
+
 def _settled(t_s: np.ndarray, brk: np.ndarray, settle_s: float, before_s: float) -> np.ndarray:
     """False within ``settle_s`` after and ``before_s`` before any break sample."""
     n = len(t_s)
@@ -380,7 +388,10 @@ def stride_dropoff(
     base["excluded_gait_pct"] = excluded
     if total < min_moving_s:
         return DropoffResult(
-            reason=f"too short: {total / 60:.1f} min of running (needs {min_moving_s / 60:.0f})",
+            reason=(
+                f"too short: {_minutes(total, min_moving_s)} min of running "
+                f"(needs {min_moving_s / 60:g})"
+            ),
             windows_s={"total": total},
             **base,
         )
@@ -419,9 +430,10 @@ def stride_dropoff(
     w_ref, w_late = float(blk["w"][ref].sum()), float(blk["w"][late].sum())
     if w_ref < min_window_s or w_late < min_window_s:
         return DropoffResult(
-            reason=(f"not enough level running in the windows ({w_ref / 60:.1f} min "
-                    f"reference, {w_late / 60:.1f} min late; needs "
-                    f"{min_window_s / 60:.0f} each)"),
+            reason=(f"not enough level running in the windows "
+                    f"({_minutes(w_ref, min_window_s)} min reference, "
+                    f"{_minutes(w_late, min_window_s)} min late; needs "
+                    f"{min_window_s / 60:g} each)"),
             **base,
         )  # fmt: skip
     wb = blk["w"] / block_s
