@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -299,9 +299,26 @@ class Library:
         return int(self._manifest["generation"])
 
     # ------------------------------------------------------------------ reading
-    def _table(self, key: str) -> pd.DataFrame | None:
+    def _table(self, key: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
         name = self._manifest.get(key)
-        return None if name is None else _read_parquet(self.root / name)
+        if name is None:
+            return None
+        if columns is None:
+            return _read_parquet(self.root / name)
+        import pyarrow.parquet as pq
+
+        path = self.root / name
+        have = set(pq.read_schema(path).names)
+        return _read_parquet(path, columns=[c for c in dict.fromkeys(columns) if c in have])
+
+    def athletes(self) -> list[str]:
+        """Every athlete with runs or mobility sessions in the library, sorted."""
+        names: set[str] = set()
+        for key in ("runs", "mobility"):
+            table = self._table(key, columns=["athlete"])
+            if table is not None and "athlete" in table.columns:
+                names.update(str(a) for a in table["athlete"].dropna().unique())
+        return sorted(names)
 
     def runs(
         self,
@@ -309,6 +326,7 @@ class Library:
         since: str | pd.Timestamp | None = None,
         until: str | pd.Timestamp | None = None,
         athlete: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """The runs table, sorted by start time.
 
@@ -319,6 +337,8 @@ class Library:
             ``until`` (dates are UTC unless they carry an offset).
         athlete
             Keep one athlete's runs.
+        columns
+            Read only these columns (plus those the filter and order need); all when None.
 
         Returns
         -------
@@ -326,9 +346,15 @@ class Library:
             One row per run: every :func:`~stridekeeper.metrics.summarize` column plus
             ``run_id``, ``athlete``, ``source_sha256``, ``format``, ``utc_offset_s``...
         """
-        runs = self._table("runs")
+        need = (
+            None
+            if columns is None
+            else list(dict.fromkeys([*columns, "start_time", "athlete", "run_id"]))
+        )
+        runs = self._table("runs", columns=need)
         if runs is None:
-            return _empty_runs()
+            empty = _empty_runs()
+            return empty if columns is None else empty[[c for c in need if c in empty.columns]]
         runs["start_time"] = pd.to_datetime(runs["start_time"], utc=True)
         if since is not None:
             runs = runs[runs["start_time"] >= _as_utc(since)]
