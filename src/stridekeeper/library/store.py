@@ -17,6 +17,7 @@ files per month, since one file per run reads ~60 times slower.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -130,6 +131,9 @@ def records_table(records: pd.DataFrame) -> pa.Table:
     """
     import pyarrow as pa
 
+    if not len(records):  # summary-only runs: thousands of them in a Garmin export
+        return _empty_records_table(tuple(str(c) for c in records.columns),
+                                    tuple(dt.kind for dt in records.dtypes))  # fmt: skip
     index = records.index
     if not (isinstance(index, pd.DatetimeIndex) and index.unit == "ns" and str(index.tz) == "UTC"):
         index = pd.DatetimeIndex(index)
@@ -149,6 +153,17 @@ def records_table(records: pd.DataFrame) -> pa.Table:
     else:
         arrays += [pa.array(records[c].to_numpy(), from_pandas=True) for c in records.columns]
     return pa.Table.from_arrays(arrays, names=names)
+
+
+@functools.lru_cache(maxsize=16)
+def _empty_records_table(names: tuple[str, ...], kinds: tuple[str, ...]) -> pa.Table:
+    """The stored table of a run without records (built once per column layout)."""
+    import pyarrow as pa
+
+    types = {"b": pa.bool_(), "f": pa.float64()}
+    arrays = [pa.array([], pa.timestamp("ns", tz="UTC"))]
+    arrays += [pa.array([], types.get(k, pa.null())) for k in kinds]
+    return pa.Table.from_arrays(arrays, names=["timestamp", *names])
 
 
 def _records_file_table(parts: list[tuple[str, pa.Table]]) -> pa.Table:
