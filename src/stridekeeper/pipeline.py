@@ -56,11 +56,17 @@ def report_inputs(
     all_sessions = lib.mobility(athlete=athlete)
     sessions = all_sessions
     if len(sessions):
+        # the period the report names: the dates given, else the days of its first and last run
+        day = pd.Timedelta(days=1)
+        first = runs["start_time"].min().normalize() if len(runs) else None
+        last = runs["start_time"].max().normalize() + day if len(runs) else None
+        lo = pd.Timestamp(since, tz="UTC") if since is not None else first
+        hi = pd.Timestamp(until, tz="UTC") + day if until is not None else last
         keep = pd.Series(True, index=sessions.index)
-        if since is not None:
-            keep &= sessions["start_time"] >= pd.Timestamp(since, tz="UTC")
-        if until is not None:
-            keep &= sessions["start_time"] < pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1)
+        if lo is not None:
+            keep &= sessions["start_time"] >= lo
+        if hi is not None:
+            keep &= sessions["start_time"] < hi
         sessions = sessions[keep].reset_index(drop=True)
     analysis: dict[str, Any] | None = None
     linked = None

@@ -96,9 +96,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"report written: {path} (no runs and no mobility sessions {where}: nothing to "
               "report yet)")  # fmt: skip
         return 0
+    from ..report.build import headline
+
     extra = f"; every run in {run_table_path(path)}" if len(inputs.runs) else ""
-    print(f"report written: {path} ({len(inputs.runs)} runs, {len(inputs.sessions)} mobility "
-          f"sessions{extra})")  # fmt: skip
-    if inputs.analysis and inputs.analysis.get("conclusion"):
-        print(inputs.analysis["conclusion"])
+    n_runs, n_ses = len(inputs.runs), len(inputs.sessions)
+    print(f"report written: {path} ({n_runs} run{'' if n_runs == 1 else 's'}, {n_ses} mobility "
+          f"session{'' if n_ses == 1 else 's'}{extra})")  # fmt: skip
+    print(headline(inputs))
     return 0

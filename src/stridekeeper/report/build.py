@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..plots.document import ChartPage, Document, TextPage, TextTablePage
 
-__all__ = ["ReportInputs", "build_report", "fmt", "run_table_csv"]
+__all__ = ["ReportInputs", "build_report", "fmt", "headline", "run_table_csv"]
 
 NOT_ENOUGH = "not enough data"
 
@@ -123,18 +123,45 @@ def _period(inp: ReportInputs) -> str:
     return f"{first or 'the beginning'} to {last or 'today'}"
 
 
+def headline(inp: ReportInputs) -> str:
+    """The report's headline sentence (plain words when there is nothing to compare)."""
+    runs, an = inp.runs, inp.analysis or {}
+    rho = an.get("rho")
+    has_rho = isinstance(rho, int | float) and math.isfinite(rho)
+    if not len(inp.sessions) and not has_rho:
+        conclusion = (
+            "No mobility sessions are logged in this period, so there is nothing to compare your "
+            "stride with yet. Import your mobility log (`stridekeeper import mobility.csv`) to "
+            "compare your late-run stride drop-off with the mobility work before each run."
+        )
+    elif len(runs) == 1 and not has_rho:
+        conclusion = ("There is one run in this period: a comparison needs many runs. Import more "
+                      "runs, or choose a wider period with --since and --until.")  # fmt: skip
+    else:
+        conclusion = an.get("conclusion") or NOT_ENOUGH
+    return conclusion
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 run``, ``2 runs``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _summary_page(inp: ReportInputs) -> TextPage:
     runs, an = inp.runs, inp.analysis or {}
     n_drop = int(runs["stride_dropoff_pct"].notna().sum()) if len(runs) else 0
     km = runs["distance_m"].sum() / 1000 if len(runs) else 0.0
     minutes = inp.sessions["duration_min"].sum() if len(inp.sessions) else 0.0
+    sessions_text = (f"{_count(len(inp.sessions), 'mobility session')} ({minutes:,.0f} minutes)"
+                     if len(inp.sessions) else "no mobility sessions")  # fmt: skip
+    steady = ("it is" if n_drop == 1 else "none is") if len(runs) == 1 else (
+        f"{n_drop} of them are")  # fmt: skip
     sections: list[tuple[str | None, str]] = [
         ("What was analysed",
-         f"{len(runs)} runs ({km:,.0f} km) between {_period(inp)}, {n_drop} of them long and "
-         f"steady enough for a drop-off; {len(inp.sessions)} mobility sessions "
-         f"({minutes:,.0f} minutes)."),
+         f"{_count(len(runs), 'run')} ({km:,.0f} km) from {_period(inp)}"
+         f"; {steady} long and steady enough for a drop-off; {sessions_text}."),
     ]  # fmt: skip
-    conclusion = an.get("conclusion") or NOT_ENOUGH
+    conclusion = headline(inp)
     sections.append(("The headline", conclusion))
     part = an.get("partial") or {}
     if part.get("coef") is not None:
@@ -149,8 +176,8 @@ def _summary_page(inp: ReportInputs) -> TextPage:
             f"{fmt(ci[0], '+.2f')} to {fmt(ci[1], '+.2f')}; p {fmt_p(part.get('p_value'))}).",
         ))  # fmt: skip
     tv = an.get("typical_variation_pct") or {}
-    if tv:
-        sd = tv.get("sd_pct", tv.get("sd"))
+    sd = tv.get("sd_pct", tv.get("sd")) if tv else None
+    if sd is not None and isinstance(sd, int | float) and math.isfinite(sd):
         sections.append((
             "How much a single run says",
             f"Your drop-off varies from run to run by about {fmt(sd, '.1f', ' % points')} "
@@ -188,7 +215,7 @@ def _charts(inp: ReportInputs) -> list[ChartPage]:
         )
     ]  # fmt: skip
     an = inp.analysis or {}
-    if inp.linked is not None and len(inp.linked):
+    if inp.linked is not None and len(inp.linked) and len(inp.sessions):
         col = an.get("exposure_column") or "sessions_per_week_14d"
         pages.append(ChartPage(
             title="Mobility and stride",
@@ -317,7 +344,8 @@ WEEKLY_UP_TO_DAYS = 183
 
 def _bins(inp: ReportInputs) -> tuple[str, str]:
     """("W" or "M", heading word) for the period table."""
-    times = [t for t in (inp.runs["start_time"], inp.sessions["start_time"]) if len(t)]
+    times = [pd.to_datetime(t, utc=True) for t in (inp.runs["start_time"],
+                                                   inp.sessions["start_time"]) if len(t)]  # fmt: skip
     lo = min(t.min() for t in times)
     hi = max(t.max() for t in times)
     if (hi - lo) <= pd.Timedelta(days=WEEKLY_UP_TO_DAYS):
@@ -330,7 +358,7 @@ def _period_table(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
     freq, word = _bins(inp)
 
     def key(times: pd.Series) -> pd.Series:
-        t = pd.DatetimeIndex(times).tz_convert("UTC").tz_localize(None)
+        t = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_localize(None)
         if freq == "W":
             return pd.Series(t.normalize() - pd.to_timedelta(t.dayofweek, unit="D"))
         return pd.Series(t.to_period("M").to_timestamp())
@@ -387,9 +415,12 @@ def _notable_runs(runs: pd.DataFrame) -> pd.DataFrame:
     if not picks:
         return pd.DataFrame(columns=["why", "date (UTC)", "km", "moving", "pace /km",
                                      "drop-off % [95 %]"])  # fmt: skip
-    rows = r.iloc[[i for _, i in picks]].reset_index(drop=True)
+    merged: dict[int, list[str]] = {}
+    for label, i in picks:  # one row per run: a single run is longest and fastest at once
+        merged.setdefault(i, []).append(label)
+    rows = r.iloc[list(merged)].reset_index(drop=True)
     return pd.DataFrame({
-        "why": pd.Series([w for w, _ in picks], dtype=object),
+        "why": pd.Series([", ".join(w) for w in merged.values()], dtype=object),
         "date (UTC)": _dates(rows["start_time"]),
         "km": _num(rows["distance_m"], ".1f", 1e-3),
         "moving": _hm_series(rows["moving_time_s"]),
@@ -410,10 +441,16 @@ def _excluded(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
     counts = reasons[out].value_counts()
     an = inp.analysis or {}
     parts = [f"{n} {reason}" for reason, n in counts.items()]
-    text = (f"{int(out.sum())} of {len(runs)} runs have no drop-off and are left out of the "
-            "analysis" + (f": {'; '.join(parts)}." if parts else "."))  # fmt: skip
+    n_out = int(out.sum())
+    if n_out:
+        text = (f"{n_out} of {_count(len(runs), 'run')} {'has' if n_out == 1 else 'have'} no "
+                f"drop-off and {'is' if n_out == 1 else 'are'} left out of the analysis: "
+                f"{'; '.join(parts)}.")  # fmt: skip
+    else:
+        text = ("The run has a drop-off." if len(runs) == 1
+                else f"All {len(runs):,} runs have a drop-off.")  # fmt: skip
     before = an.get("n_runs_before_log")
-    if before:
+    if before and len(inp.sessions):
         text += (f" {before} run(s) before the mobility log's first entry are also left out: "
                  "their exposure is unknown.")  # fmt: skip
     rows = runs[out.to_numpy()].head(MAX_EXCLUDED_LISTED)
@@ -471,9 +508,11 @@ def build_report(
         ))  # fmt: skip
     if len(inp.runs):
         excluded, why = _excluded(inp)
+    if len(inp.runs) >= 3:
         pages.append(TextTablePage(title="Notable runs", table=_notable_runs(inp.runs),
                                    intro="The extremes of the period; every run is in the CSV "
                                          "written beside this PDF."))  # fmt: skip
+    if len(inp.runs):
         pages.append(TextTablePage(title="Runs the analysis left out", table=excluded,
                                    intro=why))  # fmt: skip
         if run_table:
