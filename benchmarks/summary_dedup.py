@@ -85,8 +85,10 @@ def main() -> None:
             n_runs = len(Library.open(lib).runs(columns=["run_id"]))
             shutil.rmtree(lib, ignore_errors=True)
         a, b = float(np.median(with_summary)), float(np.median(files_only))
-        print(f"{args.n} FIT files: {b:.2f} s;  + {args.n} summary rows: {a:.2f} s;  "
-              f"ratio {a / b:.2f} (median of {args.repeat}); runs in the library: {n_runs}")
+        print(
+            f"{args.n} FIT files: {b:.2f} s;  + {args.n} summary rows: {a:.2f} s;  "
+            f"ratio {a / b:.2f} (median of {args.repeat}); runs in the library: {n_runs}"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
