@@ -6,7 +6,8 @@ runs ``runs --json``, ``analyze --json`` and ``report`` against it, each as its 
 (start-up included). It prints one Markdown row per N: wall seconds and the peak resident
 memory of the command's process, and the time per run, so super-linear growth shows.
 
-Run: ``.venv/bin/python benchmarks/scaling.py 200 2000 [20000]`` (default ``200 2000``).
+Run: ``.venv/bin/python benchmarks/scaling.py 200 2000 [20000]`` (default ``200 2000``;
+``STRIDEKEEPER_BENCH_RUNS`` alone sets one N, as ``make bench`` does).
 ``--keep DIR`` keeps the generated files and libraries under DIR (and reuses them when run
 again), so the commands can be timed again without regenerating the runs.
 """
@@ -88,6 +89,8 @@ def main() -> None:
     ap.add_argument("sizes", nargs="*", type=int, default=[200, 2000])
     ap.add_argument("--keep", metavar="DIR", help="keep (and reuse) generated files here")
     args = ap.parse_args()
+    if not sys.argv[1:] and os.environ.get("STRIDEKEEPER_BENCH_RUNS"):  # make bench: one small N
+        args.sizes = [int(os.environ["STRIDEKEEPER_BENCH_RUNS"])]
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sk-scaling-"))
     print(f"{os.cpu_count()} cores; wall seconds (peak RSS of the command's main process, MB)")
     print("| runs | import | runs --json | analyze | report | import ms/run | report ms/run |")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,8 @@ def _import(lib: Path, *paths: Path) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("n", nargs="?", type=int, default=2000)
+    ap.add_argument("n", nargs="?", type=int,
+                    default=int(os.environ.get("STRIDEKEEPER_BENCH_RUNS", 2000)))  # fmt: skip
     ap.add_argument("--keep", metavar="DIR")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()

@@ -65,7 +65,7 @@ class TextTablePage:
     table: pd.DataFrame
     note: str | None = None
     intro: str | None = None
-    rows_per_page: int = 64
+    rows_per_page: int = 58
 
 
 @dataclass(frozen=True)
