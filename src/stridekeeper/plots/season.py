@@ -384,9 +384,9 @@ def plot_weekly_volume(
         mins = np.zeros(len(weeks))
         np.add.at(mins, (mob_weeks - weeks[0]) // 7, mob_min)
         tw = ax.twinx()
-        tw.plot(centre, mins, color=COLORS["vermillion"], lw=1.8 if len(weeks) <= MAX_WEEK_BARS
-                else 0.8, marker="o" if len(weeks) <= MAX_WEEK_BARS else None, ms=4,
-                label="mobility minutes")  # fmt: skip
+        few = len(weeks) <= MAX_WEEK_BARS  # markers only where one can tell them apart
+        tw.plot(centre, mins, color=COLORS["vermillion"], lw=1.8 if few else 0.8,
+                marker="o" if few else None, ms=4, label="mobility minutes")  # fmt: skip
         tw.set_ylim(0, max(float(mins.max()), 1.0) * 1.15)
         tw.set_ylabel("mobility [min/week]", color=COLORS["vermillion"])
         tw.tick_params(axis="y", colors=COLORS["vermillion"])
