@@ -87,13 +87,11 @@ def report_inputs(
 
 
 def _stored_dropoff(records: pd.DataFrame, row: pd.Series, stride_dropoff: Any) -> Any:
-    """The run's drop-off for its detail page: windows and fit again, the numbers as stored.
-
-    The fit is cheap; its bootstrap is not, and the library already holds the interval.
-    """
+    """The run's drop-off for its detail page: windows and fit again, the numbers as stored
+    (so the page shows what the library and every other page say about this run)."""
     import dataclasses
 
-    res = stride_dropoff(records, n_boot=1)
+    res = stride_dropoff(records)
     lo = row.get("stride_dropoff_ci95_low_pct", float("nan"))
     hi = row.get("stride_dropoff_ci95_high_pct", float("nan"))
     return dataclasses.replace(res, stride_dropoff_pct=float(row["stride_dropoff_pct"]),

@@ -37,9 +37,11 @@ def test_progression_run_is_not_fatigue(synthetic_fit_files) -> None:
     assert s["stride_dropoff_raw_pct"] < -5.0  # raw steps got clearly longer late
 
 
-def test_fresh_run_interval_covers_zero(synthetic_fit_files) -> None:
+def test_fresh_run_reads_no_drop_off(synthetic_fit_files) -> None:
     _, s = _summary(synthetic_fit_files, "fresh")
-    assert s["stride_dropoff_ci95_low_pct"] <= 0.0 <= s["stride_dropoff_ci95_high_pct"]
+    assert abs(s["stride_dropoff_pct"]) <= 1.0
+    # one run's interval misses the truth 5 % of the time: coverage is tested over many runs
+    assert s["stride_dropoff_ci95_high_pct"] - s["stride_dropoff_ci95_low_pct"] > 0.2
 
 
 def test_timer_pauses_do_not_change_the_averages(synthetic_fit_files) -> None:
@@ -51,8 +53,11 @@ def test_timer_pauses_do_not_change_the_averages(synthetic_fit_files) -> None:
     )
     assert p["timer_time_s"] == pytest.approx(u["timer_time_s"])
     for key in ("avg_cadence_spm", "running_cadence_spm", "avg_step_length_m", "distance_m",
-                "moving_time_s", "stride_dropoff_pct", "stride_dropoff_raw_pct"):  # fmt: skip
+                "moving_time_s"):  # fmt: skip
         assert p[key] == pytest.approx(u[key], rel=1e-9), key
+    # the drop-off leaves out the first seconds after a resume (the watch's speed lags)
+    for key in ("stride_dropoff_pct", "stride_dropoff_raw_pct"):
+        assert p[key] == pytest.approx(u[key], abs=0.15), key
     assert p["elapsed_time_s"] > u["elapsed_time_s"] + 400
 
 
@@ -60,7 +65,10 @@ def test_treadmill_run_without_gps(synthetic_fit_files, simulated) -> None:
     run, s = _summary(synthetic_fit_files, "treadmill")
     assert run.meta["sub_sport"] == "treadmill"
     assert "latitude_deg" not in run.records and "grade_pct" not in run.records
-    assert s["distance_m"] == pytest.approx(simulated["treadmill"].truth["distance_m"], rel=1e-3)
+    # the watch integrates its own noisy speed: the truth within GPS-noise distance error
+    assert s["distance_m"] == pytest.approx(simulated["treadmill"].truth["distance_m"], rel=5e-3)
+    assert s["distance_m"] == pytest.approx(simulated["treadmill"].records["distance_m"].iloc[-1],
+                                            abs=0.05)  # fmt: skip
     assert s["stride_dropoff_pct"] == pytest.approx(4.0, abs=1.0)
 
 
@@ -107,7 +115,7 @@ def test_interval_coverage_over_many_simulated_runs() -> None:
             timer_s=np.arange(len(sim.records), dtype=float),
             timer_running=True,
         )
-        d = stride_dropoff(rec, n_boot=200)
+        d = stride_dropoff(rec)
         errors.append(d.stride_dropoff_pct - 6.0)
         covered += d.ci95_pct[0] <= 6.0 <= d.ci95_pct[1]
     assert covered >= 16

@@ -1,4 +1,4 @@
-"""``stridekeeper import`` and ``stridekeeper runs``: fill the library and list its runs."""
+"""``stridekeeper import``, ``runs`` and ``check``: fill the library, list its runs, mend it."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def register(sub: Any) -> None:
     _engine_args(p)
     p.add_argument("--max-archive-gb", type=float, default=4.0, metavar="GB",
                    help="refuse archives that decompress to more (default 4)")  # fmt: skip
+    p.add_argument("--no-wait", action="store_true",
+                   help="refuse at once when another process is writing the library "
+                        "(default: wait for it)")  # fmt: skip
     p.add_argument("--commit-every", type=int, default=256, metavar="N", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="the end summary as JSON")
     p.set_defaults(func=cmd_import)
@@ -39,6 +42,17 @@ def register(sub: Any) -> None:
     p.add_argument("--athlete", default=None, help="one athlete's runs")
     p.add_argument("--json", action="store_true", help="a JSON array on stdout")
     p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("check", help="check the library for damage (and mend it with --repair)",
+                       description="Check the library: a complete manifest, every table and "
+                                   "records file present and readable, no run without its "
+                                   "records, no file left by an interrupted commit. "
+                                   "--repair mends what it finds; runs whose records are "
+                                   "lost come back by importing their files again.")  # fmt: skip
+    _library_arg(p)
+    p.add_argument("--repair", action="store_true", help="mend what the check finds")
+    p.add_argument("--json", action="store_true", help="the findings as JSON")
+    p.set_defaults(func=cmd_check)
 
 
 def _engine_args(p: argparse.ArgumentParser) -> None:
@@ -72,6 +86,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     report = import_paths(
         args.paths,
         args.library,
+        lock_wait_s=0 if args.no_wait else None,
+        on_wait=lambda msg: print(msg, file=sys.stderr, flush=True),
         athlete=args.athlete,
         jobs=args.jobs,
         commit_every=max(1, args.commit_every),
@@ -92,21 +108,56 @@ def cmd_import(args: argparse.Namespace) -> int:
               + (f"; {report.superseded_summaries} summary rows replaced by their files"
                  if report.superseded_summaries else ""))  # fmt: skip
     for row in report.rejected_rows:
-        print(f"rejected: {row}", file=sys.stderr)
+        print(f"rejected: {escape(row)}", file=sys.stderr)
     for file, reason in report.failures:
-        print(f"failed: {reason if reason.startswith(file) else f'{file}: {reason}'}",
-              file=sys.stderr)  # fmt: skip
+        line = reason if reason.startswith(file) else f"{file}: {reason}"
+        print(f"failed: {escape(line)}", file=sys.stderr)
     if report.failures:
         print(f"{len(report.failures)} file(s) failed", file=sys.stderr)
     return 1 if report.failures or report.rejected_rows else 0
 
 
+def escape(text: str) -> str:
+    """``text`` with control characters (newlines, NUL, escapes) written as ``\\n``,
+    ``\\x00``...: a file name can't forge a line of the summary or move the cursor."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check (and with ``--repair`` mend) the library; exit 1 if damage remains."""
+    from ..library import Library
+
+    lib = Library.open(args.library, check=False)
+    rep = lib.repair() if args.repair else lib.check()
+    if args.json:
+        json.dump(rep.to_dict(), sys.stdout, indent=2)
+        print()
+        return 0 if rep.ok or rep.repaired else 1
+    for line in rep.problems:
+        print(f"{'repaired' if rep.repaired else 'problem'}: {escape(line)}")
+    if rep.ok:
+        print(f"{lib.root}: library is whole (generation {lib.generation})")
+        return 0
+    if rep.repaired:
+        lost = len(rep.lost_sources)
+        print(f"{lib.root}: repaired (generation {lib.generation})"
+              + (f"; import the {lost} file(s) whose runs were lost again to bring them back"
+                 if lost else ""))  # fmt: skip
+        return 0
+    print(f"{len(rep.problems)} problem(s); run `stridekeeper check --repair` to mend them",
+          file=sys.stderr)  # fmt: skip
+    return 1
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
-    """List the library's runs (``--json``: the inspect keys plus ``run_id``)."""
+    """List the library's runs (``--json``: the inspect keys plus ``run_id``); exit 1 when
+    the quick check finds damage (each problem is a line on stderr)."""
     from ..cli import INSPECT_KEYS, _clean, _print_table
     from ..library import Library
 
-    lib = Library.open(args.library)
+    lib = Library.open(args.library)  # logs each problem the quick check finds
     # only the columns shown: the stored table also has ids, hashes, paths and timestamps
     cols = [*INSPECT_KEYS, "stride_dropoff_ci95_low_pct", "stride_dropoff_ci95_high_pct",
             "device_summary_json", "warnings_json", "run_id", "athlete"]  # fmt: skip
@@ -120,7 +171,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         _print_table(rows)
     else:
         print("no runs in this period")
-    return 0
+    return 1 if lib.open_problems else 0
 
 
 def _runs_row(r: dict[str, Any], keys: tuple[str, ...], clean: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import gzip
 import io
 import math
 import os
+import warnings
 import zlib
 from datetime import tzinfo
 from typing import Any
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from ..errors import CorruptFileError
+from ..errors import CorruptFileError, DataQualityWarning
 from ..schema import RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "json_safe",
     "records_from_arrays",
     "system_timezone",
+    "times_utc",
 ]
 
 #: Distance over which grade is measured (centred on each sample). [m]
@@ -33,6 +35,23 @@ GRADE_WINDOW_M = 40.0
 #: Grades beyond this are altimeter or GPS artefacts, not ground. [%]
 GRADE_LIMIT_PCT = 45.0
 
+
+#: Physically possible values of the record columns (inclusive; units in the names). A
+#: sample outside becomes NaN, counted in one DataQualityWarning per table. Speed: the
+#: fastest human sprint is ~12.4 m/s; cadence: elite sprinters reach ~250 steps/min.
+RANGE_LIMITS: dict[str, tuple[float, float]] = {
+    "speed_mps": (0.0, 12.5),
+    "cadence_spm": (0.0, 260.0),
+    "heart_rate_bpm": (25.0, 250.0),
+    "latitude_deg": (-90.0, 90.0),
+    "longitude_deg": (-180.0, 180.0),
+    "distance_m": (0.0, 1.0e6),
+    "altitude_m": (-500.0, 9000.0),
+    "step_length_m": (0.0, 3.5),
+    "stride_length_m": (0.0, 7.0),
+}
+#: A distance this far below an earlier one is a decrease, not rounding. [m]
+DISTANCE_BACKSTEP_M = 0.5
 
 #: Refuse to inflate a ``.gz`` beyond this. [bytes]
 MAX_INFLATED_BYTES = 1 << 30
@@ -142,7 +161,74 @@ def finalize_records(records: pd.DataFrame) -> pd.DataFrame:
     """
     present = {c: records[c].to_numpy() for c in records.columns}
     index = pd.DatetimeIndex(records.index, name="timestamp")
-    return pd.DataFrame(_canonical_columns(present, len(records)), index=index, copy=False)
+    data, notes = _checked(_canonical_columns(present, len(records)))
+    return _with_notes(pd.DataFrame(data, index=index, copy=False), notes)
+
+
+def _with_notes(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Attach the range check's notes (``attrs['quality_notes']``) and warn once."""
+    if notes:
+        frame.attrs["quality_notes"] = notes
+        warnings.warn("; ".join(notes), DataQualityWarning, stacklevel=3)
+    return frame
+
+
+def _checked(data: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Physical range checks: infinite and impossible samples (:data:`RANGE_LIMITS`), a
+    position with only one good coordinate, and distance that goes backwards become NaN.
+
+    Returns the columns (changed ones copied, never written in place) and one note
+    counting what was removed, per cause.
+    """
+    counts: dict[str, int] = {}
+    for col, values in data.items():
+        if values.dtype.kind != "f" or not len(values):
+            continue
+        bad = ~np.isfinite(values) & ~np.isnan(values)
+        limits = RANGE_LIMITS.get(col)
+        if limits is not None:
+            with np.errstate(invalid="ignore"):
+                bad |= (values < limits[0]) | (values > limits[1])
+        if bad.any():
+            values = values.copy()
+            values[bad] = np.nan
+            data[col] = values
+            counts[f"{col} impossible"] = int(bad.sum())
+    if "latitude_deg" in data and "longitude_deg" in data:
+        lat, lon = data["latitude_deg"], data["longitude_deg"]
+        half = np.isnan(lat) != np.isnan(lon)
+        if half.any():
+            data["latitude_deg"], data["longitude_deg"] = lat.copy(), lon.copy()
+            data["latitude_deg"][half] = np.nan
+            data["longitude_deg"][half] = np.nan
+    dist = data.get("distance_m")
+    if dist is not None and len(dist) > 1 and dist.dtype.kind == "f":
+        back = _distance_backsteps(dist)
+        if back.any():
+            dist = dist.copy()
+            dist[back] = np.nan
+            data["distance_m"] = dist
+            counts["distance_m decreasing"] = int(back.sum())
+    if not counts:
+        return data, []
+    total = sum(counts.values())
+    detail = ", ".join(f"{k}: {n}" for k, n in counts.items())
+    return data, [f"{total} sample value(s) out of physical range set to NaN ({detail})"]
+
+
+def _distance_backsteps(dist: np.ndarray) -> np.ndarray:
+    """Samples to drop so that distance never decreases: those below an earlier value, or
+    those above a later one (a spike), whichever are fewer."""
+    ok = ~np.isnan(dist)
+    prev_max = np.fmax.accumulate(np.where(ok, dist, -np.inf))
+    prev_max = np.concatenate([[-np.inf], prev_max[:-1]])
+    later_min = np.fmin.accumulate(np.where(ok, dist, np.inf)[::-1])[::-1]
+    later_min = np.concatenate([later_min[1:], [np.inf]])
+    low = ok & (dist < prev_max - DISTANCE_BACKSTEP_M)
+    high = ok & (dist > later_min + DISTANCE_BACKSTEP_M)
+    if not low.any():
+        return low
+    return high if high.sum() < low.sum() else low
 
 
 def _canonical_columns(present: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
@@ -188,7 +274,30 @@ def records_from_arrays(
         present["grade_pct"] = grade_from_altitude(present["distance_m"], present["altitude_m"])
     index = pd.DatetimeIndex(np.asarray(ts_ns, dtype=np.int64).view("datetime64[ns]"),
                              tz="UTC", name="timestamp")  # fmt: skip
-    return pd.DataFrame(_canonical_columns(present, len(ts_ns)), index=index, copy=False)
+    data, notes = _checked(_canonical_columns(present, len(ts_ns)))
+    return _with_notes(pd.DataFrame(data, index=index, copy=False), notes)
+
+
+def times_utc(values: Any, *, format: str = "ISO8601") -> pd.DatetimeIndex:
+    """Texts -> UTC times (ns), unreadable ones NaT: ``pd.to_datetime(..., utc=True,
+    errors="coerce")``, except that one impossible sample (a year 9999, outside what a
+    nanosecond time can hold) or a row in another UTC offset becomes NaT or is converted
+    instead of refusing the whole file. The readers drop NaT rows with a note."""
+    s = pd.Series(list(values), dtype=object)
+    try:
+        out = pd.to_datetime(s, utc=True, errors="coerce", format=format)
+        return pd.DatetimeIndex(out).as_unit("ns")
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError, TypeError):
+        pass
+    parsed = []
+    for v in s:
+        try:
+            t = pd.Timestamp(v)
+            t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+            parsed.append(t.as_unit("ns"))
+        except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            parsed.append(pd.NaT)
+    return pd.DatetimeIndex(parsed, tz="UTC").as_unit("ns")
 
 
 def json_safe(obj: Any) -> Any:

@@ -59,7 +59,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._common import attach_grade, finalize_records
+from ._common import attach_grade, finalize_records, times_utc
 from ._samples import (
     accel_spikes,
     cadence_convention,
@@ -302,9 +302,9 @@ def _parse_times(values: pd.Series, start_time: Any, *, scale: float = 1.0) -> _
     # a zone abbreviation (ctime and friends): 'Sun Jun 11 07:34:09 PDT 2017'
     if filled.map(_zone_abbreviation).notna().mean() > 0.9:
         return _parse_abbreviated(s, notes)
-    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
+    parsed = pd.Series(times_utc(s), index=s.index)  # one odd row: NaT, not the file refused
     if parsed.notna().sum() < 0.9 * len(filled):
-        parsed = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+        parsed = pd.Series(times_utc(s, format="mixed"), index=s.index)
     m = filled.str.extract(_OFFSET, expand=False)
     offset = None
     if m.notna().mean() > 0.9:

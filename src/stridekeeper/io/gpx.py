@@ -54,7 +54,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._common import attach_grade, finalize_records
+from ._common import attach_grade, finalize_records, times_utc
 from ._samples import (
     accel_spikes,
     cadence_convention,
@@ -232,8 +232,7 @@ def _build(tr: _Track, k: int, name: str, sha: str, head: dict[str, Any],
     n = len(tr.times)
     cols = {c: np.asarray(v, dtype=float) for c, v in tr.cols.items() if len(v) == n}
     cols["_seg"] = np.asarray(tr.seg, dtype=float)
-    idx = pd.to_datetime(pd.Series(tr.times, dtype=object), utc=True, errors="coerce",
-                         format="ISO8601")  # fmt: skip
+    idx = times_utc(tr.times)  # a year-9999 sample is dropped, not the file
     frame = pd.DataFrame(cols, index=pd.DatetimeIndex(idx).as_unit("ns"))
     if frame.index.isna().all():
         raise UnsupportedFormatError(f"{name}: GPX track without times (a planned route, not a "

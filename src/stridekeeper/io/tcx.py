@@ -58,7 +58,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._common import attach_grade, finalize_records
+from ._common import attach_grade, finalize_records, times_utc
 from ._samples import (
     cadence_convention,
     clean_index,
@@ -305,8 +305,7 @@ def _build(act: _Activity, k: int, name: str, sha: str, file_notes: list[str]) -
     n = len(act.times)
     cols = {c: np.asarray(v, dtype=float) for c, v in act.cols.items() if len(v) == n}
     cols["heart_rate_bpm"] = np.asarray(act.hr, dtype=float)
-    idx = pd.to_datetime(pd.Series(act.times, dtype=object), utc=True, errors="coerce",
-                         format="ISO8601")  # fmt: skip
+    idx = times_utc(act.times)  # a year-9999 sample is dropped, not the file
     frame = pd.DataFrame(cols, index=pd.DatetimeIndex(idx).as_unit("ns"))
     frame = frame.loc[:, frame.notna().any()]
     frame, clean_notes = clean_index(frame)

@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -34,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import StridekeeperError, UnsupportedFormatError
-from .store import Commit, Library, typical_offset
+from .store import Commit, Library, typical_offset, write_lock
 
 __all__ = ["ImportReport", "import_paths"]
 
@@ -45,10 +46,20 @@ CHUNK_FILES = 4
 CHUNK_BYTES = 8 * 1024**2
 #: Default cap on what one archive may decompress to. [bytes]
 MAX_ARCHIVE_BYTES = 4 * 1024**3
+#: Largest single file or archive member read (decompressed): one activity file or log is
+#: a few tens of MB; anything bigger is refused before it is held in memory. [bytes]
+MAX_MEMBER_BYTES = 128 * 1024**2
+#: Input bytes handed to the workers at once, at most (beyond one task): with members of up
+#: to MAX_MEMBER_BYTES, this is what keeps an import's memory bounded. [bytes]
+MAX_INFLIGHT_BYTES = 256 * 1024**2
 #: Same activity as a summary row and as a file: start within this and distance within 2 %.
 SAME_ACTIVITY_START_S = 120.0
 SAME_ACTIVITY_DISTANCE_REL = 0.02
 _SKIP_NAMES = {".DS_Store", "Thumbs.db"}
+#: Archives inside archives deeper than this are refused (Garmin nests two levels).
+MAX_ZIP_DEPTH = 8
+#: Prefix of the workers' temporary record folders (``<prefix><pid>-<random>``).
+SPILL_PREFIX = "stridekeeper-import-"
 #: In folders and archives: activity files (a failure is reported) ...
 ACTIVITY_EXTENSIONS = (".fit", ".tcx", ".gpx")
 #: ... files that may or may not be data (tried; ignored when not a format stridekeeper reads)
@@ -136,16 +147,25 @@ def _safe_member(name: str) -> bool:
 
 
 def _expand_zip(
-    data_or_path: bytes | Path, display: str, budget: list[int], failures: list[tuple[str, str]]
+    data_or_path: bytes | Path | io.IOBase,
+    display: str,
+    budget: list[int],
+    failures: list[tuple[str, str]],
+    depth: int = 0,
 ) -> Iterator[_Item]:
+    if depth > MAX_ZIP_DEPTH:
+        failures.append((display, f"archive refused: zips nested more than {MAX_ZIP_DEPTH} "
+                         "levels deep"))  # fmt: skip
+        return
     try:
         zf = zipfile.ZipFile(io.BytesIO(data_or_path) if isinstance(data_or_path, bytes)
-                             else data_or_path)  # fmt: skip
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        failures.append((display, f"damaged zip archive ({exc})"))
+                             else data_or_path)  # type: ignore[arg-type]  # fmt: skip
+    except Exception as exc:  # any damage: that archive's failure line, never the batch's
+        failures.append((display, f"damaged zip archive ({type(exc).__name__}: {exc})"))
         return
     with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
+        # not ZipInfo.is_dir(): it fails on an empty name (zipfile cuts names at a NUL)
+        infos = [i for i in zf.infolist() if not i.filename.endswith("/")]
         declared = sum(i.file_size for i in infos)
         if declared > budget[0]:
             failures.append((display, f"archive refused: its members decompress to "
@@ -155,25 +175,62 @@ def _expand_zip(
         for info in infos:
             name = info.filename
             where = f"{display}!{name}"
+            if not name.strip("\x00 ") or name.startswith("\x00"):
+                failures.append((where, "archive member with an empty or NUL name: refused"))
+                continue
             if not _safe_member(name):
                 failures.append((where, "unsafe path in archive (absolute or '..'): refused"))
                 continue
             if PurePosixPath(name).name in _SKIP_NAMES or "__MACOSX" in name:
                 continue
+            nested = name.lower().endswith(".zip")
+            if not nested and _kind(_Item(display=where)) == "ignore":
+                yield _Item(display=where, data=b"")  # counted as ignored, never read
+                continue
+            if not nested and info.file_size > MAX_MEMBER_BYTES:
+                failures.append((where, f"member refused: {info.file_size / 1e6:.0f} MB, over "
+                                 f"the {MAX_MEMBER_BYTES / 1e6:.0f} MB an activity file may be"))  # fmt: skip
+                continue
             try:
                 with zf.open(info) as fh:
-                    payload = fh.read(budget[0] + 1)
+                    if nested:  # spooled to an unnamed file: memory stays bounded
+                        payload = _spool(fh, budget[0] + 1)
+                    else:
+                        payload = fh.read(min(budget[0], MAX_MEMBER_BYTES) + 1)
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
                 failures.append((where, f"damaged archive member ({exc})"))
                 continue
-            budget[0] -= len(payload)
+            except Exception as exc:  # LZMA/bzip2 errors, unsupported methods, ...
+                failures.append((where, f"damaged archive member ({type(exc).__name__}: {exc})"))
+                continue
+            size = payload.seek(0, os.SEEK_END) if not isinstance(payload, bytes) else len(payload)
+            budget[0] -= size
             if budget[0] < 0:
                 failures.append((display, "archive refused: decompressed size over the cap"))
                 return
-            if name.lower().endswith(".zip"):
-                yield from _expand_zip(payload, where, budget, failures)
+            if nested:
+                payload.seek(0)  # type: ignore[union-attr]
+                with payload:  # type: ignore[union-attr]
+                    yield from _expand_zip(payload, where, budget, failures, depth + 1)
+            elif size > MAX_MEMBER_BYTES:
+                failures.append((where, f"member refused: over the {MAX_MEMBER_BYTES / 1e6:.0f} "
+                                 "MB an activity file may be"))  # fmt: skip
             else:
-                yield _Item(display=where, data=payload)
+                yield _Item(display=where, data=payload)  # type: ignore[arg-type]
+
+
+def _spool(fh: Any, limit: int) -> Any:
+    """Copy a stream into an unnamed temporary file (in memory while small), up to
+    ``limit`` bytes; returns the file, positioned at its end."""
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024**2)
+    left = limit
+    while left > 0:
+        chunk = fh.read(min(1 << 20, left))
+        if not chunk:
+            break
+        out.write(chunk)
+        left -= len(chunk)
+    return out
 
 
 def _expand(
@@ -192,31 +249,90 @@ def _expand(
         else:
             files = [path]
         for f in files:
-            if exclude is not None and exclude in f.resolve().parents:
-                continue
-            if f.name in _SKIP_NAMES or f.name.startswith("."):
-                continue
-            if _is_apple_export(f):
-                yield _Item(display=str(f), path=f, explicit=f == path, apple=True)
-            elif f.suffix.lower() == ".zip":
-                yield from _expand_zip(f, str(f), [max_archive_bytes], failures)
-            else:
-                yield _Item(display=str(f), path=f, explicit=f == path)
+            try:
+                yield from _expand_file(f, path, failures, max_archive_bytes, exclude)
+            except Exception as exc:  # one file's trouble is that file's failure line
+                failures.append((str(f), f"cannot read ({type(exc).__name__}: {exc})"))
+
+
+def _expand_file(
+    f: Path,
+    path: Path,
+    failures: list[tuple[str, str]],
+    max_archive_bytes: int,
+    exclude: Path | None,
+) -> Iterator[_Item]:
+    """The items of one file found under (or named as) ``path``."""
+    if exclude is not None and exclude in f.resolve().parents:
+        return
+    if f.name in _SKIP_NAMES or f.name.startswith("."):
+        return
+    if _is_apple_export(f):
+        declared = _zip_declared_bytes(f)
+        if declared > max_archive_bytes:
+            failures.append((str(f), f"archive refused: its members decompress to "
+                             f"{declared / 1e9:.1f} GB, over the "
+                             f"{max_archive_bytes / 1e9:.1f} GB cap (--max-archive-gb)"))  # fmt: skip
+            return
+        yield _Item(display=str(f), path=f, explicit=f == path, apple=True)
+    elif f.is_file() and f.suffix.lower() != ".zip" and _too_big(f):
+        failures.append((str(f), f"file refused: over the {MAX_MEMBER_BYTES / 1e6:.0f} MB an "
+                         "activity file may be"))  # fmt: skip
+    elif f.suffix.lower() == ".zip":
+        yield from _expand_zip(f, str(f), [max_archive_bytes], failures)
+    else:
+        yield _Item(display=str(f), path=f, explicit=f == path)
+
+
+def _zip_declared_bytes(path: Path) -> int:
+    """What a zip's members say they decompress to (0 for an ``export.xml``). [bytes]"""
+    if path.suffix.lower() != ".zip":
+        return 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sum(i.file_size for i in zf.infolist())
+    except Exception:
+        return 0
+
+
+def _too_big(path: Path) -> bool:
+    try:
+        return path.stat().st_size > MAX_MEMBER_BYTES
+    except OSError:
+        return False
 
 
 def _is_apple_export(path: Path) -> bool:
     """An Apple Health ``export.xml`` or the ``export.zip`` holding one."""
     name = path.name.lower()
     if name == "export.xml":
-        return True
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            return False
+        return b"<HealthData" in head or b"<!DOCTYPE HealthData" in head
     if path.suffix.lower() != ".zip":
         return False
     try:
         with zipfile.ZipFile(path) as zf:
-            return any(n.lower().endswith("export.xml") and "cda" not in n.lower()
-                       for n in zf.namelist())  # fmt: skip
-    except (zipfile.BadZipFile, OSError):
+            return any(_is_apple_export_member(zf, n) for n in zf.namelist())
+    except Exception:  # a damaged zip is reported by the ordinary zip expansion
         return False
+
+
+def _is_apple_export_member(zf: zipfile.ZipFile, name: str) -> bool:
+    """``export.xml`` at the export's root (``export.xml`` or ``<folder>/export.xml``)
+    whose first bytes are Apple Health's ``<HealthData`` document."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if not parts or parts[-1].lower() != "export.xml" or len(parts) > 2:
+        return False
+    try:
+        with zf.open(name) as fh:
+            head = fh.read(4096)
+    except Exception:
+        return False
+    return b"<HealthData" in head or b"<!DOCTYPE HealthData" in head
 
 
 def _athlete_from_path(display: str, roots: Sequence[str | os.PathLike[str]], default: str) -> str:
@@ -311,7 +427,7 @@ def _decode_item(
                 return _decode_apple(out, apple_path, display, athlete)
             if data is None:
                 raise StridekeeperError(f"{display}: nothing to read")
-            data = gunzip(data, display, cap)
+            data = gunzip(data, display, min(cap, MAX_MEMBER_BYTES))
             if _looks_like_mobility_log(data, display):
                 out["sessions"], out["rejected"] = _read_log(data, display, log_tz)
                 return out
@@ -320,6 +436,7 @@ def _decode_item(
                 raise UnsupportedFormatError(f"{display}: not an activity or mobility file this "
                                              "version reads")  # fmt: skip
             runs = dispatch._READERS[fmt](data, display, None)
+            _refuse_empty(runs, fmt, display)
             mobility_runs = []
             for run in runs:
                 if is_mobility_session(run.meta.get("sport"), run.meta.get("sub_sport")):
@@ -334,10 +451,44 @@ def _decode_item(
     except StridekeeperError as exc:
         out["error"] = str(exc)
         out["unsupported"] = isinstance(exc, UnsupportedFormatError)
+    except RecursionError:
+        out["error"] = (
+            f"{display}: nested too deeply to read (e.g. JSON nested thousands of levels)"
+        )
+    except MemoryError:
+        out["error"] = f"{display}: too large to read in memory"
     except Exception as exc:  # a bug must not stop the batch: report it with the file
         log.debug("unexpected error importing %s", display, exc_info=True)
         out["error"] = f"{display}: internal error ({type(exc).__name__}: {exc})"
+    if out["error"]:
+        out["runs"], out["sessions"] = [], None
     return out
+
+
+#: A run from a cut-short file with fewer samples than this and no device summary is not
+#: a usable run: the file is that file's failure, not an imported "run". [-]
+MIN_USABLE_SAMPLES = 10
+
+
+def _refuse_empty(runs: list[Any], fmt: str, display: str) -> None:
+    """Raise for a file that gave nothing: a FIT without activity content, or a truncated
+    file whose only "run" is a few samples with no summary."""
+    if not runs:
+        if fmt == "fit":
+            raise UnsupportedFormatError(f"{display}: not an activity file (a FIT file with no "
+                                         "activity content: no records, laps or sessions)")  # fmt: skip
+        raise UnsupportedFormatError(f"{display}: no activity in this file")
+    usable = [r for r in runs if len(r.records) >= MIN_USABLE_SAMPLES
+              or r.meta.get("device_summary") or r.meta.get("summary_only")]  # fmt: skip
+    if usable:
+        return
+    notes = [str(n) for r in runs for n in r.meta.get("warnings", [])]
+    cut = next((n for n in notes if "truncated" in n or "damaged" in n), None)
+    if cut is not None:
+        from ..errors import CorruptFileError
+
+        n = max(len(r.records) for r in runs)
+        raise CorruptFileError(display, f"no usable run: {cut}; only {n} sample(s) before it")
 
 
 def _read_log(data: bytes, display: str, tz: int | None) -> tuple[pd.DataFrame, list[str]]:
@@ -399,14 +550,70 @@ def _spill(table: Any, folder: str) -> _Spilled:
 def _spill_folder(stack: contextlib.ExitStack) -> str | None:
     """A temporary folder for the workers' record files (removed when ``stack`` closes),
     or None to send records through the pool's pipe: on Windows (a mapped file can't be
-    unlinked there) or when no temporary folder can be made."""
+    unlinked there) or when no temporary folder can be made. Folders left by a killed
+    import (their pid no longer alive) are removed first."""
     if os.name == "nt":
         return None
+    _remove_stale_spills()
     try:
-        return stack.enter_context(tempfile.TemporaryDirectory(prefix="stridekeeper-import-"))
+        return stack.enter_context(
+            tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+        )
     except OSError as exc:
         log.debug("no temporary folder for record files (%s): sending them by pipe", exc)
         return None
+
+
+def _remove_stale_spills() -> None:
+    """Remove spill folders of imports that were killed (the pid in the name is gone)."""
+    from .store import _pid_alive
+
+    try:
+        entries = list(Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}*"))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(SPILL_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _worker_init(parent: int, spill_dir: str | None = None) -> None:
+    """Worker: die with the importing process, even when it is killed with SIGKILL, and
+    take its temporary record folder along (``PR_SET_PDEATHSIG`` sends SIGTERM on Linux;
+    elsewhere, and as a backup, a thread watches the parent's pid)."""
+    import signal
+    import threading
+
+    def orphaned() -> None:
+        if spill_dir is not None:
+            shutil.rmtree(spill_dir, ignore_errors=True)
+        os._exit(1)
+
+    def on_term(signum: int, frame: Any) -> None:
+        if os.getppid() != parent:
+            orphaned()
+        os._exit(1)
+
+    with contextlib.suppress(KeyboardInterrupt, ValueError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+        signal.signal(signal.SIGTERM, on_term)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        orphaned()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                orphaned()
+
+    threading.Thread(target=watch, name="stridekeeper-parent-watch", daemon=True).start()
 
 
 def _unspill(records: Any) -> Any:
@@ -435,7 +642,14 @@ def _run_row(run: Any, summary: dict[str, Any], athlete: str) -> dict[str, Any]:
     row["device_summary_json"] = json.dumps(
         None if dev is None else {k: v for k, v in dev.items() if k != "raw"}
     )
-    row["warnings_json"] = json.dumps(list(meta.get("warnings", [])))
+    notes = list(meta.get("warnings", []))
+    notes += [n for n in run.records.attrs.get("quality_notes", []) if n not in notes]
+    dev_km = (dev or {}).get("distance_m") if isinstance(dev, dict) else None
+    if (len(run.records) == 0 and not meta.get("summary_only")
+            and isinstance(dev_km, int | float) and dev_km > 0):  # fmt: skip
+        notes.append(f"no records could be decoded although the device's summary says "
+                     f"{dev_km / 1000:.1f} km (record definition unreadable?)")  # fmt: skip
+    row["warnings_json"] = json.dumps(notes)
     row["summary_only"] = bool(meta.get("summary_only", False))
     row["imported_at"] = pd.Timestamp.now(tz="UTC")
     return row
@@ -490,6 +704,8 @@ def import_paths(
     engine: str = "local",
     scheduler: str | None = None,
     athlete_from_path: bool = False,
+    lock_wait_s: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> ImportReport:
     """Import files, folders and archives into a library (created if needed).
 
@@ -529,6 +745,11 @@ def import_paths(
         The athlete of each file is the first folder below the PATH it was found under
         (one folder per athlete); files directly in PATH, or named themselves, get
         ``athlete``.
+    lock_wait_s
+        How long to wait while another process writes the library: None as long as it
+        takes, 0 refuse at once (:class:`~stridekeeper.library.store.LibraryBusyError`). [s]
+    on_wait
+        Called with a one-line message when the import has to wait (default: logged).
 
     Returns
     -------
@@ -544,15 +765,51 @@ def import_paths(
     if engine not in ("local", "dask"):
         raise ValueError(f"unknown engine {engine!r}; choose 'local' or 'dask'")
     if engine == "dask":
-        from .dask_engine import dask_executor, require_dask
+        from .dask_engine import require_dask
 
         require_dask()
+    from .store import default_library_path
+
+    # one writer at a time, for the whole import: sources and runs are read under the lock
+    held = contextlib.ExitStack()
+    held.enter_context(write_lock(
+        Path(library).expanduser() if library is not None else default_library_path(),
+        wait_s=lock_wait_s, on_wait=on_wait or log.warning))  # fmt: skip
+    with held:
+        return _import_locked(paths, library, athlete, jobs, commit_every, commit_seconds,
+                              max_archive_bytes, progress, on_commit, log_tz_s, engine,
+                              scheduler, athlete_from_path)  # fmt: skip
+
+
+def _import_locked(
+    paths: Sequence[str | os.PathLike[str]],
+    library: str | os.PathLike[str] | None,
+    athlete: str,
+    jobs: int | None,
+    commit_every: int,
+    commit_seconds: float,
+    max_archive_bytes: int,
+    progress: bool,
+    on_commit: Callable[[int], None] | None,
+    log_tz_s: int | None,
+    engine: str,
+    scheduler: str | None,
+    athlete_from_path: bool,
+) -> ImportReport:
+    """:func:`import_paths` with the library's writer lock held."""
+    if engine == "dask":
+        from .dask_engine import dask_executor
     lib = Library.create(library)
     report = ImportReport()
     expand_failures: list[tuple[str, str]] = []
     known = lib.sources()
-    # a file that failed before is tried again (a newer version may read it)
+    # a file that failed before is tried again (a newer version may read it), and so is
+    # one whose runs lost their records (a crash, a full disk): never "unchanged"
     sha_known = set(known.loc[known["status"] == "imported", "sha256"].dropna())
+    sha_known -= lib.lost_sources()
+    # identical files in one import: decoded once; a failure is each copy's failure
+    failed_sha: dict[str, tuple[str, str]] = {}
+    copies_of: dict[str, list[str]] = {}
     path_sha = dict(zip(known["path"], known["sha256"], strict=False))
     runs_now = lib.runs()
     jobs_arg = jobs
@@ -590,11 +847,18 @@ def import_paths(
             except OSError as exc:
                 report.failures.append((item.display, f"cannot read ({exc.strerror or exc})"))
                 continue
+            if sha in failed_sha:
+                report.failures.append((item.display, _as_copy(failed_sha[sha], item.display)))  # fmt: skip
+                continue
+            if sha in copies_of:
+                copies_of[sha].append(item.display)
+                continue
             if sha in sha_known:
                 report.unchanged += 1
                 progress_ui.tick(report.imported_runs)
                 continue
             sha_known.add(sha)
+            copies_of[sha] = []
             yield item, data, sha, kind
 
     last_commit = [time.monotonic()]
@@ -623,15 +887,19 @@ def import_paths(
     def handle(result: dict[str, Any], sha: str, size: int, kind: str, who: str) -> None:
         result["sha256"], result["size"], result["athlete"] = sha, size, who
         if result["error"] and kind == "maybe" and result.get("unsupported"):
-            report.ignored += 1  # a JSON or CSV in an export that is not ours to read
+            report.ignored += 1 + len(copies_of.pop(sha, []))  # not ours to read
             sha_known.discard(sha)
             progress_ui.tick(report.imported_runs)
             return
         result["runs"] = [(row, _unspill(rec)) for row, rec in result["runs"]]
+        copies = copies_of.pop(sha, [])
         if result["error"]:
             report.failures.append((result["display"], result["error"]))
+            failed_sha[sha] = (result["display"], result["error"])
+            report.failures.extend((c, _as_copy(failed_sha[sha], c)) for c in copies)
             pending.append({**result, "runs": [], "sessions": None})  # remembered as failed
         else:
+            report.unchanged += len(copies)
             pending.append(result)
         report.skipped_by_sport.update(result["skipped"])
         report.rejected_rows.extend(result.get("rejected", []))
@@ -653,8 +921,9 @@ def import_paths(
             if engine == "dask":
                 executor: Any = dask_executor(scheduler, n_workers=jobs_arg)
             else:
-                executor = ProcessPoolExecutor(max_workers=jobs)
                 spill = _spill_folder(stack)
+                executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                                               initargs=(os.getpid(), spill))  # fmt: skip
             with executor as pool:
                 width = getattr(pool, "width", jobs)
                 # a local pool gets a few files per task: each task costs a worker ~0.5 ms
@@ -676,7 +945,9 @@ def import_paths(
                         inflight[fut] = [meta for _, meta in chunk]
                         chunk.clear()
                         chunk_bytes = 0
-                    if len(inflight) >= 4 * width:
+                    while len(inflight) >= 4 * width or (
+                        len(inflight) > 1 and _inflight_bytes(inflight) > MAX_INFLIGHT_BYTES
+                    ):
                         if not warmed:  # the workers are busy: load what the commit needs
                             import pyarrow.parquet  # noqa: F401
 
@@ -709,6 +980,18 @@ def import_paths(
         progress_ui.close()
     report.failures = expand_failures + report.failures
     return report
+
+
+def _inflight_bytes(inflight: dict[Any, list[tuple[str, int, str, str]]]) -> int:
+    """Bytes of input sent to the workers and not yet decoded."""
+    return sum(meta[1] for metas in inflight.values() for meta in metas)
+
+
+def _as_copy(failure: tuple[str, str], display: str) -> str:
+    """The failure (file, reason) of one file, reworded for an identical copy."""
+    orig, error = failure
+    reason = error[len(orig) + 2 :] if error.startswith(f"{orig}: ") else error
+    return f"{display}: {reason}"
 
 
 def _build_commit(

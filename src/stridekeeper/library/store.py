@@ -13,17 +13,31 @@ A commit writes new files under new names (temporary file, fsync, rename), then 
 a mix, and a process killed mid-import leaves the library as it was at its last commit.
 Files no manifest names any more are removed after the commit. Records live in a few large
 files per month, since one file per run reads ~60 times slower.
+
+One writer at a time: every commit, and a whole import, holds an exclusive lock on
+``library.lock`` (``flock`` on POSIX, ``msvcrt.locking`` on Windows, an exclusive-create
+file elsewhere). A second writer waits, saying so, or refuses with one line. Readers take
+no lock: they read the manifest of a committed generation and, should a commit remove a
+file under them, read the new manifest again.
+
+:meth:`Library.check` finds what a crash, a full disk or a hand edit left behind (an
+incomplete manifest, a missing or truncated table or records file, runs whose records are
+gone, files no manifest names) and :meth:`Library.repair` mends it; runs whose records are
+lost are forgotten with their source, so importing that file again brings them back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import logging
 import os
+import time
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,12 +50,196 @@ from ..schema import MOBILITY_COLUMNS
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["LIBRARY_VERSION", "Library", "default_library_path"]
+__all__ = ["LIBRARY_VERSION", "CheckReport", "Library", "LibraryBusyError", "LibraryWriteError",
+           "default_library_path", "write_lock"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 LIBRARY_VERSION = 1
 MANIFEST = "library.json"
+LOCK_FILE = "library.lock"
+#: Keys every manifest has.
+MANIFEST_KEYS = ("version", "generation", "runs", "mobility", "sources", "records")
+_PARQUET_MAGIC = b"PAR1"
+
+
+#: Columns a table can't be used without (a table lacking one is damaged).
+_KEY_COLUMNS = {"runs": ("run_id", "start_time", "athlete", "source_sha256", "records_file"),
+                "sources": ("path", "sha256", "status", "n_runs", "n_sessions"),
+                "mobility": ("session_id", "source_sha256", "athlete")}  # fmt: skip
+
+
+class LibraryBusyError(StridekeeperError, RuntimeError):
+    """Another process is writing the library (and the caller chose not to wait)."""
+
+
+class LibraryWriteError(StridekeeperError, OSError):
+    """The library folder could not be written (full disk, read-only folder, ...)."""
+
+
+def write_error(exc: OSError, root: Path) -> LibraryWriteError:
+    """One plain line for an OSError met while writing the library at ``root``."""
+    reason = {errno.ENOSPC: "no space left on device", errno.EROFS: "read-only file system",
+              errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+              errno.EDQUOT: "disk quota exceeded"}.get(exc.errno or 0,
+                                                      exc.strerror or str(exc))  # fmt: skip
+    return LibraryWriteError(f"{reason} while writing the library at {root}; nothing was changed")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0 or os.name == "nt":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def write_lock(
+    root: str | os.PathLike[str],
+    *,
+    wait_s: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the library's writer lock (``library.lock`` in its folder).
+
+    Parameters
+    ----------
+    root
+        The library folder (created if missing).
+    wait_s
+        How long to wait for another writer to finish: None forever, 0 not at all. [s]
+    on_wait
+        Called once with a one-line message when the lock is held by someone else.
+
+    Raises
+    ------
+    LibraryBusyError
+        Another writer still holds the lock after ``wait_s``.
+    LibraryWriteError
+        The folder can't be written (read-only, full).
+    """
+    root = Path(root)
+    key = os.path.realpath(root)
+    if _HELD.get(key):  # this process holds it already (an import committing)
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise write_error(exc, root) from exc
+    try:
+        _acquire(fd, root, wait_s, on_wait)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(key, None)
+            _release(fd, root)
+    finally:
+        os.close(fd)
+
+
+#: Libraries whose writer lock this process holds (real path -> depth).
+_HELD: dict[str, int] = {}
+
+
+def _holder(root: Path) -> str:
+    try:
+        pid = (root / LOCK_FILE).read_text().strip()
+    except OSError:
+        pid = ""
+    return f" (process {pid})" if pid.isdigit() else ""
+
+
+def _try_lock(fd: int, root: Path) -> bool:
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        except OSError as exc:  # a file system without locks: fall back
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+    try:
+        import msvcrt
+    except ImportError:
+        msvcrt = None  # type: ignore[assignment]
+    if msvcrt is not None:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+            return True
+        except OSError:
+            return False
+    # last resort: a file made with O_EXCL holding the owner's pid; a dead owner's is stale
+    excl = root / (LOCK_FILE + ".owner")
+    try:
+        xfd = os.open(excl, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        try:
+            pid = int(excl.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if not _pid_alive(pid):
+            with contextlib.suppress(OSError):
+                excl.unlink()
+        return False
+    os.write(xfd, f"{os.getpid()}".encode())
+    os.close(xfd)
+    return True
+
+
+def _acquire(fd: int, root: Path, wait_s: float | None,
+             on_wait: Callable[[str], None] | None) -> None:  # fmt: skip
+    if _try_lock(fd, root):
+        return
+    who = _holder(root)
+    if wait_s is not None and wait_s <= 0:
+        raise LibraryBusyError(f"{root}: another stridekeeper process{who} is writing this "
+                               "library; try again when it has finished")  # fmt: skip
+    if on_wait is not None:
+        on_wait(f"waiting for another stridekeeper process{who} to finish writing the "
+                f"library at {root} ...")  # fmt: skip
+    deadline = None if wait_s is None else time.monotonic() + wait_s
+    while not _try_lock(fd, root):
+        if deadline is not None and time.monotonic() > deadline:
+            raise LibraryBusyError(f"{root}: another stridekeeper process{who} is still "
+                                   f"writing this library after {wait_s:g} s")  # fmt: skip
+        time.sleep(0.05)
+
+
+def _release(fd: int, root: Path) -> None:
+    try:
+        import fcntl
+
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    except ImportError:
+        pass
+    excl = root / (LOCK_FILE + ".owner")
+    with contextlib.suppress(OSError):
+        if excl.read_text().strip() == str(os.getpid()):
+            excl.unlink()
+
 
 #: Columns of the runs table beyond :data:`~stridekeeper.metrics.summary.SUMMARY_COLUMNS`.
 RUN_ID_COLUMNS = ("run_id", "athlete", "source_sha256", "format", "utc_offset_s",
@@ -258,16 +456,23 @@ class Library:
     def __init__(self, root: Path, manifest: dict[str, Any]):
         self.root = root
         self._manifest = manifest
+        #: One line per problem the quick check on :meth:`open` found.
+        self.open_problems: list[str] = []
+        self._lock_depth = 0
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> Library:
+    def open(cls, path: str | os.PathLike[str] | None = None, *, check: bool = True) -> Library:
         """Open an existing library.
 
         Parameters
         ----------
         path
             The folder; default :func:`default_library_path`.
+        check
+            Quick check: the manifest is complete and every file it names is there and
+            whole (its Parquet footer present). Damage found is listed in
+            :attr:`open_problems` (and logged); :meth:`check` looks deeper.
 
         Raises
         ------
@@ -287,12 +492,25 @@ class Library:
             raise StridekeeperError(
                 f"{manifest_path}: unreadable library manifest ({exc})"
             ) from exc
-        if manifest.get("version") != LIBRARY_VERSION:
+        if not isinstance(manifest, dict) or manifest.get("version") != LIBRARY_VERSION:
+            version = manifest.get("version") if isinstance(manifest, dict) else None
             raise StridekeeperError(
-                f"{root}: library format {manifest.get('version')!r} is not supported "
+                f"{root}: library format {version!r} is not supported "
                 f"(this stridekeeper reads version {LIBRARY_VERSION})"
             )
-        return cls(root, manifest)
+        if check:
+            missing = _manifest_gaps(manifest)
+            if missing:
+                raise StridekeeperError(
+                    f"{manifest_path}: incomplete library manifest (no "
+                    f"{', '.join(missing)}); run `stridekeeper check --repair --library {root}`"
+                )
+        lib = cls(root, manifest)
+        if check:
+            lib.open_problems = lib._quick_check()
+            for line in lib.open_problems:
+                log.warning("%s", line)
+        return lib
 
     @classmethod
     def create(cls, path: str | os.PathLike[str] | None = None) -> Library:
@@ -302,11 +520,47 @@ class Library:
             return cls.open(root)
         if root.exists() and not root.is_dir():
             raise StridekeeperError(f"{root}: exists and is not a folder")
-        root.mkdir(parents=True, exist_ok=True)
         manifest = {"version": LIBRARY_VERSION, "generation": 0, "runs": None, "mobility": None,
                     "sources": None, "records": []}  # fmt: skip
-        _atomic_write_bytes(root / MANIFEST, json.dumps(manifest, indent=1).encode())
+        with write_lock(root):
+            if (root / MANIFEST).is_file():  # made by another process meanwhile
+                return cls.open(root)
+            try:
+                _atomic_write_bytes(root / MANIFEST, json.dumps(manifest, indent=1).encode())
+            except OSError as exc:
+                raise write_error(exc, root) from exc
         return cls(root, manifest)
+
+    # ------------------------------------------------------------------ locking
+    @contextlib.contextmanager
+    def locked(
+        self, *, wait_s: float | None = None, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
+        """Hold the writer lock (re-entrant within this object); on taking it, the
+        manifest is read again so changes build on the newest generation."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with write_lock(self.root, wait_s=wait_s, on_wait=on_wait):
+            self._reload()
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+
+    def _reload(self) -> None:
+        """Read the manifest on disk again (another process may have committed)."""
+        try:
+            manifest = json.loads((self.root / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return
+        if isinstance(manifest, dict) and not _manifest_gaps(manifest):
+            self._manifest = manifest
 
     @property
     def generation(self) -> int:
@@ -315,16 +569,42 @@ class Library:
 
     # ------------------------------------------------------------------ reading
     def _table(self, key: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
-        name = self._manifest.get(key)
-        if name is None:
-            return None
-        if columns is None:
-            return _read_parquet(self.root / name)
-        import pyarrow.parquet as pq
+        """A library table; with ``columns``, only those of them it has (read paths that show
+        a few columns skip decoding the rest)."""
+        for attempt in (0, 1):
+            name = self._manifest.get(key)
+            if name is None:
+                return None
+            keys = _KEY_COLUMNS.get(key, ())
+            try:
+                if columns is None:
+                    frame = _read_parquet(self.root / name)
+                else:
+                    import pyarrow.parquet as pq
 
-        path = self.root / name
-        have = set(pq.read_schema(path).names)
-        return _read_parquet(path, columns=[c for c in dict.fromkeys(columns) if c in have])
+                    have = set(pq.read_schema(self.root / name).names)
+                    lost = [c for c in keys if c not in have]  # damage, read or not
+                    if lost:
+                        raise StridekeeperError(self._damaged(name, f"without column(s) {lost}"))
+                    frame = _read_parquet(self.root / name,
+                                          columns=[c for c in dict.fromkeys(columns) if c in have])  # fmt: skip
+                    keys = ()
+            except FileNotFoundError:
+                if attempt == 0:  # a commit replaced it after we read the manifest
+                    self._reload()
+                    continue
+                raise StridekeeperError(self._damaged(name, "missing")) from None
+            except (OSError, ValueError) as exc:  # truncated or not Parquet
+                raise StridekeeperError(self._damaged(name, f"unreadable: {exc}")) from exc
+            missing = [c for c in keys if c not in frame.columns]
+            if missing:
+                raise StridekeeperError(self._damaged(name, f"without column(s) {missing}"))
+            return frame
+        return None  # pragma: no cover
+
+    def _damaged(self, name: str, what: str) -> str:
+        return (f"{self.root / name}: library file {what}; run "
+                f"`stridekeeper check --repair --library {self.root}`")  # fmt: skip
 
     def athletes(self) -> list[str]:
         """Every athlete with runs or mobility sessions in the library, sorted."""
@@ -437,7 +717,22 @@ class Library:
             from ..io._common import empty_records
 
             return empty_records()
-        frame = _read_parquet(self.root / fname, filters=[("run_id", "=", run_id)])
+        try:
+            frame = _read_parquet(self.root / fname, filters=[("run_id", "=", run_id)])
+        except FileNotFoundError:
+            self._reload()  # compacted by another process meanwhile: look again
+            runs = self._table("runs")
+            fname = None if runs is None else next(
+                iter(runs.loc[runs["run_id"] == run_id, "records_file"]), None)  # fmt: skip
+            if not isinstance(fname, str) or not (self.root / fname).is_file():
+                raise StridekeeperError(
+                    f"run {run_id!r}: its records are missing from the library at "
+                    f"{self.root}; run `stridekeeper check --repair`, then import its file "
+                    "again"
+                ) from None
+            frame = _read_parquet(self.root / fname, filters=[("run_id", "=", run_id)])
+        except (OSError, ValueError) as exc:
+            raise StridekeeperError(self._damaged(fname, f"unreadable: {exc}")) from exc
         frame = frame.drop(columns="run_id").dropna(axis=1, how="all")
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
         frame = frame.set_index("timestamp").sort_index()
@@ -447,7 +742,36 @@ class Library:
 
     # ------------------------------------------------------------------ writing
     def commit(self, change: Commit) -> None:
-        """Apply one change atomically: all of it is visible after, none of it if killed."""
+        """Apply one change atomically: all of it is visible after, none of it if killed.
+
+        Holds the writer lock (waiting for another writer). A full disk or read-only
+        folder raises :class:`LibraryWriteError` and leaves the library as it was.
+        """
+        with self.locked(), self._writing():
+            self._commit(change)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turn an OSError while writing into one plain line, removing the half-written
+        files of this generation (the manifest still names the old ones)."""
+        before = self._manifest
+        try:
+            yield
+        except OSError as exc:
+            if isinstance(exc, LibraryWriteError):
+                raise
+            if self._manifest is before:
+                self._remove_unnamed(before)
+            raise write_error(exc, self.root) from exc
+
+    def _remove_unnamed(self, manifest: dict[str, Any]) -> None:
+        keep = _named_files(manifest)
+        for path in _library_files(self.root):
+            if path.relative_to(self.root).as_posix() not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    def _commit(self, change: Commit) -> None:
         gen = self.generation + 1
         man = dict(self._manifest)
         # runs
@@ -509,6 +833,10 @@ class Library:
 
     def compact(self) -> None:
         """Merge each month's record files into one and drop rows of removed runs."""
+        with self.locked(), self._writing():
+            self._compact()
+
+    def _compact(self) -> None:
         by_month: dict[str, list[str]] = {}
         for f in self._manifest.get("records", []):
             by_month.setdefault(f.split("/")[1], []).append(f)
@@ -535,8 +863,7 @@ class Library:
         self._collect_garbage()
 
     def _collect_garbage(self) -> None:
-        keep = {self._manifest.get(k) for k in ("runs", "mobility", "sources")}
-        keep |= set(self._manifest.get("records", []))
+        keep = _named_files(self._manifest)
         for path in _library_files(self.root):
             rel = path.relative_to(self.root).as_posix()
             if rel not in keep:
@@ -547,6 +874,253 @@ class Library:
         for sub in sorted((self.root / "records").glob("*"), reverse=True):
             if sub.is_dir() and not any(sub.iterdir()):
                 sub.rmdir()
+
+    # ------------------------------------------------------------------ checking
+    def _quick_check(self) -> list[str]:
+        """Every file the manifest names is there and ends in a Parquet footer."""
+        return [f"{self.root / name}: library file {what}; run `stridekeeper check --repair "
+                f"--library {self.root}`" for name, what in self._bad_files().items()]  # fmt: skip
+
+    def _bad_files(self) -> dict[str, str]:
+        return {name: what for name in sorted(_named_files(self._manifest))
+                if (what := _file_state(self.root / name))}  # fmt: skip
+
+    def lost_sources(self) -> set[str]:
+        """``source_sha256`` of runs whose records file is missing or damaged (importing
+        their file again brings them back)."""
+        bad = set(self._bad_files())
+        listed = set(self._manifest.get("records") or [])
+        try:
+            runs = self._table("runs")
+        except StridekeeperError:
+            return set()
+        if runs is None or not len(runs):
+            return set()
+        files = runs["records_file"]
+        lost = files.notna() & (files.isin(bad) | ~files.isin(listed))
+        return set(runs.loc[lost, "source_sha256"].dropna())
+
+    def check(self) -> CheckReport:
+        """Look for damage: manifest gaps, missing or unreadable tables and records files,
+        runs whose records are gone, files no manifest names.
+
+        Returns
+        -------
+        CheckReport
+            ``problems`` empty when the library is whole.
+        """
+        import pyarrow.parquet as pq
+
+        rep = CheckReport(root=self.root)
+        man = self._manifest
+        rep.manifest_gaps = _manifest_gaps(man)
+        if rep.manifest_gaps:
+            rep.problems.append(f"{self.root / MANIFEST}: incomplete manifest (no "
+                                f"{', '.join(rep.manifest_gaps)})")  # fmt: skip
+        tables: dict[str, pd.DataFrame | None] = {}
+        for key in ("runs", "mobility", "sources"):
+            name = man.get(key)
+            if name is None:
+                tables[key] = None
+                continue
+            try:
+                tables[key] = _read_parquet(self.root / name)
+                missing = [c for c in _KEY_COLUMNS[key] if c not in tables[key].columns]
+                if missing:
+                    raise ValueError(f"no column(s) {missing}")
+            except (OSError, ValueError) as exc:
+                rep.damaged_tables.add(key)
+                what = (
+                    "missing" if isinstance(exc, FileNotFoundError) else "truncated or unreadable"
+                )
+                rep.problems.append(f"{self.root / name}: {key} table {what}")
+                tables[key] = None
+        ids_in: dict[str, set[str]] = {}
+        for name in man.get("records") or []:
+            try:
+                ids_in[name] = set(pq.read_table(self.root / name, columns=["run_id"])
+                                   .column("run_id").to_pylist())  # fmt: skip
+            except (OSError, ValueError) as exc:
+                rep.bad_record_files.add(name)
+                what = (
+                    "missing" if isinstance(exc, FileNotFoundError) else "truncated or unreadable"
+                )
+                rep.problems.append(f"{self.root / name}: records file {what}")
+        runs = tables["runs"]
+        if runs is not None and len(runs):
+            for run_id, fname, sha in zip(runs["run_id"], runs["records_file"],
+                                          runs["source_sha256"], strict=True):  # fmt: skip
+                if isinstance(fname, str) and run_id not in ids_in.get(fname, ()):
+                    rep.lost_run_ids.add(run_id)
+                    if isinstance(sha, str):
+                        rep.lost_sources.add(sha)
+            if rep.lost_run_ids:
+                rep.problems.append(f"{self.root}: {len(rep.lost_run_ids)} run(s) have lost "
+                                    "their records")  # fmt: skip
+        named = _named_files(man)
+        rep.orphans = sorted(rel for p in _library_files(self.root)
+                             if (rel := p.relative_to(self.root).as_posix()) not in named)  # fmt: skip
+        if rep.orphans:
+            rep.problems.append(f"{self.root}: {len(rep.orphans)} file(s) no manifest names "
+                                "(left by an interrupted commit)")  # fmt: skip
+        return rep
+
+    def repair(self) -> CheckReport:
+        """Mend what :meth:`check` finds, under the writer lock, in one new generation.
+
+        An incomplete manifest is rebuilt from the newest readable files; a damaged table
+        starts empty; runs whose records are lost are dropped and their sources marked
+        ``lost``, so importing those files again re-imports them; unnamed files are
+        removed. Returns the report of what was found (and mended).
+        """
+        with self.locked(), self._writing():
+            gaps = _manifest_gaps(self._manifest)
+            if gaps:
+                self._manifest = _rebuilt_manifest(self.root, self._manifest)
+            rep = self.check()
+            if gaps:
+                rep.manifest_gaps = gaps
+                rep.problems.insert(0, f"{self.root / MANIFEST}: incomplete manifest (no "
+                                    f"{', '.join(gaps)}): rebuilt from the files present")  # fmt: skip
+            if not rep.problems:
+                return rep
+            man = dict(self._manifest)
+            gen = int(man.get("generation") or 0) + 1
+            runs = None if "runs" in rep.damaged_tables else self._table("runs")
+            mob = None if "mobility" in rep.damaged_tables else self._table("mobility")
+            src = None if "sources" in rep.damaged_tables else self._table("sources")
+            runs = _empty_runs() if runs is None else runs
+            mob = _empty_mobility() if mob is None else mob
+            src = _empty_sources() if src is None else src.copy()
+            lost = pd.Series(src["sha256"].isin(rep.lost_sources), index=src.index)
+            n_runs = pd.to_numeric(src["n_runs"], errors="coerce").fillna(0)
+            n_sess = pd.to_numeric(src["n_sessions"], errors="coerce").fillna(0)
+            if "runs" in rep.damaged_tables:
+                lost |= n_runs > 0
+            if "mobility" in rep.damaged_tables:
+                lost |= n_sess > 0
+            src.loc[lost, "status"] = "lost"
+            src.loc[lost, "detail"] = "records lost; import the file again"
+            runs = runs[~runs["run_id"].isin(rep.lost_run_ids)]
+            live = set(runs["records_file"].dropna()) if len(runs) else set()
+            man["records"] = [f for f in man.get("records") or []
+                              if f in live and f not in rep.bad_record_files]  # fmt: skip
+            for key, frame in (("runs", runs), ("mobility", mob), ("sources", src)):
+                fname = f"{key}-{gen:08d}.parquet"
+                _write_parquet(_for_disk(frame), self.root / fname)
+                man[key] = fname
+            man["generation"] = gen
+            man["version"] = LIBRARY_VERSION
+            _atomic_write_bytes(self.root / MANIFEST, json.dumps(man, indent=1).encode())
+            self._manifest = man
+            self._collect_garbage()
+            rep.repaired = True
+            return rep
+
+
+@dataclass
+class CheckReport:
+    """What :meth:`Library.check` found.
+
+    Attributes
+    ----------
+    problems
+        One line per problem; empty when the library is whole.
+    manifest_gaps
+        Manifest keys that are missing.
+    damaged_tables
+        ``runs``, ``mobility``, ``sources``: tables missing or unreadable.
+    bad_record_files
+        Records files the manifest names that are missing or unreadable.
+    lost_run_ids, lost_sources
+        Runs whose records are gone, and the ``sha256`` of the files they came from.
+    orphans
+        Library files no manifest names (relative paths).
+    repaired
+        True when :meth:`Library.repair` wrote a mended generation.
+    """
+
+    root: Path
+    problems: list[str] = field(default_factory=list)
+    manifest_gaps: list[str] = field(default_factory=list)
+    damaged_tables: set[str] = field(default_factory=set)
+    bad_record_files: set[str] = field(default_factory=set)
+    lost_run_ids: set[str] = field(default_factory=set)
+    lost_sources: set[str] = field(default_factory=set)
+    orphans: list[str] = field(default_factory=list)
+    repaired: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """No problem found."""
+        return not self.problems
+
+    @property
+    def consistent(self) -> bool:
+        """Nothing lost or damaged (unnamed files, the garbage of a killed commit, aside)."""
+        return not (self.manifest_gaps or self.damaged_tables or self.bad_record_files
+                    or self.lost_run_ids)  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {"library": str(self.root), "ok": self.ok, "problems": list(self.problems),
+                "lost_runs": len(self.lost_run_ids), "lost_sources": len(self.lost_sources),
+                "orphans": list(self.orphans), "repaired": self.repaired}  # fmt: skip
+
+
+def _manifest_gaps(manifest: dict[str, Any]) -> list[str]:
+    gaps = [k for k in MANIFEST_KEYS if k not in manifest]
+    if "records" in manifest and not isinstance(manifest["records"], list):
+        gaps.append("records")
+    if "generation" in manifest and not isinstance(manifest["generation"], int):
+        gaps.append("generation")
+    return gaps
+
+
+def _named_files(manifest: dict[str, Any]) -> set[str]:
+    keep = {manifest.get(k) for k in ("runs", "mobility", "sources")}
+    records = manifest.get("records")
+    keep |= set(records) if isinstance(records, list) else set()
+    return {k for k in keep if isinstance(k, str)}
+
+
+def _file_state(path: Path) -> str | None:
+    """None for a file that ends in a Parquet footer; else what is wrong with it."""
+    try:
+        size = path.stat().st_size
+        if size < 12:
+            return "truncated"
+        with open(path, "rb") as fh:
+            fh.seek(-4, os.SEEK_END)
+            return None if fh.read(4) == _PARQUET_MAGIC else "truncated or not Parquet"
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+
+
+def _rebuilt_manifest(root: Path, old: dict[str, Any]) -> dict[str, Any]:
+    """A complete manifest from what the folder holds: the newest readable table of each
+    kind, every readable records file (those no run names are dropped by the repair)."""
+    man: dict[str, Any] = {"version": LIBRARY_VERSION, "generation": 0, "runs": None,
+                           "mobility": None, "sources": None, "records": []}  # fmt: skip
+    gens = [0]
+    for key in ("runs", "mobility", "sources"):
+        for path in sorted(root.glob(f"{key}-*.parquet"), reverse=True):
+            if _file_state(path) is None:
+                man[key] = path.name
+                with contextlib.suppress(ValueError):
+                    gens.append(int(path.stem.split("-")[1]))
+                break
+    for path in sorted(root.glob("records/*/*.parquet")):
+        if _file_state(path) is None:
+            man["records"].append(path.relative_to(root).as_posix())
+            with contextlib.suppress(ValueError):
+                gens.append(int(path.stem.split("-")[0]))
+    if isinstance(old.get("generation"), int):
+        gens.append(old["generation"])
+    man["generation"] = max(gens)
+    return man
 
 
 def _write_all(writes: list[tuple[list[tuple[str, pa.Table]], Path]]) -> None:

@@ -1,25 +1,50 @@
-"""Late-run stride drop-off at the same speed and grade (SCIENCE.md section 3).
+"""Late-run stride drop-off at the same speed and grade, under real measurement noise.
 
 Step length rises with speed and falls uphill, so the late part of a run is compared with
-what a model fitted on the early part predicts *for the late part's own speed and grade*:
+what a model fitted on the fresh part predicts *for the late part's own speed and grade*.
+What a watch records is noisy (GPS speed error ~0.1 m/s, correlated over ~10 s; step length
+often derived from that same speed), and a per-second regression of step length on speed
+is then biased (shared noise inflates the slope; an independent step sensor's slope is
+attenuated), so the method works on blocks:
 
-1. moving samples only; the warm-up (first 10 % of moving time, at least 5 min) and
-   samples steeper than +-4 % are dropped;
-2. reference window: end of warm-up to 50 % of moving time; late window: last 25 %;
-3. ``step_length_m ~ a + b * speed_mps (+ c * grade_pct)`` fitted on the reference window
-   with a Huber M-estimator (time-weighted);
-4. ``stride_dropoff_pct = 100 * (1 - mean(observed late) / mean(predicted late))``:
-   positive means shorter steps late than speed and grade predict;
-5. a 95 % interval from a moving-block bootstrap over 60-s blocks of moving time (blocks
-   resampled within each window, the model refitted each time with the Huber weights of the
-   full fit held fixed: all replicates at once, as one matrix product);
-6. runs that can't support the comparison get NaN and a ``reason``.
+1. **Gait.** Timer-running samples with speed >= 1 m/s, no GPS spike, and a running cadence
+   (>= ``gait_cadence_spm``, 140 steps/min: brisk walking is 110-130) count as running;
+   walking, standing and the ``settle_s`` after each break (the watch's speed filter lags)
+   are left out and their share reported (``excluded_gait_pct``).
+2. **Windows** in running time: the warm-up (first 10 %, at least 5 min) is dropped; the
+   reference window runs to 50 %, the late window is the last 25 %.
+3. **Blocks** of ``block_s`` (60 s) of running: per block the step length is distance per
+   step (sum of step lengths over the steps taken), the speed the one *implied by that step
+   length and the cadence* (``step x cadence``: for a derived step length this is the GPS
+   speed, for a foot pod the pod's own speed, so the regressor never carries an error the
+   step length doesn't share, which in log-log form biases the slope only toward 1, by
+   little), the grade the block's climb over its distance (barometric drift and 0.2 m
+   steps cancel over a block). Blocks steeper than +-4 % are left out.
+4. **Model** ``log(step) = a + e * x + c * grade + k * x**2`` with ``x = log(speed / v0)``,
+   fitted on the reference blocks (Huber-weighted), with weak priors on the elasticity
+   ``e`` (0.8 +- 0.2, the literature's range), the grade effect ``c`` (-0.55 %/% +- 0.3)
+   and the curvature ``k`` (-0.25 +- 0.35: steps lengthen less at higher speeds, where
+   cadence takes over): where the reference window has a
+   wide speed range the data decide, where it is narrow the prior does, and its
+   uncertainty goes into the interval.
+5. ``stride_dropoff_pct = 100 * (1 - exp(mean late residual))``: positive means shorter
+   steps late than speed and grade predict.
+6. **Interval**: the late mean's standard error and the model's prediction error at the
+   late window's speed and grade, both inflated for the blocks' autocorrelation (lag-1,
+   estimated from the residuals), with a t quantile on the effective degrees of freedom.
+7. A late window faster or slower than the fitted speed range by more than
+   ``max_extrapolation_pct`` gets NaN and a reason; within that, a warning says the number
+   is an extrapolation (more than 3 % outside; the interval already carries the slope's
+   uncertainty).
 
-Everything here is vectorised: no Python loop over samples or bootstrap replicates.
+A single run's reference window is all this function sees; ``prior=`` takes a personal
+elasticity fitted across an athlete's runs (:func:`personal_prior`), which narrows the
+interval of runs with a speed change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +52,49 @@ import numpy as np
 import pandas as pd
 
 from .averages import step_length_series_m
-from .moving import MIN_CADENCE_SPM, MIN_SPEED_MPS, _col, moving_mask, sample_weights_s
+from .moving import (
+    MIN_CADENCE_SPM,
+    MIN_SPEED_MPS,
+    _col,
+    _times_s,
+    moving_mask,
+    sample_weights_s,
+)
 
-__all__ = ["DropoffResult", "stride_dropoff"]
+__all__ = ["DEFAULT_PRIOR", "DropoffResult", "StepPrior", "personal_prior", "stride_dropoff"]
 
 _HUBER_C = 1.345
+#: Running cadence: below this it is walking (brisk walking is 110-130). [steps/min]
+GAIT_CADENCE_SPM = 140.0
+
+
+@dataclass(frozen=True)
+class StepPrior:
+    """Prior knowledge of how step length changes with speed and grade (log-log model).
+
+    Attributes
+    ----------
+    elasticity, elasticity_sd
+        d log(step length) / d log(speed), and its uncertainty.
+    grade_per_pct, grade_sd
+        d log(step length) per % of grade, and its uncertainty. [1/%]
+    curvature, curvature_sd
+        Second derivative of log(step length) in log(speed): step length flattens at
+        higher speeds, where cadence takes over (negative = concave).
+    """
+
+    elasticity: float = 0.8
+    elasticity_sd: float = 0.2
+    grade_per_pct: float = -0.0055
+    grade_sd: float = 0.003
+    curvature: float = -0.25
+    curvature_sd: float = 0.35
+
+
+#: The population prior: step length ~ speed^0.8 (Cavanagh & Kram 1989: +28 % from 3.15 to
+#: 4.12 m/s is an elasticity of ~0.9 at the group level; individuals range ~0.6-1.0) and
+#: ~4 % shorter from 0 to 7 % incline (Padulo et al. 2013).
+DEFAULT_PRIOR = StepPrior()
 
 
 @dataclass(frozen=True)
@@ -45,22 +108,34 @@ class DropoffResult:
     stride_dropoff_raw_pct
         Late mean vs reference mean step length, no normalisation. [%]
     ci95_pct
-        95 % block-bootstrap interval of ``stride_dropoff_pct``. [%]
+        95 % interval of ``stride_dropoff_pct``. [%]
     cadence_drift_pct
         Late cadence vs what speed and grade predict: positive = higher cadence late. [%]
     reason
         Why the drop-off is NaN, else None.
+    warning
+        A caveat on a number that is given (e.g. an extrapolated speed), else None.
     model
-        ``"speed+grade"``, ``"speed"`` or ``"constant-speed"`` (reference too steady to fit
-        a slope and the late window at the same speed: the prediction is the mean).
+        ``"speed+grade"`` or ``"speed"`` (no altitude: treadmill).
     step_length_source
         ``"device"`` (per-record step length) or ``"derived"`` (speed / cadence).
     coef
-        Fitted coefficients (intercept [m], per m/s [s], per % grade [m/%]).
+        ``(a, e, c, k)`` of ``log(step) = a + e * x + c * grade + k * x**2``,
+        ``x = log(speed / v0)``.
+    reference_speed_mps
+        ``v0``, the reference window's mean speed. [m/s]
+    speed_range_mps
+        Block speeds the model was fitted on (min, max), and the late window's mean. [m/s]
+    elasticity_data, elasticity_data_se
+        The reference window's own elasticity estimate (no prior) and its standard error:
+        what :func:`personal_prior` pools across runs.
+    excluded_gait_pct
+        Share of timer-running time left out as walking, standing or settling. [%]
     windows_s
-        Moving-time boundaries: ``warmup_end``, ``reference_end``, ``late_start``, ``total``. [s]
+        Running-time boundaries: ``warmup_end``, ``reference_end``, ``late_start``,
+        ``total``. [s]
     n_reference, n_late
-        Samples used in each window.
+        Blocks used in each window.
     """
 
     stride_dropoff_pct: float = float("nan")
@@ -68,135 +143,152 @@ class DropoffResult:
     ci95_pct: tuple[float, float] = (float("nan"), float("nan"))
     cadence_drift_pct: float = float("nan")
     reason: str | None = None
+    warning: str | None = None
     model: str | None = None
     step_length_source: str = "none"
     coef: tuple[float, ...] = ()
+    reference_speed_mps: float = float("nan")
+    speed_range_mps: tuple[float, float, float] = (float("nan"),) * 3
+    elasticity_data: float = float("nan")
+    elasticity_data_se: float = float("nan")
+    excluded_gait_pct: float = float("nan")
     windows_s: dict[str, float] = field(default_factory=dict)
     n_reference: int = 0
     n_late: int = 0
 
-
-def _wmean(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted mean along the last axis (w may be batched)."""
-    return (y * w).sum(axis=-1) / w.sum(axis=-1)
-
-
-class _WLS:
-    """Weighted least squares on a fixed design for many weight vectors.
-
-    The per-sample outer products are formed once, so each solve is two matrix products
-    (BLAS) and a batch of p x p solves.
-    """
-
-    def __init__(self, X: np.ndarray, y: np.ndarray):
-        n, p = X.shape
-        self.X, self.y, self.p = X, y, p
-        self.xx = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
-        self.xy = X * y[:, None] if y.ndim == 1 else None
-        self.ridge = 1e-9 * np.eye(p)
-
-    def solve(self, W: np.ndarray) -> np.ndarray:
-        """Coefficients for a batch of weight vectors W (B, n) -> (B, p) (row b of a 2-D
-        ``y`` is the response of weight vector b)."""
-        xtwx = (W @ self.xx).reshape(-1, self.p, self.p) + self.ridge
-        xtwy = W @ self.xy if self.xy is not None else (W * self.y) @ self.X
-        return np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
+    def predicted_step_m(self, speed_mps: Any, grade_pct: Any = 0.0) -> np.ndarray:
+        """Step length the fresh-run model predicts at this speed and grade. [m]"""
+        speed = np.asarray(speed_mps, dtype=float)
+        if len(self.coef) < 2 or not np.isfinite(self.reference_speed_mps):
+            return np.full(speed.shape, np.nan)
+        a, e, c, k = (tuple(self.coef) + (0.0, 0.0))[:4]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = np.log(speed / self.reference_speed_mps)
+        grade = np.nan_to_num(np.asarray(grade_pct, dtype=float))
+        return np.exp(a + e * x + c * grade + k * x**2)
 
 
-def _huber_fit(
+def _settled(t_s: np.ndarray, brk: np.ndarray, settle_s: float, before_s: float) -> np.ndarray:
+    """False within ``settle_s`` after and ``before_s`` before any break sample."""
+    n = len(t_s)
+    if not brk.any() or n == 0:
+        return np.ones(n, dtype=bool)
+    last = np.maximum.accumulate(np.where(brk, t_s, -np.inf))
+    nxt = np.minimum.accumulate(np.where(brk, t_s, np.inf)[::-1])[::-1]
+    return ~brk & (t_s - last >= settle_s) & (nxt - t_s >= before_s)
+
+
+def _blocks(key: np.ndarray, use: np.ndarray, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-block sums of ``cols`` over the samples in ``use``, blocks numbered by ``key``
+    (non-decreasing); also the first and last index of each block."""
+    idx = np.flatnonzero(use)
+    if len(idx) == 0:
+        return {"first": np.zeros(0, dtype=np.intp)}
+    k = key[idx]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    out = {name: np.add.reduceat(v[idx], starts) for name, v in cols.items()}
+    out["first"] = idx[starts]
+    out["last"] = idx[np.r_[starts[1:] - 1, len(idx) - 1]]
+    out["key"] = k[starts]
+    return out
+
+
+def _fit(
     X: np.ndarray,
     y: np.ndarray,
-    W: np.ndarray,
-    *,
-    scale: float | np.ndarray | None = None,
-    n_iter: int = 8,
-) -> tuple[np.ndarray, Any]:
-    """Huber M-estimate (IRLS) for a batch of weight vectors.
+    w: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_prec: np.ndarray,
+    noise_var: np.ndarray | None = None,
+    shared: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Huber-weighted least squares with a normal prior on some coefficients.
 
-    Parameters
-    ----------
-    X
-        Design, shape (n, p).
-    y
-        Response, shape (n,) (shared by every weight vector), or (B, n): several
-        responses fitted at once, row b with weight vector b (several fits for the price of
-        one: the cost is in the per-iteration overhead, not the arithmetic).
-    W
-        Sample weights, shape (B, n).
-    scale
-        Residual scale; default: 1.4826 x the median absolute residual of a first
-        least-squares fit, of the first weight vector for a 1-D ``y`` (then held fixed, so
-        every bootstrap replicate is down-weighted on the same scale), of each row's own
-        fit for a 2-D ``y``.
-    n_iter
-        IRLS iterations.
-
-    Returns
-    -------
-    (numpy.ndarray, float or numpy.ndarray)
-        Coefficients (B, p) and the scale used (one per row for a 2-D ``y``).
+    The prior precision is on the scale of the coefficients (1/sd**2); it is combined with
+    the data precision X'WX / sigma**2, sigma estimated from the residuals, so a prior weighs
+    as much as it should whatever the noise. ``noise_var`` (per row) is the measurement error
+    variance of column 1 (log speed), a ``shared`` share of which is also in ``y``: its
+    expected contribution is taken out of the moment sums (errors in variables). Returns
+    (beta, covariance, sigma, residuals).
     """
-    wls = _WLS(X, y)
-    beta = wls.solve(W)
-    if scale is None and y.ndim == 1:
-        r0 = np.abs(y - X @ beta[0])[W[0] > 0]
-        scale = float(1.4826 * np.median(r0)) if len(r0) else 1.0
-    elif scale is None:
-        r0 = np.abs(y - beta @ X.T)
-        if (W > 0).all():
-            scale = 1.4826 * np.median(r0, axis=1)
-        else:
-            scale = np.array([1.4826 * np.median(r[wv > 0]) if (wv > 0).any() else 1.0
-                              for r, wv in zip(r0, W, strict=True)])  # fmt: skip
-    scale = np.maximum(scale, 1e-9) if isinstance(scale, np.ndarray) else max(scale, 1e-9)
-    cut = _HUBER_C * (scale[:, None] if isinstance(scale, np.ndarray) else scale)
-    XT = X.T
-    for _ in range(n_iter):
-        absr = np.abs(y - beta @ XT)
-        h = np.minimum(1.0, cut / np.maximum(absr, 1e-12))
-        beta = wls.solve(W * h)
-    return beta, scale
+    p = X.shape[1]
+    h = np.ones(len(y))
+    sigma2 = max(float(np.var(y)), 1e-8) if len(y) > 1 else 1e-4
+    beta = prior_mean.copy()
+    for _ in range(6):
+        ww = w * h
+        xx = (X * ww[:, None]).T @ X
+        xy = (X * ww[:, None]).T @ y
+        if noise_var is not None:
+            nv = float((ww * noise_var).sum())
+            # never take out more than 70 % of the observed spread of log speed
+            xbar = float((ww * X[:, 1]).sum() / ww.sum())
+            spread = float((ww * (X[:, 1] - xbar) ** 2).sum())
+            nv = min(nv, 0.7 * spread)
+            xx[1, 1] -= nv
+            xy[1] -= shared * nv
+        a = xx / sigma2 + np.diag(prior_prec) + 1e-12 * np.eye(p)
+        b = xy / sigma2 + prior_prec * prior_mean
+        beta = np.linalg.solve(a, b)
+        r = y - X @ beta
+        dof = max(float(ww.sum()) - p + float((prior_prec > 0).sum()), 1.0)
+        sigma2 = max(float((ww * r**2).sum()) / dof, 1e-8)
+        s = np.sqrt(sigma2)
+        h = np.minimum(1.0, _HUBER_C * s / np.maximum(np.abs(r), 1e-12))
+    ww = w * h
+    a = (X * ww[:, None]).T @ X / sigma2 + np.diag(prior_prec) + 1e-12 * np.eye(p)
+    return beta, np.linalg.inv(a), float(np.sqrt(sigma2)), y - X @ beta
 
 
-def _weighted_sd(x: np.ndarray, w: np.ndarray) -> float:
-    """Weighted standard deviation with ``np.cov(x, aweights=w)``'s bias correction."""
-    v1 = float(w.sum())
-    if v1 <= 0:
+def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray, m: np.ndarray) -> float:
+    """Measurement-error variance per sample and its block-mean inflation, from the
+    high-frequency variation of ``z`` (log implied speed) inside blocks.
+
+    For AR(1) noise of variance s2 and lag-1 correlation rho, the first and second
+    differences have variances 2 s2 (1 - rho) and 2 s2 (1 - rho**2); the true speed changes
+    little from one second to the next, so both come from the noise. Returns
+    ``s2 * (1 + rho) / (1 - rho)``: divided by a block's samples, its mean's error variance.
+    """
+    idx = np.flatnonzero(use)
+    if len(idx) < 10:
         return 0.0
-    dev = x - float(w @ x) / v1
-    fact = v1 - float(w @ w) / v1
-    return float(np.sqrt(max(float((w * dev) @ dev) / fact, 0.0))) if fact > 0 else 0.0
+    zz, kk = z[idx], key[idx]
+    same1 = (kk[1:] == kk[:-1]) & (np.diff(idx) == 1)
+    same2 = (kk[2:] == kk[:-2]) & (idx[2:] - idx[:-2] == 2)
+    if same1.sum() < 10 or same2.sum() < 10:
+        return 0.0
+    d1 = float(np.mean(np.diff(zz)[same1] ** 2))
+    d2 = float(np.mean((zz[2:] - zz[:-2])[same2] ** 2))
+    if d1 <= 0:
+        return 0.0
+    rho = float(np.clip(d2 / d1 - 1.0, 0.0, 0.95))
+    s2 = d1 / (2.0 * (1.0 - rho))
+    return s2 * (1.0 + rho) / (1.0 - rho)
 
 
-def _percentiles(x: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """``np.percentile(x, qs)`` (linear interpolation, same arithmetic), from one sort:
-    numpy's general path costs ~50 us per call in overhead, more than the sort."""
-    srt = np.sort(x)
-    virtual = (len(srt) - 1) * (np.asarray(qs, dtype=float) / 100.0)
-    below = np.floor(virtual).astype(np.intp)
-    above = np.minimum(below + 1, len(srt) - 1)
-    t = virtual - below
-    a, b = srt[below], srt[above]
-    diff = b - a
-    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+def _t975(dof: float) -> float:
+    """The 97.5 % quantile of Student's t with ``dof`` degrees of freedom (Cornish-Fisher
+    expansion; within 0.5 % of the exact value from 3 degrees of freedom up, without
+    importing scipy on the path that reads one file)."""
+    z = 1.959963984540054
+    v = max(float(dof), 1.0)
+    return (z + (z**3 + z) / (4 * v) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * v**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * v**3))  # fmt: skip
 
 
-def _block_starts(moving_time_s: np.ndarray, block_s: float) -> np.ndarray:
-    """First position of each ``block_s`` block of a non-decreasing moving time."""
-    blk = (moving_time_s // block_s).astype(np.int64)
-    return np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
+def _long_run(*series: np.ndarray, lags: int = 8) -> tuple[float, float]:
+    """Pooled lag-1 autocorrelation of residual series (each in time order) and the
+    long-run variance factor ``1 + 2 * sum((1 - k / (L + 1)) * rho_k)`` (Newey-West, L
+    lags), at least 1."""
 
+    def rho(k: int) -> float:
+        num = sum(float((s[k:] * s[:-k]).sum()) for s in series if len(s) > k)
+        den = sum(float((s**2).sum()) for s in series if len(s) > k)
+        return num / den if den > 0 else 0.0
 
-def _block_counts(rng: np.random.Generator, n_blocks: int, n_boot: int) -> np.ndarray:
-    """How often each of ``n_blocks`` blocks is drawn in each of ``n_boot`` replicates.
-
-    Each replicate draws ``n_blocks`` blocks uniformly with replacement (a multinomial
-    count vector), as one array of integers and one bincount: ~5x faster than
-    ``Generator.multinomial`` row by row.
-    """
-    draws = rng.integers(0, n_blocks, size=(n_boot, n_blocks))
-    draws += (np.arange(n_boot) * n_blocks)[:, None]
-    return np.bincount(draws.ravel(), minlength=n_boot * n_blocks).reshape(n_boot, n_blocks)
+    r1 = float(np.clip(rho(1), 0.0, 0.9))
+    factor = 1.0 + 2.0 * sum((1.0 - k / (lags + 1)) * rho(k) for k in range(1, lags + 1))
+    return r1, float(np.clip(factor, 1.0, 19.0))
 
 
 def stride_dropoff(
@@ -208,12 +300,12 @@ def stride_dropoff(
     late_fraction: float = 0.25,
     max_abs_grade_pct: float = 4.0,
     min_moving_s: float = 1200.0,
-    min_window_s: float = 120.0,
-    min_speed_sd_mps: float = 0.03,
-    max_speed_gap_mps: float = 0.05,
+    min_window_s: float = 300.0,
     block_s: float = 60.0,
-    n_boot: int = 400,
-    seed: int = 0,
+    gait_cadence_spm: float = GAIT_CADENCE_SPM,
+    settle_s: float = 20.0,
+    max_extrapolation_pct: float = 12.0,
+    prior: StepPrior = DEFAULT_PRIOR,
     min_speed_mps: float = MIN_SPEED_MPS,
     min_cadence_spm: float = MIN_CADENCE_SPM,
     moving: np.ndarray | None = None,
@@ -225,33 +317,33 @@ def stride_dropoff(
     records
         A ``Run.records`` table.
     warmup_fraction
-        Share of moving time dropped at the start. [0-1]
+        Share of running time dropped at the start. [0-1]
     min_warmup_s
         Shortest warm-up dropped. [s]
     reference_end_fraction
-        The reference window ends at this share of moving time. [0-1]
+        The reference window ends at this share of running time. [0-1]
     late_fraction
-        The late window is this last share of moving time. [0-1]
+        The late window is this last share of running time. [0-1]
     max_abs_grade_pct
-        Samples on steeper ground are dropped. [%]
+        Blocks on steeper ground are left out. [%]
     min_moving_s
-        Runs with less moving time get NaN. [s]
+        Runs with less running time get NaN. [s]
     min_window_s
-        Each window needs at least this much usable time. [s]
-    min_speed_sd_mps
-        Below this speed SD in the reference window no speed slope is fitted (a steady
-        treadmill belt); the prediction is then the reference mean. [m/s]
-    max_speed_gap_mps
-        With no speed slope, the late window's mean speed must lie this close to the
-        reference window's, else the drop-off is NaN. [m/s]
+        Each window needs at least this much usable running. [s]
     block_s
-        Bootstrap block length in moving time. [s]
-    n_boot
-        Bootstrap replicates.
-    seed
-        Random seed, so the interval is reproducible.
+        Block length in running time. [s]
+    gait_cadence_spm
+        Lowest running cadence; below it a sample is walking. [steps/min]
+    settle_s
+        Running time left out after each walk, stop or pause (the watch's speed lags). [s]
+    max_extrapolation_pct
+        The late window's speed may lie this far outside the fitted speed range; beyond
+        it the drop-off is NaN. [%]
+    prior
+        Prior on the elasticity and the grade effect; :func:`personal_prior` makes one from
+        an athlete's runs.
     min_speed_mps, min_cadence_spm
-        Moving-sample thresholds. [m/s], [steps/min]
+        Moving-sample thresholds (the moving mask of :func:`moving_mask`). [m/s], [steps/min]
     moving
         A moving mask already computed with these thresholds (saves recomputing it).
 
@@ -260,7 +352,7 @@ def stride_dropoff(
     DropoffResult
     """
     sl, source = step_length_series_m(records)
-    base = {"step_length_source": source}
+    base: dict[str, Any] = {"step_length_source": source}
     if len(records) == 0:
         return DropoffResult(reason="no records", **base)
     speed = _col(records, "speed_mps")
@@ -271,119 +363,177 @@ def stride_dropoff(
     if moving is None:
         moving = moving_mask(records, min_speed_mps=min_speed_mps,
                              min_cadence_spm=min_cadence_spm)  # fmt: skip
-    w = np.where(moving, sample_weights_s(records), 0.0)
+    w_all = sample_weights_s(records)
+    cad = _col(records, "cadence_spm")
+    with np.errstate(invalid="ignore"):
+        gait = moving & (cad >= gait_cadence_spm)
+    t_s = _times_s(records)
+    gap = np.r_[False, np.diff(t_s) > 3.0 * max(float(np.median(np.diff(t_s))), 1.0)] \
+        if len(t_s) > 1 else np.zeros(len(t_s), dtype=bool)  # fmt: skip
+    # a break: not running (walk, stand, spike) while the timer runs, or a pause before it
+    brk = (~gait & (w_all > 0)) | gap
+    settled = _settled(t_s, brk & ~gap, settle_s, 5.0) & _settled(t_s, gap, settle_s, 0.0)
+    timer_total = float(w_all.sum())
+    w = np.where(gait, w_all, 0.0)
     total = float(w.sum())
+    excluded = 100.0 * (1.0 - float(w[settled].sum()) / timer_total) if timer_total > 0 else 0.0
+    base["excluded_gait_pct"] = excluded
     if total < min_moving_s:
         return DropoffResult(
-            reason=f"too short: {total / 60:.0f} min of running (needs {min_moving_s / 60:.0f})",
+            reason=f"too short: {total / 60:.1f} min of running (needs {min_moving_s / 60:.0f})",
             windows_s={"total": total},
             **base,
         )
-    mt = np.cumsum(w) - w / 2.0  # moving time at each sample's midpoint
+    rt = np.cumsum(w) - w / 2.0  # running time at each sample's midpoint
     warm_end = max(warmup_fraction * total, min_warmup_s)
     ref_end = reference_end_fraction * total
     late_start = (1.0 - late_fraction) * total
-    windows = {"warmup_end": warm_end, "reference_end": ref_end, "late_start": late_start,
-               "total": total}  # fmt: skip
-    grade = _col(records, "grade_pct")
-    cad = _col(records, "cadence_spm")
-    in_ref = moving & (mt >= warm_end) & (mt < ref_end)
-    in_late = moving & (mt >= late_start)
-    use_grade = bool(np.isfinite(grade[in_ref]).mean() >= 0.9) if in_ref.any() else False
-    ok = np.isfinite(sl) & np.isfinite(speed) & (w > 0)
-    if use_grade:
-        ok &= np.isfinite(grade) & (np.abs(grade) <= max_abs_grade_pct)
-    else:
+    base["windows_s"] = {"warmup_end": warm_end, "reference_end": ref_end,
+                         "late_start": late_start, "total": total}  # fmt: skip
+    ok = gait & settled & np.isfinite(sl) & (sl > 0) & np.isfinite(cad) & (w > 0)
+    window = np.where(rt < warm_end, 0, np.where(rt < ref_end, 1, np.where(rt >= late_start, 3, 2)))
+    key = window * 100_000 + (rt // block_s).astype(np.int64)
+    steps = w * cad / 60.0
+    alt = _col(records, "altitude_m")
+    dist = _col(records, "distance_m")
+    has_alt = bool(np.isfinite(alt[ok]).mean() > 0.9) if ok.any() else False
+    blk = _blocks(key, ok & (window % 2 == 1), {"w": w, "steps": steps, "sl": steps * sl})
+    if len(blk["first"]) == 0:
+        return DropoffResult(reason="no running in the reference or late window", **base)
+    keep = blk["w"] >= 0.5 * block_s
+    win_b = blk["key"] // 100_000
+    step_b = blk["sl"] / blk["steps"]
+    speed_b = blk["sl"] / blk["w"]  # the speed the step length and cadence imply
+    cad_b = 60.0 * blk["steps"] / blk["w"]
+    grade_b = np.zeros(len(step_b))
+    if has_alt:
+        d_dist = dist[blk["last"]] - dist[blk["first"]]
+        d_alt = alt[blk["last"]] - alt[blk["first"]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grade_b = np.where(d_dist > 20.0, 100.0 * d_alt / d_dist, np.nan)
         with np.errstate(invalid="ignore"):
-            ok &= ~(np.abs(grade) > max_abs_grade_pct)
-    ref = in_ref & ok
-    late = in_late & ok
-    base.update(windows_s=windows, n_reference=int(ref.sum()), n_late=int(late.sum()))
-    if w[ref].sum() < min_window_s or w[late].sum() < min_window_s:
+            keep &= np.isfinite(grade_b) & (np.abs(grade_b) <= max_abs_grade_pct)
+    keep &= np.isfinite(step_b) & (speed_b > 0)
+    ref, late = keep & (win_b == 1), keep & (win_b == 3)
+    base.update(n_reference=int(ref.sum()), n_late=int(late.sum()))
+    w_ref, w_late = float(blk["w"][ref].sum()), float(blk["w"][late].sum())
+    if w_ref < min_window_s or w_late < min_window_s:
         return DropoffResult(
-            reason=(f"not enough level running in the windows ({w[ref].sum() / 60:.1f} min "
-                    f"reference, {w[late].sum() / 60:.1f} min late; needs "
+            reason=(f"not enough level running in the windows ({w_ref / 60:.1f} min "
+                    f"reference, {w_late / 60:.1f} min late; needs "
                     f"{min_window_s / 60:.0f} each)"),
             **base,
         )  # fmt: skip
-    s_ref, s_late = speed[ref], speed[late]
-    sd_ref = _weighted_sd(s_ref, w[ref]) if len(s_ref) > 2 else 0.0
-    if sd_ref < min_speed_sd_mps:
-        # a steady belt: no slope to fit, and none needed if the late window is at that speed
-        gap = abs(_wmean(s_late, w[late]) - _wmean(s_ref, w[ref]))
-        if gap > max_speed_gap_mps:
-            return DropoffResult(
-                reason=(f"reference speed too steady to fit a speed model (SD {sd_ref:.3f} "
-                        f"m/s) and the late window is {gap:.2f} m/s faster or slower"),
-                **base,
-            )  # fmt: skip
-        model = "constant-speed"
-        cols = [np.ones(len(speed))]
-    else:
-        model = "speed"
-        cols = [np.ones(len(speed)), speed]
-        g_ref = grade[ref] if use_grade else np.zeros(1)
-        if use_grade and g_ref.std() > 0.3:  # finite: ``ok`` required grade
-            model = "speed+grade"
-            cols.append(np.nan_to_num(grade))
-    X = np.column_stack(cols)
-    idx_ref, idx_late = np.flatnonzero(ref), np.flatnonzero(late)
-    Xr, Xl = X[idx_ref], X[idx_late]
-    wr, wl = w[idx_ref], w[idx_late]
-    y = sl[idx_ref]
-    drift = float("nan")
-    if np.isfinite(cad[idx_ref]).all() and np.isfinite(cad[idx_late]).all():
-        # step length and cadence on the same design: one batched fit, own scale each
-        betas2, scales = _huber_fit(Xr, np.stack([y, cad[idx_ref]]), np.stack([wr, wr]))
-        beta, scale, bc = betas2[0], float(scales[0]), betas2[1]
-        drift = 100.0 * (_wmean(cad[idx_late], wl) / _wmean(Xl @ bc, wl) - 1.0)
-    else:
-        beta_1, scale = _huber_fit(Xr, y, wr[None, :])
-        beta = beta_1[0]
-    pred_late = Xl @ beta
-    obs_late = sl[idx_late]
-    dropoff = 100.0 * (1.0 - _wmean(obs_late, wl) / _wmean(pred_late, wl))
-    raw = 100.0 * (1.0 - _wmean(obs_late, wl) / _wmean(y, wr))
-    # moving-block bootstrap, every replicate at once
-    rng = np.random.default_rng(seed)
-    # moving time only grows, so block numbers are sorted: each block is one slice
-    start_r = _block_starts(mt[idx_ref], block_s)
-    start_l = _block_starts(mt[idx_late], block_s)
-    nbr, nbl = len(start_r), len(start_l)
-    cnt_r = _block_counts(rng, nbr, n_boot)
-    cnt_l = _block_counts(rng, nbl, n_boot)
-    # each replicate keeps the Huber weights of the full fit (a fixed-weights bootstrap), so
-    # a replicate is a weighted least-squares problem whose sums are block counts times
-    # per-block sums: everything reduces to small matrix products over blocks, not samples
-    p = Xr.shape[1]
-    h = np.minimum(1.0, _HUBER_C * scale / np.maximum(np.abs(y - Xr @ beta), 1e-12))
-    wh = wr * h
-    xx = (Xr[:, :, None] * Xr[:, None, :]).reshape(len(y), p * p)
-    blk_xx = np.add.reduceat(wh[:, None] * xx, start_r, axis=0)
-    blk_xy = np.add.reduceat((wh * y)[:, None] * Xr, start_r, axis=0)
-    xtwx = (cnt_r @ blk_xx).reshape(n_boot, p, p) + 1e-9 * np.eye(p)
-    xtwy = cnt_r @ blk_xy
-    betas = np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
-    blk_w = np.add.reduceat(wl, start_l)
-    blk_wobs = np.add.reduceat(wl * obs_late, start_l)
-    blk_wx = np.add.reduceat(wl[:, None] * Xl, start_l, axis=0)
-    tot_w = cnt_l @ blk_w
-    mean_obs = (cnt_l @ blk_wobs) / tot_w
-    mean_pred = np.einsum("bp,bp->b", cnt_l @ blk_wx, betas) / tot_w
+    wb = blk["w"] / block_s
+    v0 = float(np.exp(np.average(np.log(speed_b[ref]), weights=wb[ref])))
+    x = np.log(speed_b / v0)
+    y = np.log(step_b)
+    model = "speed+grade" if has_alt else "speed"
+    X = np.column_stack([np.ones(len(y)), x, grade_b if has_alt else np.zeros(len(y)), x**2])
+    pm = np.array([0.0, prior.elasticity, prior.grade_per_pct, prior.curvature])
+    pp = np.array([0.0, prior.elasticity_sd**-2, prior.grade_sd**-2 if has_alt else 1e12,
+                   prior.curvature_sd**-2])  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
-        boot = 100.0 * (1.0 - mean_obs / mean_pred)
-    boot = boot[np.isfinite(boot)]
-    ci = (float("nan"), float("nan"))
-    if len(boot):
-        lo, hi = _percentiles(boot, (2.5, 97.5))
-        ci = (float(lo), float(hi))
+        z = np.log(sl * cad / 60.0)
+    per_sample = _block_noise_var(z, ok & (window == 1), key, blk["w"])
+    nvar = per_sample / np.maximum(blk["w"], 1.0)  # block mean's error variance (1 Hz)
+    beta, cov, _, res_ref = _fit(X[ref], y[ref], wb[ref], pm, pp, nvar[ref], 1.0)
+    # the reference window's own elasticity, without the prior (for a personal prior)
+    e_data, e_se = float("nan"), float("nan")
+    if np.ptp(x[ref]) > 0.02 and ref.sum() >= 5:
+        pp0 = np.array([0.0, 0.0, pp[2], pp[3]])
+        b0, c0, _, _ = _fit(X[ref], y[ref], wb[ref], pm, pp0, nvar[ref], 1.0)
+        e_data, e_se = float(b0[1]), float(np.sqrt(c0[1, 1]))
+    res_late = y[late] - X[late] @ beta
+    wl = wb[late]
+    d_log = float(np.average(res_late, weights=wl))
+    # uncertainty: the late mean and the prediction at the late window's speed and grade
+    r1, infl = _long_run(res_ref, res_late - d_log)
+    n_late_eff = float(wl.sum() ** 2 / (wl**2).sum())
+    var_late_res = float(np.average((res_late - d_log) ** 2, weights=wl))
+    var_ref_res = float(np.average(res_ref**2, weights=wb[ref]))
+    n_ref = int(ref.sum())
+    # pooled residual variance (the late window alone may hold few blocks)
+    s2 = (var_ref_res * max(n_ref - 2, 1) + var_late_res * max(len(wl) - 1, 1)) / max(
+        n_ref - 2 + len(wl) - 1, 1)  # fmt: skip
+    g = np.average(X[late], axis=0, weights=wl)
+    se = float(np.sqrt(infl * max(s2, var_late_res) / n_late_eff + infl * g @ cov @ g))
+    dof = max((n_ref + len(wl)) * (1.0 - r1) / (1.0 + r1) - 2.0, 2.0)
+    tq = _t975(dof)
+    pct = 100.0 * (1.0 - np.exp(d_log))
+    ci = (100.0 * (1.0 - np.exp(d_log + tq * se)), 100.0 * (1.0 - np.exp(d_log - tq * se)))
+    raw = 100.0 * (1.0 - np.average(step_b[late], weights=wl) /
+                   np.average(step_b[ref], weights=wb[ref]))  # fmt: skip
+    # cadence at the same speed and grade: the same design, the prior mirrored
+    yc = np.log(cad_b)
+    pmc = np.array([0.0, 1.0 - prior.elasticity, -prior.grade_per_pct, -prior.curvature])
+    bc, _, _, _ = _fit(X[ref], yc[ref], wb[ref], pmc, pp, nvar[ref], 0.0)
+    drift = 100.0 * (np.exp(float(np.average(yc[late] - X[late] @ bc, weights=wl))) - 1.0)
+    lo_v, hi_v = float(np.exp(x[ref].min()) * v0), float(np.exp(x[ref].max()) * v0)
+    v_late = float(np.exp(g[1]) * v0)
+    base.update(coef=tuple(float(b) for b in beta), reference_speed_mps=v0,
+                speed_range_mps=(lo_v, hi_v, v_late), elasticity_data=e_data,
+                elasticity_data_se=e_se, model=model)  # fmt: skip
+    outside = max(v_late / hi_v - 1.0, 1.0 - v_late / lo_v, 0.0) * 100.0
+    if outside > max_extrapolation_pct:
+        return DropoffResult(
+            reason=(f"late window at {v_late:.2f} m/s, {outside:.0f} % outside the "
+                    f"{lo_v:.2f}-{hi_v:.2f} m/s the model was fitted on (allows "
+                    f"{max_extrapolation_pct:.0f} %)"),
+            stride_dropoff_raw_pct=float(raw),
+            **base,
+        )  # fmt: skip
+    warning = None
+    if outside > 3.0:
+        warning = (f"late window at {v_late:.2f} m/s, outside the {lo_v:.2f}-{hi_v:.2f} m/s "
+                   "the model was fitted on: an extrapolation, with the interval widened")  # fmt: skip
+    if abs(pct) > 15.0:
+        msg = (f"a drop-off of {pct:.1f} % is beyond what fatigue does at equal speed "
+               "(check for a sensor change, terrain or a mislabelled activity)")  # fmt: skip
+        warning = f"{warning}; {msg}" if warning else msg
     return DropoffResult(
-        stride_dropoff_pct=float(dropoff),
+        stride_dropoff_pct=float(pct),
         stride_dropoff_raw_pct=float(raw),
-        ci95_pct=ci,
+        ci95_pct=(float(ci[0]), float(ci[1])),
         cadence_drift_pct=float(drift),
-        reason=None,
-        model=model,
-        coef=tuple(float(b) for b in beta),
+        warning=warning,
         **base,
     )
+
+
+def personal_prior(
+    results: Iterable[DropoffResult], *, base: StepPrior = DEFAULT_PRIOR
+) -> StepPrior:
+    """An athlete's own step-length elasticity, pooled from the fresh part of many runs.
+
+    Each run's reference window gives an elasticity estimate with a standard error
+    (``DropoffResult.elasticity_data``); they are pooled by a random-effects mean
+    (DerSimonian-Laird), so the prior's SD is the uncertainty of that mean plus the
+    run-to-run spread. Runs with no estimate are skipped; with fewer than 5, ``base`` is
+    returned.
+
+    Parameters
+    ----------
+    results
+        Drop-off results of an athlete's runs.
+    base
+        The prior to start from (its grade terms are kept).
+
+    Returns
+    -------
+    StepPrior
+    """
+    est = np.array([(r.elasticity_data, r.elasticity_data_se) for r in results
+                    if np.isfinite(r.elasticity_data) and r.elasticity_data_se > 0])  # fmt: skip
+    if len(est) < 5:
+        return base
+    e, se = est[:, 0], est[:, 1]
+    wfix = se**-2
+    mean_fix = float((wfix * e).sum() / wfix.sum())
+    q = float((wfix * (e - mean_fix) ** 2).sum())
+    tau2 = max(0.0, (q - (len(e) - 1)) / (wfix.sum() - (wfix**2).sum() / wfix.sum()))
+    wre = 1.0 / (se**2 + tau2)
+    mean = float((wre * e).sum() / wre.sum())
+    sd = float(np.sqrt(1.0 / wre.sum() + tau2))
+    return StepPrior(elasticity=mean, elasticity_sd=max(sd, 0.03),
+                     grade_per_pct=base.grade_per_pct, grade_sd=base.grade_sd)  # fmt: skip

@@ -83,7 +83,10 @@ def _running(records: pd.DataFrame | _Columns) -> np.ndarray:
 def _times_s(records: pd.DataFrame | _Columns) -> np.ndarray:
     """Sample times, seconds since 1970."""
     frame = records.records if isinstance(records, _Columns) else records
-    return frame.index.asi8 / 1e9 if len(frame) else np.zeros(0)
+    if not len(frame):
+        return np.zeros(0)
+    # whatever the index's unit (ns, us, ms), as float seconds
+    return frame.index.as_unit("ns").asi8 / 1e9
 
 
 def sample_weights_s(records: pd.DataFrame) -> np.ndarray:

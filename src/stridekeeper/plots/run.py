@@ -72,11 +72,9 @@ def _prepare(records: pd.DataFrame, dropoff: DropoffResult | None) -> _RunData |
 
 def _predicted_step_m(d: _RunData) -> np.ndarray | None:
     """coef . [1, speed, grade] for every moving sample, as the drop-off model predicts."""
-    coef = d.dropoff.coef
-    if not coef:
+    if not d.dropoff.coef:
         return None
-    cols = [np.ones(len(d.speed_mps)), d.speed_mps, np.nan_to_num(d.grade_pct)][: len(coef)]
-    return np.column_stack(cols) @ np.asarray(coef, dtype=float)
+    return d.dropoff.predicted_step_m(d.speed_mps, d.grade_pct)
 
 
 def _rolling_median(minutes: np.ndarray, y: np.ndarray, window_s: float) -> np.ndarray:
@@ -171,8 +169,7 @@ def plot_run_stride(
     ax.plot(x, step_sm, color=COLORS["blue"], lw=1.8, label=f"step length{smooth_txt}")
     if pred_sm is not None:
         pred_label = {"speed+grade": "predicted from speed and grade",
-                      "speed": "predicted from speed",
-                      "constant-speed": "reference mean (steady speed)"}.get(
+                      "speed": "predicted from speed"}.get(
             d.dropoff.model or "", "predicted")  # fmt: skip
         ax.plot(x, pred_sm, color=COLORS["black"], lw=1.4, ls="--", label=pred_label)
     lims = _robust_limits(step_sm, pred_sm if pred_sm is not None else np.array([]))
@@ -266,10 +263,10 @@ def plot_step_vs_speed(
     s_ref = d.speed_mps[ref]
     lo_r, hi_r = np.percentile(s_ref, [1, 99])
     if coef:
-        slope = coef[1] if len(coef) > 1 else 0.0
+        model = d.dropoff
 
         def line(s: np.ndarray) -> np.ndarray:
-            return coef[0] + slope * s
+            return model.predicted_step_m(s)
 
         fit_label = "reference model (drop-off fit, level ground)"
     else:

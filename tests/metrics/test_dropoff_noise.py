@@ -1,0 +1,110 @@
+"""The drop-off against simulated runs with realistic watch noise and known truth.
+
+A fast subset of ``benchmarks/dropoff_validation.py`` (which runs every scenario 100 times):
+each scenario here is simulated with GPS speed error, filter lag, quantised cadence,
+barometric drift and a new runner with a curved step-speed relation every run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stridekeeper.metrics import stride_dropoff
+from stridekeeper.metrics.dropoff import DEFAULT_PRIOR, personal_prior
+from stridekeeper.synth.runs import simulate_run
+from stridekeeper.synth.scenarios import SCENARIOS, simulate_scenario, with_timer
+
+FAST = ["steady", "progressive", "slowing late", "walk breaks late", "3 % hill finish",
+        "foot pod, progressive", "intervals"]  # fmt: skip
+
+
+def _errors(name: str, truth_pct: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    err, cover = [], []
+    for k in range(n):
+        sim = simulate_scenario(name, truth_pct, 90_000 + 101 * k + int(truth_pct))
+        d = stride_dropoff(sim.records)
+        t = sim.truth["stride_dropoff_pct"]
+        if np.isfinite(d.stride_dropoff_pct):
+            err.append(d.stride_dropoff_pct - t)
+            cover.append(d.ci95_pct[0] <= t <= d.ci95_pct[1])
+    return np.array(err), np.array(cover)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_unbiased_with_honest_intervals_under_watch_noise(name: str) -> None:
+    err, cover = _errors(name, 5.0, 16)
+    assert len(err) >= 14  # a number for almost every run
+    # 16 runs: the mean's own SE is ~0.15 pp, so 0.6 is the 0.5 pp target plus noise
+    assert abs(err.mean()) <= 0.6, err.mean()
+    assert cover.mean() >= 0.75, cover.mean()
+
+
+def test_every_scenario_simulates_with_its_truth() -> None:
+    for name in SCENARIOS:
+        sim = simulate_scenario(name, 5.0, 1)
+        assert 3.0 <= sim.truth["stride_dropoff_pct"] <= 5.0 + 1e-9, name
+        assert sim.records.index.is_monotonic_increasing
+
+
+def test_steady_runs_rmse_within_one_point() -> None:
+    err, _ = _errors("steady", 0.0, 16)
+    assert np.sqrt((err**2).mean()) <= 1.0
+
+
+def test_the_old_per_second_regression_would_fail_here() -> None:
+    """The scenario is hard: the late window is faster, so a naive raw comparison is far off."""
+    sim = simulate_scenario("progressive", 0.0, 3)
+    d = stride_dropoff(sim.records)
+    assert d.stride_dropoff_raw_pct < -3.0  # steps got longer late only because of speed
+    assert abs(d.stride_dropoff_pct) < 1.5
+
+
+def test_walking_is_left_out_and_its_share_reported() -> None:
+    sim = simulate_run(duration_s=3600, walk_breaks=[(2800.0, 120.0), (3200.0, 90.0)],
+                       fatigue_pct=5.0, fatigue_onset_fraction=0.7, seed=4)  # fmt: skip
+    rec = with_timer(sim.records)
+    d = stride_dropoff(rec)
+    walk_pct = 100.0 * sim.truth["walking_s"] / 3600.0
+    # walking plus the settling seconds after each walk (the watch's speed filter lags)
+    assert walk_pct <= d.excluded_gait_pct <= walk_pct + 2.0
+    assert d.stride_dropoff_pct == pytest.approx(sim.truth["stride_dropoff_pct"], abs=1.0)
+
+
+def test_brisk_walking_is_not_slow_running() -> None:
+    """A walk at 1.8 m/s and 130 steps/min passes the moving mask but not the gait rule."""
+    sim = simulate_run(duration_s=3000, speed_mps=1.8, seed=2)
+    rec = with_timer(sim.records).assign(cadence_spm=130.0)
+    d = stride_dropoff(rec)
+    assert np.isnan(d.stride_dropoff_pct) and "too short" in d.reason
+    assert d.excluded_gait_pct > 99.0
+
+
+def test_no_confident_number_far_outside_the_fitted_speed() -> None:
+    prof = np.r_[np.ones(2700), np.full(900, 1.45)]  # the whole late window 45 % faster
+    sim = simulate_run(duration_s=3600, speed_profile=prof, seed=5)
+    d = stride_dropoff(with_timer(sim.records))
+    assert np.isnan(d.stride_dropoff_pct)
+    assert "outside" in d.reason and "m/s" in d.reason
+
+
+def test_mild_extrapolation_is_flagged_and_the_interval_widens() -> None:
+    base = simulate_run(duration_s=3600, seed=6)
+    prof = np.r_[np.ones(2700), np.full(900, 1.15)]
+    fast = simulate_run(duration_s=3600, speed_profile=prof, seed=6)
+    d0, d1 = stride_dropoff(with_timer(base.records)), stride_dropoff(with_timer(fast.records))
+    assert d1.warning is not None and "extrapolation" in d1.warning
+    assert np.diff(d1.ci95_pct)[0] > 1.3 * np.diff(d0.ci95_pct)[0]
+
+
+def test_personal_prior_recovers_the_athletes_elasticity() -> None:
+    results = []
+    for k in range(24):
+        prof = np.linspace(0.9, 1.25, 3600)  # the fresh half spans a useful speed range
+        sim = simulate_run(duration_s=3600, speed_profile=prof, step_curve=(1.1, 0.65, 0.0),
+                           seed=700 + k)  # fmt: skip
+        results.append(stride_dropoff(with_timer(sim.records)))
+    prior = personal_prior(results)
+    assert prior.elasticity == pytest.approx(0.65, abs=0.08)
+    assert prior.elasticity_sd < DEFAULT_PRIOR.elasticity_sd
+    assert personal_prior(results[:3]) == DEFAULT_PRIOR  # too few runs: the population prior
