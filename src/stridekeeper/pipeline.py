@@ -13,7 +13,7 @@ import pandas as pd
 
 from .report.build import ReportInputs
 
-__all__ = ["report_inputs", "write_report"]
+__all__ = ["report_inputs", "run_table_path", "write_report"]
 
 
 def report_inputs(
@@ -56,11 +56,17 @@ def report_inputs(
     all_sessions = lib.mobility(athlete=athlete)
     sessions = all_sessions
     if len(sessions):
+        # the period the report names: the dates given, else the days of its first and last run
+        day = pd.Timedelta(days=1)
+        first = runs["start_time"].min().normalize() if len(runs) else None
+        last = runs["start_time"].max().normalize() + day if len(runs) else None
+        lo = pd.Timestamp(since, tz="UTC") if since is not None else first
+        hi = pd.Timestamp(until, tz="UTC") + day if until is not None else last
         keep = pd.Series(True, index=sessions.index)
-        if since is not None:
-            keep &= sessions["start_time"] >= pd.Timestamp(since, tz="UTC")
-        if until is not None:
-            keep &= sessions["start_time"] < pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1)
+        if lo is not None:
+            keep &= sessions["start_time"] >= lo
+        if hi is not None:
+            keep &= sessions["start_time"] < hi
         sessions = sessions[keep].reset_index(drop=True)
     analysis: dict[str, Any] | None = None
     linked = None
@@ -75,16 +81,49 @@ def report_inputs(
             row = with_drop.iloc[-1]
             records = lib.records(row["run_id"])
             label = pd.Timestamp(row["start_time"]).strftime("%Y-%m-%d")
-            example = (records, stride_dropoff(records), label)
+            example = (records, _stored_dropoff(records, row, stride_dropoff), label)
     return ReportInputs(runs=runs, sessions=sessions, linked=linked, analysis=analysis,
                         example=example, since=since, until=until, athlete=athlete)  # fmt: skip
 
 
-def write_report(
-    inputs: ReportInputs, out: str | os.PathLike[str], *, author: str = "stridekeeper"
-) -> Path:
-    """Build the report's pages from ``inputs`` and write the PDF to ``out``."""
-    from .plots.document import write_pdf
-    from .report.build import build_report
+def _stored_dropoff(records: pd.DataFrame, row: pd.Series, stride_dropoff: Any) -> Any:
+    """The run's drop-off for its detail page: windows and fit again, the numbers as stored
+    (so the page shows what the library and every other page say about this run)."""
+    import dataclasses
 
-    return write_pdf(build_report(inputs, author=author), out)
+    res = stride_dropoff(records)
+    lo = row.get("stride_dropoff_ci95_low_pct", float("nan"))
+    hi = row.get("stride_dropoff_ci95_high_pct", float("nan"))
+    return dataclasses.replace(res, stride_dropoff_pct=float(row["stride_dropoff_pct"]),
+                               ci95_pct=(float(lo), float(hi)))  # fmt: skip
+
+
+def run_table_path(out: str | os.PathLike[str]) -> Path:
+    """Where the per-run CSV of the report at ``out`` goes: ``<name>-runs.csv`` beside it."""
+    pdf = Path(out)
+    return pdf.with_name(f"{pdf.stem}-runs.csv")
+
+
+def write_report(
+    inputs: ReportInputs,
+    out: str | os.PathLike[str],
+    *,
+    author: str = "stridekeeper",
+    run_table: bool = False,
+    csv: bool = True,
+) -> Path:
+    """Build the report's pages from ``inputs`` and write the PDF to ``out``.
+
+    Every run of the period also goes to ``<name>-runs.csv`` beside the PDF (``csv=False``
+    skips it); ``run_table=True`` lists them in the PDF too, as plain text.
+    """
+    from .plots.document import write_pdf
+    from .report.build import build_report, run_table_csv
+
+    path = write_pdf(build_report(inputs, author=author, run_table=run_table), out)
+    if csv and len(inputs.runs):
+        target = run_table_path(path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        run_table_csv(inputs.runs).to_csv(tmp, index=False)
+        os.replace(tmp, target)
+    return path

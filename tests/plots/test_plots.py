@@ -403,3 +403,36 @@ def test_summarize_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)  # fmt: skip
     assert out.stdout.strip() == "False"
+
+
+def test_text_table_pages_split_and_align(tmp_path):
+    from pypdf import PdfReader
+
+    from stridekeeper.plots.document import Document, TextTablePage, _text_lines, write_pdf
+
+    table = pd.DataFrame({"week": [f"w{i}" for i in range(130)],
+                          "km": [f"{i * 1.5:.1f}" for i in range(130)]})  # fmt: skip
+    lines = _text_lines(table)
+    assert lines[0] == "week     km" and lines[1] == "-" * 11
+    assert lines[2] == "w0      0.0" and lines[-1] == "w129  193.5"  # right-aligned numbers
+    page = TextTablePage(title="Weeks", table=table, rows_per_page=50)
+    out = write_pdf(Document(title="t", author="a", subject="s", pages=[page]),
+                    tmp_path / "t.pdf")  # fmt: skip
+    texts = [p.extract_text() for p in PdfReader(str(out)).pages]
+    assert len(texts) == 3 and "Weeks (3/3)" in texts[2]
+    assert "w129" in texts[2] and "w49" in texts[0] and "w50" in texts[1]
+
+
+def test_weekly_volume_of_years_is_one_step_line():
+    from stridekeeper.plots.season import MAX_WEEK_BARS
+
+    rng = np.random.default_rng(0)
+    starts = pd.Timestamp("2016-01-04T07:00Z") + pd.to_timedelta(
+        np.sort(rng.integers(0, 7 * (MAX_WEEK_BARS + 60), 400)), unit="D")  # fmt: skip
+    runs = pd.DataFrame({"start_time": starts, "distance_m": rng.uniform(5000, 15000, 400)})
+    ax = plots.plot_weekly_volume(runs)
+    assert len(ax.patches) == 1  # a StepPatch, not a bar a week
+    values = ax.patches[0].get_data().values
+    assert len(values) > MAX_WEEK_BARS
+    assert values.sum() == pytest.approx(runs["distance_m"].sum() / 1000)
+    plt.close(ax.figure)

@@ -1043,11 +1043,10 @@ def _build_commit(
         both["summary_only"] = both["summary_only"].fillna(False).astype(bool)
         summaries = both[both["summary_only"]]
         files = both[~both["summary_only"]]
-        losers = set()
-        for _, srow in summaries.iterrows():
-            if any(_same_activity(srow, frow) for _, frow in files.iterrows()
-                   if frow["athlete"] == srow["athlete"]):  # fmt: skip
-                losers.add(srow["run_id"])
+        from .dedup import superseded_summaries
+
+        losers = superseded_summaries(summaries, files, start_tolerance_s=SAME_ACTIVITY_START_S,
+                                      distance_rel=SAME_ACTIVITY_DISTANCE_REL)  # fmt: skip
         if losers:
             report.superseded_summaries += len(losers)
             drop_runs |= {r for r in losers if r in set(existing["run_id"])}

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -328,6 +329,9 @@ def records_table(records: pd.DataFrame) -> pa.Table:
     """
     import pyarrow as pa
 
+    if not len(records):  # summary-only runs: thousands of them in a Garmin export
+        return _empty_records_table(tuple(str(c) for c in records.columns),
+                                    tuple(dt.kind for dt in records.dtypes))  # fmt: skip
     index = records.index
     if not (isinstance(index, pd.DatetimeIndex) and index.unit == "ns" and str(index.tz) == "UTC"):
         index = pd.DatetimeIndex(index)
@@ -347,6 +351,17 @@ def records_table(records: pd.DataFrame) -> pa.Table:
     else:
         arrays += [pa.array(records[c].to_numpy(), from_pandas=True) for c in records.columns]
     return pa.Table.from_arrays(arrays, names=names)
+
+
+@functools.lru_cache(maxsize=16)
+def _empty_records_table(names: tuple[str, ...], kinds: tuple[str, ...]) -> pa.Table:
+    """The stored table of a run without records (built once per column layout)."""
+    import pyarrow as pa
+
+    types = {"b": pa.bool_(), "f": pa.float64()}
+    arrays = [pa.array([], pa.timestamp("ns", tz="UTC"))]
+    arrays += [pa.array([], types.get(k, pa.null())) for k in kinds]
+    return pa.Table.from_arrays(arrays, names=["timestamp", *names])
 
 
 def _records_file_table(parts: list[tuple[str, pa.Table]]) -> pa.Table:
@@ -553,13 +568,27 @@ class Library:
         return int(self._manifest["generation"])
 
     # ------------------------------------------------------------------ reading
-    def _table(self, key: str) -> pd.DataFrame | None:
+    def _table(self, key: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
+        """A library table; with ``columns``, only those of them it has (read paths that show
+        a few columns skip decoding the rest)."""
         for attempt in (0, 1):
             name = self._manifest.get(key)
             if name is None:
                 return None
+            keys = _KEY_COLUMNS.get(key, ())
             try:
-                frame = _read_parquet(self.root / name)
+                if columns is None:
+                    frame = _read_parquet(self.root / name)
+                else:
+                    import pyarrow.parquet as pq
+
+                    have = set(pq.read_schema(self.root / name).names)
+                    lost = [c for c in keys if c not in have]  # damage, read or not
+                    if lost:
+                        raise StridekeeperError(self._damaged(name, f"without column(s) {lost}"))
+                    frame = _read_parquet(self.root / name,
+                                          columns=[c for c in dict.fromkeys(columns) if c in have])  # fmt: skip
+                    keys = ()
             except FileNotFoundError:
                 if attempt == 0:  # a commit replaced it after we read the manifest
                     self._reload()
@@ -567,7 +596,7 @@ class Library:
                 raise StridekeeperError(self._damaged(name, "missing")) from None
             except (OSError, ValueError) as exc:  # truncated or not Parquet
                 raise StridekeeperError(self._damaged(name, f"unreadable: {exc}")) from exc
-            missing = [c for c in _KEY_COLUMNS.get(key, ()) if c not in frame.columns]
+            missing = [c for c in keys if c not in frame.columns]
             if missing:
                 raise StridekeeperError(self._damaged(name, f"without column(s) {missing}"))
             return frame
@@ -577,12 +606,22 @@ class Library:
         return (f"{self.root / name}: library file {what}; run "
                 f"`stridekeeper check --repair --library {self.root}`")  # fmt: skip
 
+    def athletes(self) -> list[str]:
+        """Every athlete with runs or mobility sessions in the library, sorted."""
+        names: set[str] = set()
+        for key in ("runs", "mobility"):
+            table = self._table(key, columns=["athlete"])
+            if table is not None and "athlete" in table.columns:
+                names.update(str(a) for a in table["athlete"].dropna().unique())
+        return sorted(names)
+
     def runs(
         self,
         *,
         since: str | pd.Timestamp | None = None,
         until: str | pd.Timestamp | None = None,
         athlete: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """The runs table, sorted by start time.
 
@@ -593,6 +632,8 @@ class Library:
             ``until`` (dates are UTC unless they carry an offset).
         athlete
             Keep one athlete's runs.
+        columns
+            Read only these columns (plus those the filter and order need); all when None.
 
         Returns
         -------
@@ -600,9 +641,15 @@ class Library:
             One row per run: every :func:`~stridekeeper.metrics.summarize` column plus
             ``run_id``, ``athlete``, ``source_sha256``, ``format``, ``utc_offset_s``...
         """
-        runs = self._table("runs")
+        need = (
+            None
+            if columns is None
+            else list(dict.fromkeys([*columns, "start_time", "athlete", "run_id"]))
+        )
+        runs = self._table("runs", columns=need)
         if runs is None:
-            return _empty_runs()
+            empty = _empty_runs()
+            return empty if columns is None else empty[[c for c in need if c in empty.columns]]
         runs["start_time"] = pd.to_datetime(runs["start_time"], utc=True)
         if since is not None:
             runs = runs[runs["start_time"] >= _as_utc(since)]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ChartPage", "Document", "TablePage", "TextPage", "write_pdf"]
+__all__ = ["ChartPage", "Document", "TablePage", "TextPage", "TextTablePage", "write_pdf"]
 
 #: Fits A4 (8.27 x 11.69 in) and Letter (8.5 x 11 in).
 PAGE_SIZE_IN = (8.27, 11.0)
@@ -54,13 +54,28 @@ class TablePage:
 
 
 @dataclass(frozen=True)
+class TextTablePage:
+    """A table as monospaced text (one text object a page: cheap at thousands of rows).
+
+    ``table`` is already formatted as text, no NaN; columns are right-aligned under their
+    headings, the first column left-aligned. ``intro`` is a paragraph above the table.
+    """
+
+    title: str
+    table: pd.DataFrame
+    note: str | None = None
+    intro: str | None = None
+    rows_per_page: int = 58
+
+
+@dataclass(frozen=True)
 class Document:
     """What a PDF holds, with its metadata."""
 
     title: str
     author: str
     subject: str
-    pages: Sequence[TextPage | ChartPage | TablePage] = field(default_factory=list)
+    pages: Sequence[TextPage | ChartPage | TablePage | TextTablePage] = field(default_factory=list)
     keywords: str = "running; stride; mobility"
 
 
@@ -151,6 +166,55 @@ def _table_pages(page: TablePage, doc: Document, first_number: int) -> list[Any]
     return figs
 
 
+def _text_lines(table: pd.DataFrame) -> list[str]:
+    """Header, rule and rows of ``table`` as fixed-width lines."""
+    cols = [str(c) for c in table.columns]
+    cells = [table[c].astype(str).tolist() for c in table.columns]
+    widths = [max([len(h), *map(len, col)]) for h, col in zip(cols, cells, strict=True)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.ljust(w) if i == 0 else v.rjust(w)
+                 for i, (v, w) in enumerate(zip(values, widths, strict=True))]  # fmt: skip
+        return "  ".join(parts).rstrip()
+
+    rows = [line(vals) for vals in zip(*cells, strict=True)] if cells else []
+    return [line(cols), "-" * len(line(cols)), *rows]
+
+
+def _text_table_pages(page: TextTablePage, doc: Document, first_number: int) -> list[Any]:
+    import matplotlib.pyplot as plt
+
+    lines = _text_lines(page.table)
+    header, body = lines[:2], lines[2:]
+    intro = textwrap.wrap(page.intro, 92) if page.intro else []
+    first_rows = max(page.rows_per_page - (len(intro) + 1 if intro else 0), 10)
+    chunks = [body[:first_rows]]
+    chunks += [body[i : i + page.rows_per_page]
+               for i in range(first_rows, len(body), page.rows_per_page)]  # fmt: skip
+    width = max(map(len, lines)) if lines else 1
+    size = min(8.0, 7.6 * 100 / max(width, 1))  # ~100 characters fit at 7.6 pt
+    figs = []
+    for k, chunk in enumerate(chunks):
+        fig = plt.figure(figsize=PAGE_SIZE_IN)
+        title = page.title if len(chunks) == 1 else f"{page.title} ({k + 1}/{len(chunks)})"
+        fig.text(_MARGIN, 1 - _MARGIN, title, fontsize=15, weight="bold", va="top")
+        y = 1 - _MARGIN - 0.05
+        if k == 0 and intro:
+            fig.text(_MARGIN, y, "\n".join(intro), fontsize=9.5, va="top", linespacing=1.5)
+            y -= 0.0185 * len(intro) + 0.015
+        if body:
+            fig.text(_MARGIN, y, "\n".join([*header, *chunk]), fontsize=size, va="top",
+                     family="DejaVu Sans Mono", linespacing=1.25)  # fmt: skip
+        else:
+            fig.text(_MARGIN, y, "none", fontsize=10, va="top", color="#555555")
+        if page.note:
+            fig.text(_MARGIN, 0.06, "\n".join(textwrap.wrap(page.note, 110)), fontsize=8,
+                     color="#444444", va="bottom")  # fmt: skip
+        _footer(fig, doc, first_number + k)
+        figs.append(fig)
+    return figs
+
+
 def write_pdf(doc: Document, path: str | PathLike[str]) -> Path:
     """Draw every page of ``doc`` into a PDF at ``path`` (written atomically).
 
@@ -186,6 +250,8 @@ def write_pdf(doc: Document, path: str | PathLike[str]) -> Path:
         for page in doc.pages:
             if isinstance(page, TablePage):
                 figs = _table_pages(page, doc, number)
+            elif isinstance(page, TextTablePage):
+                figs = _text_table_pages(page, doc, number)
             elif isinstance(page, ChartPage):
                 figs = [_chart_page(page, doc, number)]
             else:

@@ -304,6 +304,10 @@ def _week_ordinals(days: np.ndarray) -> np.ndarray:
     return days - (days + 3) % 7  # 1970-01-01 was a Thursday
 
 
+#: Up to this many weeks the weekly volume is drawn as bars, beyond as one filled step line.
+MAX_WEEK_BARS = 104
+
+
 def plot_weekly_volume(
     runs: pd.DataFrame,
     sessions: pd.DataFrame | None = None,
@@ -362,7 +366,13 @@ def plot_weekly_volume(
     x = weeks.astype("datetime64[D]")
     # bars centred on the week (Monday + 3.5 days), 6 days wide; date units are days
     centre = x + np.timedelta64(84, "h")
-    ax.bar(centre, km_week, width=6.0, color=COLORS["blue"], alpha=0.85, label="running distance")
+    if len(weeks) <= MAX_WEEK_BARS:
+        ax.bar(centre, km_week, width=6.0, color=COLORS["blue"], alpha=0.85,
+               label="running distance")  # fmt: skip
+    else:  # years of weeks: one filled step outline, not hundreds of bar artists
+        edges = np.append(x, x[-1] + np.timedelta64(7, "D"))
+        ax.stairs(km_week, edges, fill=True, color=COLORS["blue"], alpha=0.85,
+                  label="running distance")  # fmt: skip
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel, color=COLORS["blue"])
     ax.tick_params(axis="y", colors=COLORS["blue"])
@@ -374,8 +384,9 @@ def plot_weekly_volume(
         mins = np.zeros(len(weeks))
         np.add.at(mins, (mob_weeks - weeks[0]) // 7, mob_min)
         tw = ax.twinx()
-        tw.plot(centre, mins, color=COLORS["vermillion"], lw=1.8, marker="o", ms=4,
-                label="mobility minutes")  # fmt: skip
+        few = len(weeks) <= MAX_WEEK_BARS  # markers only where one can tell them apart
+        tw.plot(centre, mins, color=COLORS["vermillion"], lw=1.8 if few else 0.8,
+                marker="o" if few else None, ms=4, label="mobility minutes")  # fmt: skip
         tw.set_ylim(0, max(float(mins.max()), 1.0) * 1.15)
         tw.set_ylabel("mobility [min/week]", color=COLORS["vermillion"])
         tw.tick_params(axis="y", colors=COLORS["vermillion"])

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..plots.document import ChartPage, Document, TablePage, TextPage
+from ..plots.document import ChartPage, Document, TextPage, TextTablePage
 
-__all__ = ["ReportInputs", "build_report", "fmt"]
+__all__ = ["ReportInputs", "build_report", "fmt", "headline", "run_table_csv"]
 
 NOT_ENOUGH = "not enough data"
 
@@ -132,18 +133,45 @@ def _period(inp: ReportInputs) -> str:
     return f"{first or 'the beginning'} to {last or 'today'}"
 
 
+def headline(inp: ReportInputs) -> str:
+    """The report's headline sentence (plain words when there is nothing to compare)."""
+    runs, an = inp.runs, inp.analysis or {}
+    rho = an.get("rho")
+    has_rho = isinstance(rho, int | float) and math.isfinite(rho)
+    if not len(inp.sessions) and not has_rho:
+        conclusion = (
+            "No mobility sessions are logged in this period, so there is nothing to compare your "
+            "stride with yet. Import your mobility log (`stridekeeper import mobility.csv`) to "
+            "compare your late-run stride drop-off with the mobility work before each run."
+        )
+    elif len(runs) == 1 and not has_rho:
+        conclusion = ("There is one run in this period: a comparison needs many runs. Import more "
+                      "runs, or choose a wider period with --since and --until.")  # fmt: skip
+    else:
+        conclusion = an.get("conclusion") or NOT_ENOUGH
+    return conclusion
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 run``, ``2 runs``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _summary_page(inp: ReportInputs) -> TextPage:
     runs, an = inp.runs, inp.analysis or {}
     n_drop = int(runs["stride_dropoff_pct"].notna().sum()) if len(runs) else 0
     km = runs["distance_m"].sum() / 1000 if len(runs) else 0.0
     minutes = inp.sessions["duration_min"].sum() if len(inp.sessions) else 0.0
+    sessions_text = (f"{_count(len(inp.sessions), 'mobility session')} ({minutes:,.0f} minutes)"
+                     if len(inp.sessions) else "no mobility sessions")  # fmt: skip
+    steady = ("it is" if n_drop == 1 else "none is") if len(runs) == 1 else (
+        f"{n_drop} of them are")  # fmt: skip
     sections: list[tuple[str | None, str]] = [
         ("What was analysed",
-         f"{len(runs)} runs ({km:,.0f} km) between {_period(inp)}, {n_drop} of them long and "
-         f"steady enough for a drop-off; {len(inp.sessions)} mobility sessions "
-         f"({minutes:,.0f} minutes)."),
+         f"{_count(len(runs), 'run')} ({km:,.0f} km) from {_period(inp)}"
+         f"; {steady} long and steady enough for a drop-off; {sessions_text}."),
     ]  # fmt: skip
-    conclusion = an.get("conclusion") or NOT_ENOUGH
+    conclusion = headline(inp)
     sections.append(("The headline", conclusion))
     part = an.get("partial") or {}
     if part.get("coef") is not None:
@@ -158,8 +186,8 @@ def _summary_page(inp: ReportInputs) -> TextPage:
             f"{fmt(ci[0], '+.2f')} to {fmt(ci[1], '+.2f')}; p {fmt_p(part.get('p_value'))}).",
         ))  # fmt: skip
     tv = an.get("typical_variation_pct") or {}
-    if tv:
-        sd = tv.get("sd_pct", tv.get("sd"))
+    sd = tv.get("sd_pct", tv.get("sd")) if tv else None
+    if sd is not None and isinstance(sd, int | float) and math.isfinite(sd):
         sections.append((
             "How much a single run says",
             f"Your drop-off varies from run to run by about {fmt(sd, '.1f', ' % points')} "
@@ -197,7 +225,7 @@ def _charts(inp: ReportInputs) -> list[ChartPage]:
         )
     ]  # fmt: skip
     an = inp.analysis or {}
-    if inp.linked is not None and len(inp.linked):
+    if inp.linked is not None and len(inp.linked) and len(inp.sessions):
         col = an.get("exposure_column") or "sessions_per_week_14d"
         pages.append(ChartPage(
             title="Mobility and stride",
@@ -227,32 +255,79 @@ def _call(fn: Any, *args: Any, **kw: Any) -> Any:
     return fn(*args[:-1], ax=ax, **kw)
 
 
+#: The runs table written beside the PDF: raw values, units in the names.
+RUN_TABLE_COLUMNS = (
+    "run_id", "start_time", "athlete", "sport", "distance_m", "moving_time_s", "avg_speed_mps",
+    "running_cadence_spm", "avg_step_length_m", "stride_dropoff_pct",
+    "stride_dropoff_ci95_low_pct", "stride_dropoff_ci95_high_pct", "dropoff_reason",
+    "summary_only", "source",
+)  # fmt: skip
+
+
+def run_table_csv(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every run of the period, one row each, for the CSV written beside the PDF."""
+    cols = [c for c in RUN_TABLE_COLUMNS if c in runs.columns]
+    out = runs[cols].copy()
+    out["dropoff_reason"] = _reasons(runs)
+    return out
+
+
+def _num(values: Any, spec: str, scale: float = 1.0) -> pd.Series:
+    """Vectorised :func:`fmt`: numbers as text, "—" for NaN (no per-row Python in a loop)."""
+    x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float) * scale
+    text = [format(v, spec) if v == v else "—" for v in x.tolist()]
+    return pd.Series(text, dtype=object)
+
+
+def _hm_series(seconds: Any) -> pd.Series:
+    x = pd.to_numeric(pd.Series(seconds), errors="coerce").to_numpy(dtype=float)
+    return pd.Series([f"{int(v // 3600)}:{int(v % 3600 // 60):02d}" if v == v else "—"
+                      for v in x.tolist()], dtype=object)  # fmt: skip
+
+
+def _pace_series(speed: Any) -> pd.Series:
+    x = pd.to_numeric(pd.Series(speed), errors="coerce").to_numpy(dtype=float)
+    return pd.Series([_pace(v) if v == v and v > 0 else "—" for v in x.tolist()], dtype=object)
+
+
+def _dates(times: Any, spec: str = "%Y-%m-%d %H:%M") -> pd.Series:
+    return pd.Series(pd.DatetimeIndex(times).strftime(spec), dtype=object)
+
+
+def _reasons(runs: pd.DataFrame) -> pd.Series:
+    """Why each run has no drop-off ("" when it has one)."""
+    n = len(runs)
+    has = runs["stride_dropoff_pct"].notna().to_numpy() if n else np.zeros(0, bool)
+    reason = (runs["dropoff_reason"].astype(object).where(runs["dropoff_reason"].notna(), "")
+              if "dropoff_reason" in runs.columns else pd.Series([""] * n, index=runs.index))  # fmt: skip
+    reason = reason.astype(str).str.strip().to_numpy(dtype=object)
+    if "summary_only" in runs.columns:
+        summary = runs["summary_only"].fillna(False).astype(bool).to_numpy()
+        reason = np.where(summary & (reason == ""), "summary only (no records)", reason)
+    reason = np.where(~has & (reason == ""), "no drop-off computed", reason)
+    return pd.Series(np.where(has, "", reason), index=runs.index, dtype=object)
+
+
+def _dropoff_text(runs: pd.DataFrame) -> pd.Series:
+    drop = _num(runs["stride_dropoff_pct"], "+.1f")
+    lo = _num(runs["stride_dropoff_ci95_low_pct"], "+.1f")
+    hi = _num(runs["stride_dropoff_ci95_high_pct"], "+.1f")
+    with_ci = (drop != "—") & (lo != "—")
+    out = drop.where(~with_ci, drop + " [" + lo + ", " + hi + "]")
+    return out.where(drop != "—", "—")
+
+
 def _run_table(runs: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for r in runs.itertuples(index=False):
-        lo, hi = r.stride_dropoff_ci95_low_pct, r.stride_dropoff_ci95_high_pct
-        drop = fmt(r.stride_dropoff_pct, "+.1f")
-        if drop != NOT_ENOUGH and fmt(lo) != NOT_ENOUGH:
-            drop = f"{drop} [{lo:+.1f}, {hi:+.1f}]"
-        elif isinstance(r.dropoff_reason, str) and r.dropoff_reason:
-            drop = (
-                "—"
-                if r.dropoff_reason == "summary only"
-                else "too short"
-                if r.dropoff_reason.startswith("too short")
-                else "—"
-            )
-        rows.append({
-            "date (UTC)": pd.Timestamp(r.start_time).strftime("%Y-%m-%d %H:%M"),
-            "km": fmt(r.distance_m / 1000 if r.distance_m == r.distance_m else None, ".1f"),
-            "moving": _hm(r.moving_time_s),
-            "pace /km": _pace(r.avg_speed_mps),
-            "spm": fmt(r.running_cadence_spm, ".0f"),
-            "step m": fmt(r.avg_step_length_m, ".2f"),
-            "drop-off % [95 %]": drop,
-        })  # fmt: skip
-    return pd.DataFrame(rows, columns=["date (UTC)", "km", "moving", "pace /km", "spm", "step m",
-                                       "drop-off % [95 %]"])  # fmt: skip
+    """Every run as text (only in the PDF with ``run_table=True``)."""
+    return pd.DataFrame({
+        "date (UTC)": _dates(runs["start_time"]),
+        "km": _num(runs["distance_m"], ".1f", 1e-3),
+        "moving": _hm_series(runs["moving_time_s"]),
+        "pace /km": _pace_series(runs["avg_speed_mps"]),
+        "spm": _num(runs["running_cadence_spm"], ".0f"),
+        "step m": _num(runs["avg_step_length_m"], ".2f"),
+        "drop-off % [95 %]": _dropoff_text(runs.reset_index(drop=True)),
+    })  # fmt: skip
 
 
 def _hm(seconds: Any) -> str:
@@ -273,29 +348,137 @@ def _pace(speed: Any) -> str:
     return f"{int(s // 60)}:{int(round(s % 60)) % 60:02d}"
 
 
-def _mobility_table(sessions: pd.DataFrame) -> pd.DataFrame:
-    from ..analysis.consistency import weekly_summary
-
-    if not len(sessions):
-        return pd.DataFrame(columns=["week of", "sessions", "minutes", "active days", "regions"])
-    weekly = weekly_summary(sessions)
-    region_cols = [c for c in weekly.columns if c.startswith("minutes_") and c != "minutes"]
-    rows = []
-    for w in weekly.itertuples(index=False):
-        d = w._asdict()
-        top = sorted(((d[c], c.removeprefix("minutes_").removesuffix("_min")) for c in region_cols
-                      if isinstance(d[c], int | float) and d[c] > 0), reverse=True)[:3]  # fmt: skip
-        rows.append({
-            "week of": str(d.get("week_start")),
-            "sessions": fmt(d.get("sessions"), ".0f"),
-            "minutes": fmt(d.get("minutes"), ".0f"),
-            "active days": fmt(d.get("active_days"), ".0f"),
-            "regions": ", ".join(name.replace("_", " ") for _, name in top) or "—",
-        })  # fmt: skip
-    return pd.DataFrame(rows)
+#: Periods up to this long are shown week by week, longer ones month by month. [days]
+WEEKLY_UP_TO_DAYS = 183
 
 
-def build_report(inp: ReportInputs, *, author: str = "stridekeeper") -> Document:
+def _bins(inp: ReportInputs) -> tuple[str, str]:
+    """("W" or "M", heading word) for the period table."""
+    times = [pd.to_datetime(t, utc=True) for t in (inp.runs["start_time"],
+                                                   inp.sessions["start_time"]) if len(t)]  # fmt: skip
+    lo = min(t.min() for t in times)
+    hi = max(t.max() for t in times)
+    if (hi - lo) <= pd.Timedelta(days=WEEKLY_UP_TO_DAYS):
+        return "W", "week"
+    return "M", "month"
+
+
+def _period_table(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
+    """Runs and mobility per week (short periods) or month: counts, totals, median drop-off."""
+    freq, word = _bins(inp)
+
+    def key(times: pd.Series) -> pd.Series:
+        t = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_localize(None)
+        if freq == "W":
+            return pd.Series(t.normalize() - pd.to_timedelta(t.dayofweek, unit="D"))
+        return pd.Series(t.to_period("M").to_timestamp())
+
+    runs, ses = inp.runs, inp.sessions
+    r = pd.DataFrame({"k": key(runs["start_time"]).to_numpy(),
+                      "km": runs["distance_m"].to_numpy(dtype=float) / 1000,
+                      "h": runs["moving_time_s"].to_numpy(dtype=float) / 3600,
+                      "drop": runs["stride_dropoff_pct"].to_numpy(dtype=float)})  # fmt: skip
+    g = r.groupby("k").agg(runs=("km", "size"), km=("km", "sum"), h=("h", "sum"),
+                           with_drop=("drop", "count"), drop=("drop", "median"))  # fmt: skip
+    m = pd.DataFrame({"k": key(ses["start_time"]).to_numpy(),
+                      "min": ses["duration_min"].to_numpy(dtype=float)})  # fmt: skip
+    gm = m.groupby("k").agg(sessions=("min", "size"), minutes=("min", "sum"))
+    keys = g.index.union(gm.index)
+    if len(keys):
+        step = pd.offsets.Week(weekday=0) if freq == "W" else pd.offsets.MonthBegin()
+        keys = pd.date_range(keys.min(), keys.max(), freq=step)
+    g = g.reindex(keys)
+    gm = gm.reindex(keys)
+    label = keys.strftime("%Y-%m-%d" if freq == "W" else "%Y-%m")
+    zero_int = {"runs": 0, "with_drop": 0}
+    g = g.fillna(zero_int | {"km": 0.0, "h": 0.0})
+    gm = gm.fillna({"sessions": 0, "minutes": 0.0})
+    table = pd.DataFrame({
+        f"{word} of" if freq == "W" else word: pd.Series(label, dtype=object),
+        "runs": _num(g["runs"], ".0f"),
+        "km": _num(g["km"], ".0f"),
+        "moving h": _num(g["h"], ".1f"),
+        "with drop-off": _num(g["with_drop"], ".0f"),
+        "median drop-off %": _num(g["drop"], "+.1f"),
+        "mobility sessions": _num(gm["sessions"], ".0f"),
+        "mobility min": _num(gm["minutes"], ".0f"),
+    })  # fmt: skip
+    return table, word
+
+
+def _notable_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The longest, fastest, and the largest and smallest drop-off of the period."""
+    picks: list[tuple[str, int]] = []
+    r = runs.reset_index(drop=True)
+
+    def add(label: str, series: pd.Series, largest: bool) -> None:
+        s = pd.to_numeric(series, errors="coerce")
+        if s.notna().any():
+            picks.append((label, int(s.idxmax() if largest else s.idxmin())))
+
+    add("longest", r["distance_m"], True)
+    add("longest moving time", r["moving_time_s"], True)
+    long_enough = r["distance_m"].where(r["distance_m"] >= 5000)
+    add("fastest (5 km or more)", r["avg_speed_mps"].where(long_enough.notna()), True)
+    add("largest drop-off", r["stride_dropoff_pct"], True)
+    add("smallest drop-off", r["stride_dropoff_pct"], False)
+    if not picks:
+        return pd.DataFrame(columns=["why", "date (UTC)", "km", "moving", "pace /km",
+                                     "drop-off % [95 %]"])  # fmt: skip
+    merged: dict[int, list[str]] = {}
+    for label, i in picks:  # one row per run: a single run is longest and fastest at once
+        merged.setdefault(i, []).append(label)
+    rows = r.iloc[list(merged)].reset_index(drop=True)
+    return pd.DataFrame({
+        "why": pd.Series([", ".join(w) for w in merged.values()], dtype=object),
+        "date (UTC)": _dates(rows["start_time"]),
+        "km": _num(rows["distance_m"], ".1f", 1e-3),
+        "moving": _hm_series(rows["moving_time_s"]),
+        "pace /km": _pace_series(rows["avg_speed_mps"]),
+        "drop-off % [95 %]": _dropoff_text(rows),
+    })  # fmt: skip
+
+
+#: Excluded runs listed by name in the PDF; the rest are counted (and all are in the CSV).
+MAX_EXCLUDED_LISTED = 60
+
+
+def _excluded(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
+    """Runs without a drop-off (and so outside the analysis), with why; and a summary line."""
+    runs = inp.runs.reset_index(drop=True)
+    reasons = _reasons(runs).reset_index(drop=True)
+    out = reasons != ""
+    counts = reasons[out].value_counts()
+    an = inp.analysis or {}
+    parts = [f"{n} {reason}" for reason, n in counts.items()]
+    n_out = int(out.sum())
+    if n_out:
+        text = (f"{n_out} of {_count(len(runs), 'run')} {'has' if n_out == 1 else 'have'} no "
+                f"drop-off and {'is' if n_out == 1 else 'are'} left out of the analysis: "
+                f"{'; '.join(parts)}.")  # fmt: skip
+    else:
+        text = ("The run has a drop-off." if len(runs) == 1
+                else f"All {len(runs):,} runs have a drop-off.")  # fmt: skip
+    before = an.get("n_runs_before_log")
+    if before and len(inp.sessions):
+        text += (f" {before} run(s) before the mobility log's first entry are also left out: "
+                 "their exposure is unknown.")  # fmt: skip
+    rows = runs[out.to_numpy()].head(MAX_EXCLUDED_LISTED)
+    if int(out.sum()) > MAX_EXCLUDED_LISTED:
+        text += (f" The first {MAX_EXCLUDED_LISTED} are listed; every run is in the CSV "
+                 "written beside this PDF.")  # fmt: skip
+    table = pd.DataFrame({
+        "date (UTC)": _dates(rows["start_time"]),
+        "km": _num(rows["distance_m"], ".1f", 1e-3),
+        "moving": _hm_series(rows["moving_time_s"]),
+        "why left out": pd.Series(reasons[out].head(MAX_EXCLUDED_LISTED).tolist(), dtype=object),
+    })  # fmt: skip
+    return table, text
+
+
+def build_report(
+    inp: ReportInputs, *, author: str = "stridekeeper", run_table: bool = False
+) -> Document:
     """The report's pages for one period.
 
     Parameters
@@ -304,6 +487,8 @@ def build_report(inp: ReportInputs, *, author: str = "stridekeeper") -> Document
         Computed inputs (see :class:`ReportInputs`).
     author
         PDF author metadata.
+    run_table
+        Also list every run in the PDF (as plain text; the CSV beside the PDF always has them).
 
     Returns
     -------
@@ -323,13 +508,27 @@ def build_report(inp: ReportInputs, *, author: str = "stridekeeper") -> Document
         )  # fmt: skip
         return Document(title=title, author=author, subject=subject, pages=[page])
     pages: list[Any] = [_summary_page(inp), *_charts(inp)]
-    pages.append(TablePage(title="Every run", table=_run_table(inp.runs),
-                           note=("Drop-off: positive = shorter steps late than speed and grade "
-                                 "predict; [95 % interval]. Runs under 20 minutes of running "
-                                 "have none."),
-                           col_widths=[0.2, 0.08, 0.1, 0.11, 0.08, 0.1, 0.33]))  # fmt: skip
-    pages.append(TablePage(title="Mobility, week by week", table=_mobility_table(inp.sessions),
-                           note="Regions: the three with the most minutes that week.",
-                           col_widths=[0.16, 0.11, 0.11, 0.13, 0.49]))  # fmt: skip
+    if len(inp.runs) or len(inp.sessions):
+        table, word = _period_table(inp)
+        pages.append(TextTablePage(
+            title=f"The period, {word} by {word}", table=table,
+            intro=(f"Running and mobility per {word}"
+                   + (" (weeks start on Monday)" if word == "week" else "")
+                   + ". Median drop-off: of the runs with one; positive = shorter steps late."),
+        ))  # fmt: skip
+    if len(inp.runs):
+        excluded, why = _excluded(inp)
+    if len(inp.runs) >= 3:
+        pages.append(TextTablePage(title="Notable runs", table=_notable_runs(inp.runs),
+                                   intro="The extremes of the period; every run is in the CSV "
+                                         "written beside this PDF."))  # fmt: skip
+    if len(inp.runs):
+        pages.append(TextTablePage(title="Runs the analysis left out", table=excluded,
+                                   intro=why))  # fmt: skip
+        if run_table:
+            pages.append(TextTablePage(title="Every run", table=_run_table(inp.runs),
+                                       note=("Drop-off: positive = shorter steps late than speed "
+                                             "and grade predict; [95 % interval]. Runs under 20 "
+                                             "minutes of running have none.")))  # fmt: skip
     pages.append(TextPage(title="How the numbers are made", sections=list(METHODS)))
     return Document(title=title, author=author, subject=subject, pages=pages)

@@ -1,0 +1,89 @@
+"""The same activity as a summary row and as a file: find the summary rows a file supersedes.
+
+A Garmin export lists every activity in ``summarizedActivities.json`` and ships most of them
+as FIT files too. A summary row and a file are the same activity when they belong to the same
+athlete, start within a tolerance of each other and cover about the same distance; the file
+wins (it has the records). Comparing every summary row with every file is quadratic (minutes
+per commit at 2,000 x 2,000); here the files' start times are sorted once per athlete and each
+summary row looks only at the files inside its time window: O((S + F) log F).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["superseded_summaries"]
+
+
+def _ns(times: pd.Series) -> np.ndarray:
+    """UTC start times as int64 nanoseconds; NaT as the int64 minimum (matches nothing)."""
+    t = pd.to_datetime(times, utc=True)
+    return t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").view("i8")
+
+
+def superseded_summaries(
+    summaries: pd.DataFrame,
+    files: pd.DataFrame,
+    *,
+    start_tolerance_s: float,
+    distance_rel: float,
+) -> set[str]:
+    """The ``run_id`` of every summary row that some file of the same athlete duplicates.
+
+    A summary row ``s`` and a file ``f`` are the same activity when ``s.athlete ==
+    f.athlete``, ``|s.start_time - f.start_time| <= start_tolerance_s`` and both distances
+    are known with ``|s.distance_m - f.distance_m| <= distance_rel * max(s, f, 1 m)``.
+
+    Parameters
+    ----------
+    summaries, files
+        Runs tables with ``run_id``, ``athlete``, ``start_time`` (UTC) and ``distance_m``.
+    start_tolerance_s
+        Largest difference of start times. [s]
+    distance_rel
+        Largest relative difference of distances. [0-1]
+
+    Returns
+    -------
+    set of str
+        The superseded summary rows' ``run_id``.
+    """
+    out: set[str] = set()
+    if not len(summaries) or not len(files):
+        return out
+    tol = np.int64(round(start_tolerance_s * 1e9))
+    nat = np.iinfo(np.int64).min
+    f_groups = files.groupby("athlete", sort=False, dropna=True).indices
+    for who, s_idx in summaries.groupby("athlete", sort=False, dropna=True).indices.items():
+        f_idx = f_groups.get(who)
+        if f_idx is None:
+            continue
+        f = files.iloc[f_idx]
+        s = summaries.iloc[s_idx]
+        ft = _ns(f["start_time"])
+        fd = pd.to_numeric(f["distance_m"], errors="coerce").to_numpy(dtype=float)
+        order = np.argsort(ft, kind="stable")
+        ft, fd = ft[order], fd[order]
+        valid_f = ft != nat
+        ft, fd = ft[valid_f], fd[valid_f]
+        st = _ns(s["start_time"])
+        sd = pd.to_numeric(s["distance_m"], errors="coerce").to_numpy(dtype=float)
+        ok = (st != nat) & np.isfinite(sd)
+        st_ok = np.where(ok, st, 0)
+        lo = np.searchsorted(ft, st_ok - tol, side="left")
+        hi = np.searchsorted(ft, st_ok + tol, side="right")
+        cnt = np.where(ok, hi - lo, 0)
+        total = int(cnt.sum())
+        if total == 0:
+            continue
+        owner = np.repeat(np.arange(len(st)), cnt)  # the summary row of each candidate pair
+        first = np.cumsum(cnt) - cnt
+        cand = lo[owner] + (np.arange(total) - first[owner])  # the file of each candidate pair
+        da, db = sd[owner], fd[cand]
+        with np.errstate(invalid="ignore"):
+            same = np.abs(da - db) <= distance_rel * np.maximum(np.maximum(da, db), 1.0)
+        hit = np.zeros(len(st), dtype=bool)
+        hit[owner[same]] = True
+        out.update(s["run_id"].to_numpy()[hit].tolist())
+    return out
