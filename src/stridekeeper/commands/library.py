@@ -162,7 +162,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     lib = Library.open(args.library)  # logs each problem the quick check finds
     # only the columns shown: the stored table also has ids, hashes, paths and timestamps
     cols = [*INSPECT_KEYS, "stride_dropoff_ci95_low_pct", "stride_dropoff_ci95_high_pct",
-            "device_summary_json", "warnings_json", "run_id", "athlete"]  # fmt: skip
+            "device_summary_json", "warnings_json", "run_id", "athlete", "utc_offset_s"]  # fmt: skip
     runs = lib.runs(since=args.since, until=args.until, athlete=args.athlete, columns=cols)
     rows = [_runs_row(r, INSPECT_KEYS, _clean) for r in runs.to_dict("records")]
     if args.json:
