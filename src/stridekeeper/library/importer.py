@@ -544,7 +544,7 @@ def import_paths(
     if engine not in ("local", "dask"):
         raise ValueError(f"unknown engine {engine!r}; choose 'local' or 'dask'")
     if engine == "dask":
-        from .dask_engine import dask_executor, require_dask
+        from ..cluster import dask_executor, require_dask
 
         require_dask()
     lib = Library.create(library)
