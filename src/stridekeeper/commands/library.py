@@ -103,8 +103,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """List the library's runs (``--json``: the inspect keys plus ``run_id``)."""
-    from ..cli import INSPECT_KEYS, _clean, _print_table
     from ..library import Library
+    from .output import INSPECT_KEYS, _clean, _print_table
 
     lib = Library.open(args.library)
     runs = lib.runs(since=args.since, until=args.until, athlete=args.athlete)
