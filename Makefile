@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test demo lint format bench clean lab
+.PHONY: install test test-fast check demo lint format bench clean lab
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stridekeeper needs Python >= 3.11 (found %s); set PYTHON=python3.x" % sys.version.split()[0])'
@@ -17,9 +17,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-test: install
-	$(BIN)/ruff check .
+# the checks that need no test run: lint, formatting, types of the public API, the layers
+check: lint
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# the whole suite, as CI runs it (under 5 minutes on 2 cores)
+test: check
 	$(BIN)/python -m pytest -q
+
+# the inner loop (under 90 s): no slow, real-data or Dask tests (markers set in tests/conftest.py)
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not slow and not realdata and not dask"
 
 demo: install
 	@mkdir -p reports

@@ -16,9 +16,9 @@ from pathlib import Path
 
 os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 
+from stridekeeper.analysis.dask_analysis import analyze_dask
 from stridekeeper.analysis.stats import analyze
 from stridekeeper.library import Library, import_paths
-from stridekeeper.library.dask_engine import analyze_dask
 from stridekeeper.testing import write_cohort_export
 
 

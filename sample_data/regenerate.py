@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def main() -> None:
     lines.append("files:")
     for name, entry in manifest["files"].items():
         lines.append(f"  {name}:")
-        lines.append(f"    description: {entry['description']}")
+        # a JSON string is a valid YAML scalar: descriptions hold ": " and "(...)"
+        lines.append(f"    description: {json.dumps(entry['description'])}")
         if entry["truth"]:
             lines.append("    truth:")
             lines += [f"      {k}: {_yaml_value(v)}" for k, v in entry["truth"].items()]

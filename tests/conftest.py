@@ -30,6 +30,46 @@ def realdata() -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- markers
+#: Tests that took about 2 s or more each on a 2-core machine (`pytest --durations=40`),
+#: as "path::function" (every parametrisation of the function) or a whole file "path".
+SLOW = {
+    "tests/test_notebooks.py::test_notebook_executes",
+    "tests/test_demo.py::test_demo_end_to_end",
+    "tests/report/test_report.py::test_report_pages_text_and_metadata",
+    "tests/io/test_apple_health.py::test_memory_stays_flat",
+    "tests/io/test_fit_columnar.py::test_synthetic_fixtures_take_the_fast_path",
+    "tests/io/test_fit_columnar.py::test_encoded_activities_match_fitdecode",
+    "tests/io/test_fit_columnar.py::test_damaged_bytes_match_fitdecode_or_are_routed",
+    "tests/io/test_fit_columnar.py::test_random_layouts_match_fitdecode",
+    "tests/io/test_fit_paths_agree.py::test_synthetic_runs_identical",
+    "tests/io/test_fit_damage.py::test_random_byte_damage_never_escapes",
+    "tests/analysis/test_validation.py::test_bootstrap_interval_covers_the_true_rank_correlation",
+    "tests/analysis/test_validation.py::test_confounder_without_effect_is_not_significant_after_controls",
+    "tests/analysis/test_consistency.py::test_sessions_at_or_after_reference_time_change_nothing",
+}
+#: Fixtures that start a Dask cluster (tests/library/test_dask_engine.py).
+DASK_FIXTURES = {"cluster", "client", "libraries"}
+DASK_TESTS = {"tests/library/test_dask_engine.py::test_default_local_cluster"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `realdata` (uses the real files), `dask` (starts a cluster) and `slow` tests.
+
+    `make test-fast` deselects all three; `make test` runs everything.
+    """
+    for item in items:
+        path = Path(item.fspath).resolve().relative_to(ROOT).as_posix()
+        name = f"{path}::{getattr(item, 'originalname', item.name)}"
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "realdata" in fixtures:
+            item.add_marker(pytest.mark.realdata)
+        if fixtures & DASK_FIXTURES or name in DASK_TESTS:
+            item.add_marker(pytest.mark.dask)
+        if path in SLOW or name in SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
 # --------------------------------------------------------------------------- synthetic runs
 #: Simulated runs whose truth the tests check; one FIT file each.
 SYNTHETIC = {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
+import yaml
 from pypdf import PdfReader
 
 from stridekeeper.cli import main
@@ -16,17 +16,25 @@ from stridekeeper.metrics import summarize
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
+def _manifest() -> dict:
+    return yaml.safe_load((SAMPLE / "MANIFEST.yml").read_text(encoding="utf-8"))
+
+
 def _manifest_truth() -> dict[str, float]:
-    """file -> true drop-off from MANIFEST.yml (tiny parser: the file is ours)."""
-    truth, name = {}, None
-    for line in (SAMPLE / "MANIFEST.yml").read_text().splitlines():
-        m = re.match(r"^  (watch/[\w.-]+):$", line)
-        if m:
-            name = m.group(1)
-        m = re.match(r"^      stride_dropoff_pct: (.+)$", line)
-        if m and name:
-            truth[name] = float(m.group(1))
-    return truth
+    """file -> true drop-off from MANIFEST.yml."""
+    return {name: float(entry["truth"]["stride_dropoff_pct"])
+            for name, entry in _manifest()["files"].items()
+            if "stride_dropoff_pct" in (entry.get("truth") or {})}  # fmt: skip
+
+
+def test_manifest_is_yaml_and_names_every_sample_file() -> None:
+    manifest = _manifest()
+    files = manifest["files"]
+    on_disk = {p.relative_to(SAMPLE).as_posix() for p in (SAMPLE / "watch").iterdir()}
+    assert {n for n in files if n.startswith("watch/")} == on_disk
+    assert files["watch/2026-02-12-1025-ride.fit"]["description"].startswith("a bike ride: ")
+    assert manifest["season"]["parameters"]["weeks"] == 14
+    assert "mobility_log.csv" in files
 
 
 def test_sample_runs_measure_their_simulated_dropoff() -> None:

@@ -19,11 +19,8 @@ from stridekeeper.testing import write_cohort_export
 
 distributed = pytest.importorskip("distributed")
 
-from stridekeeper.library.dask_engine import (  # noqa: E402
-    analyze_dask,
-    import_paths_dask,
-    link_exposure_dask,
-)
+from stridekeeper.analysis.dask_analysis import analyze_dask, link_exposure_dask  # noqa: E402
+from stridekeeper.library.dask_engine import import_paths_dask  # noqa: E402
 
 N_ATHLETES, N_RUNS = 20, 6
 ATHLETES = {f"athlete_{i:02d}" for i in range(N_ATHLETES)}

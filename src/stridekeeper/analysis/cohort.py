@@ -100,7 +100,7 @@ def analyze_cohort(
     also reported per athlete with autocorrelation-aware tests by
     :func:`~stridekeeper.analysis.stats.analyze`.
     """
-    from .stats import DEFAULT_CONTROLS, MIN_RUNS, OUTCOME, select_controls
+    from .controls import DEFAULT_CONTROLS, MIN_RUNS, OUTCOME, select_controls
 
     column = _column or exposure_column(exposure, window_days)
     win = None if column == exposure else float(window_days)

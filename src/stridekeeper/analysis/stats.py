@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .controls import DEFAULT_CONTROLS, MAX_CONTROL_MISSING, MIN_RUNS, OUTCOME, select_controls
 from .link import (
     EXPOSURES,
     LAG_WINDOWS_DAYS,
@@ -76,22 +77,11 @@ __all__ = [
     "typical_variation",
 ]
 
-#: The outcome column.
-OUTCOME = "stride_dropoff_pct"
-#: Columns controlled for in the partial regression, where present.
-DEFAULT_CONTROLS: tuple[str, ...] = (
-    "moving_time_s",
-    "avg_speed_mps",
-    "elevation_gain_m",
-    "avg_temperature_c",
-)
 #: Training load and time trend (:func:`~stridekeeper.analysis.link.training_load`): the
 #: primary result and the adjusted model control for them (with the trend's square too).
 LOAD_CONTROLS: tuple[str, ...] = LOAD_COLUMNS
 #: Dose-response bands with fewer runs are merged with a neighbour.
 MIN_DOSE_BAND_RUNS = 5
-#: Fewest runs (with a drop-off and an exposure) the statistics are computed on.
-MIN_RUNS = 10
 #: Runs needed to detect a moderate association (true Spearman rho about -0.45, an effect of
 #: 1 % point per session/week) in 80 % of seasons with the circular-shift test at
 #: alpha = 0.05, from :func:`stridekeeper.synth.season.power` with its default athlete
@@ -101,8 +91,6 @@ RUNS_FOR_MODERATE_EFFECT = 110
 #: The same for a strong association (rho about -0.7, 2 % points per session/week):
 #: 79 % at 42 runs, 84 % at 49.
 RUNS_FOR_STRONG_EFFECT = 45
-#: Controls with this share of missing values or more are left out.
-MAX_CONTROL_MISSING = 0.2
 #: Bootstrap replicates of the interval.
 N_BOOT = 2000
 #: Significance level of the conclusion.
@@ -361,40 +349,6 @@ def bh_adjust(p_values: Sequence[float]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- regression
-def select_controls(
-    frame: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CONTROLS
-) -> tuple[list[str], list[str]]:
-    """Controls usable in the regression: present, numeric, varying, < 20 % missing.
-
-    Parameters
-    ----------
-    frame
-        The runs that enter the analysis.
-    candidates
-        Column names to consider.
-
-    Returns
-    -------
-    used, left_out
-        Column names; ``left_out`` as ``"name (reason)"`` strings.
-    """
-    used: list[str] = []
-    left: list[str] = []
-    for col in candidates:
-        if col not in frame.columns:
-            left.append(f"{col} (absent)")
-            continue
-        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
-        finite = np.isfinite(values)
-        if len(values) == 0 or (~finite).mean() >= MAX_CONTROL_MISSING:
-            left.append(f"{col} (missing in {100 * (~finite).mean():.0f} % of runs)")
-        elif np.nanmax(values) - np.nanmin(values) <= 0:
-            left.append(f"{col} (no variation)")
-        else:
-            used.append(col)
-    return used, left
-
-
 def hac_maxlags(n: int) -> int:
     """Newey-West truncation lag ``floor(4 (N / 100)^(2/9))``, at least 1."""
     return max(1, int(math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0))))

@@ -170,7 +170,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 1
     try:
         if getattr(args, "engine", "local") == "dask":
-            from ..library.dask_engine import analyze_dask
+            from ..analysis.dask_analysis import analyze_dask
             from .library import _quiet_dask
 
             _quiet_dask(args)

@@ -156,8 +156,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     """List the library's runs (``--json``: the inspect keys plus ``run_id``); exit 1 when
     the quick check finds damage (each problem is a line on stderr)."""
-    from ..cli import INSPECT_KEYS, _clean
     from ..library import Library
+    from .output import INSPECT_KEYS, _clean
 
     lib = Library.open(args.library)  # logs each problem the quick check finds
     # only the columns shown: the stored table also has ids, hashes, paths and timestamps

@@ -60,7 +60,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from xml.sax.handler import ContentHandler
 
 import numpy as np
@@ -255,6 +255,7 @@ class _Source:
 
         with self._raw() as raw:
             if self.kind == "zip":
+                assert self.member is not None  # __init__ refused a zip without one
                 try:  # errors opening the archive only; reading errors are the parser's
                     zf = zipfile.ZipFile(raw)
                     member = zf.open(self.member)
@@ -264,7 +265,7 @@ class _Source:
                     yield member
             elif self.kind == "gzip":
                 with gzip.GzipFile(fileobj=raw) as gz:
-                    yield gz
+                    yield cast(IO[bytes], gz)
             else:
                 yield raw
 
@@ -498,12 +499,12 @@ def _running_intervals(events: list[tuple[str, str]], start: int, end: int) -> n
     marks.sort()
     intervals: list[tuple[int, int]] = []
     open_at: int | None = start
-    for t, is_resume in marks:
+    for at, is_resume in marks:
         if not is_resume and open_at is not None:
-            intervals.append((open_at, t))
+            intervals.append((open_at, at))
             open_at = None
         elif is_resume and open_at is None:
-            open_at = t
+            open_at = at
     if open_at is not None:
         intervals.append((open_at, end))
     return np.array(intervals, dtype=np.int64).reshape(-1, 2)

@@ -3,7 +3,7 @@
 :func:`read_mobility` reads every mobility log (:func:`~.mobility_log.read_mobility_log`) and
 every FIT file (:func:`~.mobility_fit.read_fit_mobility`) it is given or finds in the folders
 it is given, then merges a session typed in the log with the same session recorded by the
-watch (:func:`~stridekeeper.analysis.merge.merge_duplicate_sessions`). A file that can't be
+watch (:func:`~stridekeeper.io.merge.merge_duplicate_sessions`). A file that can't be
 read is listed in ``failures`` and the others go on.
 
 =======================================  ===========================================
@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.merge import merge_duplicate_sessions
 from ..errors import DataQualityWarning, MobilityLogError, RowError, StridekeeperError
 from ..schema import validate_sessions
 from .fit import is_fit
+from .merge import merge_duplicate_sessions
 from .mobility_fit import read_fit_mobility
 from .mobility_log import LOG_EXTENSIONS, _empty_sessions, _resolve_tz, read_mobility_log
 
@@ -171,7 +171,7 @@ def read_mobility(
     -------
     MobilityResult
         ``sessions`` (validated canonical table, log/watch duplicates merged with
-        :func:`~stridekeeper.analysis.merge.merge_duplicate_sessions`, whose ``source``
+        :func:`~stridekeeper.io.merge.merge_duplicate_sessions`, whose ``source``
         then names both files as ``"<fit>;<log>"``; sorted by ``start_time``), ``errors``
         and ``failures``.
 

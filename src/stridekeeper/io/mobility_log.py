@@ -318,12 +318,10 @@ def _read_input(path_or_file: Any) -> tuple[bytes | str, str | None]:
             return fh.read(), name
     if hasattr(path_or_file, "read"):
         data = path_or_file.read()
-        name = getattr(path_or_file, "name", None)
-        if not isinstance(name, str):
-            name = None
+        shown = getattr(path_or_file, "name", None)
         if not isinstance(data, bytes | str):
             raise TypeError(f"read() returned {type(data).__name__}, expected bytes or str")
-        return data, name
+        return data, shown if isinstance(shown, str) else None
     raise TypeError(f"expected a path or a file object, got {type(path_or_file).__name__}")
 
 

@@ -765,7 +765,7 @@ def import_paths(
     if engine not in ("local", "dask"):
         raise ValueError(f"unknown engine {engine!r}; choose 'local' or 'dask'")
     if engine == "dask":
-        from .dask_engine import require_dask
+        from ..cluster import require_dask
 
         require_dask()
     from .store import default_library_path
@@ -798,7 +798,7 @@ def _import_locked(
 ) -> ImportReport:
     """:func:`import_paths` with the library's writer lock held."""
     if engine == "dask":
-        from .dask_engine import dask_executor
+        from ..cluster import dask_executor
     lib = Library.create(library)
     report = ImportReport()
     expand_failures: list[tuple[str, str]] = []

@@ -684,7 +684,7 @@ class Library:
         merged
             Merge the sessions typed in a log that the watch also recorded (same local day,
             start within 30 min, similar duration; see
-            :func:`~stridekeeper.analysis.merge.merge_duplicate_sessions`). The library
+            :func:`~stridekeeper.io.merge.merge_duplicate_sessions`). The library
             stores both, so re-importing either file stays exact.
         """
         mob = self._table("mobility")
@@ -694,7 +694,7 @@ class Library:
         if athlete is not None:
             mob = mob[mob["athlete"] == athlete]
         if merged and len(mob):
-            from ..analysis.merge import merge_duplicate_sessions
+            from ..io.merge import merge_duplicate_sessions
 
             parts = [merge_duplicate_sessions(g) for _, g in mob.groupby("athlete", sort=False,
                                                                          dropna=False)]  # fmt: skip
