@@ -50,7 +50,7 @@ _ACTIVITY_SUFFIXES = (
 #: Further commands, one module each under ``stridekeeper.commands``: each defines
 #: ``register(subparsers)`` that adds its parser with ``set_defaults(func=...)``. Those
 #: modules import nothing heavy at module level, so ``--help`` stays fast.
-COMMAND_MODULES: tuple[str, ...] = ("library", "analyze", "power", "report")
+COMMAND_MODULES: tuple[str, ...] = ("library", "analyze", "power", "report", "experiment")
 
 
 class _Failures:
@@ -295,9 +295,21 @@ def cmd_mobility(args: argparse.Namespace) -> int:
     tz: str | int | None = args.tz
     if tz is None:  # default: the athlete's runs' offset (from the library), else the system's
         tz = _library_offset(getattr(args, "library", None))
+    if not args.paths:
+        from .commands.experiment import library_log_paths
+
+        args.paths = library_log_paths(args.library)
+        if not args.paths:
+            print("error: no PATH given and no log in the library (add one with "
+                  "`stridekeeper log MINUTES REGIONS`)", file=sys.stderr)  # fmt: skip
+            return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = read_mobility(args.paths, tz=tz, strict=args.strict)
+    if args.last is not None:
+        from .commands.experiment import last_days
+
+        result = dataclasses.replace(result, sessions=last_days(result.sessions, args.last))
     failures = _Failures()
     for source, reason in result.failures:
         failures.add(source, reason)
@@ -428,7 +440,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(yoga, flexibility, pilates, breathing, mobility sessions); folders are searched. "
         "A session both logged and recorded is counted once.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="mobility logs, FIT files or folders")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="mobility logs, FIT files or folders (default with --last: the library)",
+    )
+    p.add_argument(
+        "--last",
+        type=int,
+        default=None,
+        metavar="DAYS",
+        help="only the last DAYS days (e.g. --last 7: the week)",
+    )
     p.add_argument("--json", action="store_true",
                    help='one JSON object {"sessions", "errors", "weekly"} on stdout')  # fmt: skip
     p.add_argument("--strict", action="store_true",
