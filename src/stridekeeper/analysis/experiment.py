@@ -90,7 +90,7 @@ class ExperimentPlan:
     outcome: str = OUTCOME
     analysis: str = ANALYSIS
     alpha: float = 0.05
-    min_runs_per_block: int = 2
+    min_runs_per_block: int = 1
     sd_pct: float = DEFAULT_SD_PCT
     sd_source: str = "default"
     runs_per_week: float = 3.5
@@ -277,8 +277,9 @@ def make_plan(
     sd_pct: float | None = None,
     runs_per_week: float | None = None,
     effect_pct: float = DEFAULT_EFFECT_PCT,
-    min_runs_per_block: int = 2,
+    min_runs_per_block: int = 1,
     alpha: float = 0.05,
+    with_power: bool = True,
 ) -> ExperimentPlan:
     """Draw a balanced-pair block schedule and fix its analysis.
 
@@ -299,6 +300,8 @@ def make_plan(
         The athlete's run-to-run SD of drop-off [% points] and runs per week; None: defaults.
     effect_pct
         On-off difference the power figure is for. [% points]
+    with_power
+        Compute the runs needed and the power (a short simulation; off for validation).
 
     Raises
     ------
@@ -333,9 +336,11 @@ def make_plan(
     sd_source = "default" if sd_pct is None else "library"
     sd = DEFAULT_SD_PCT if sd_pct is None else float(sd_pct)
     rpw = 3.5 if runs_per_week is None else float(runs_per_week)
-    needed = runs_needed_per_block(effect_pct, n_pairs=n_pairs, sd_pct=sd, alpha=alpha)
     analysed_weeks = (7 * block_weeks - wash_in_days) / 7
-    pw = power_experiment(effect_pct, n_pairs=n_pairs, runs_per_block=max(1.0, rpw * analysed_weeks),
+    needed, pw = None, float("nan")
+    if with_power:
+        needed = runs_needed_per_block(effect_pct, n_pairs=n_pairs, sd_pct=sd, alpha=alpha)
+        pw = power_experiment(effect_pct, n_pairs=n_pairs, runs_per_block=max(1.0, rpw * analysed_weeks),
                           sd_pct=sd, alpha=alpha)  # fmt: skip
     created = created or datetime.now().astimezone()
     return ExperimentPlan(
@@ -554,6 +559,7 @@ def analyze_experiment(
     *,
     as_of: date | None = None,
     seed: int = 0,
+    what_if: bool = True,
 ) -> ExperimentResult:
     """Evaluate a plan on the runs and the log so far.
 
@@ -589,7 +595,7 @@ def analyze_experiment(
     d = _pair_diffs(blocks, plan.min_runs_per_block, per_protocol=False)
     n = len(d)
     more: dict[str, float] = {}
-    if n >= 1:
+    if n >= 1 and what_if:
         sd_d = float(np.std(d, ddof=1)) if n >= 2 else plan.sd_pct * math.sqrt(2 / 3.5)
         sd_d = max(sd_d, 1e-6)
         r = max(1.0, float(blocks.loc[blocks["complete"], "runs"].mean()))

@@ -90,8 +90,8 @@ def register(sub: Any) -> None:
                    help="first day (default: next Monday)")  # fmt: skip
     p.add_argument("--effect", type=float, default=2.0, metavar="X",
                    help="on-off difference to plan for, %% points of drop-off (default 2)")  # fmt: skip
-    p.add_argument("--min-runs", type=_positive_int, default=2, metavar="N",
-                   help="a pair counts only when both blocks have N analysed runs (default 2)")  # fmt: skip
+    p.add_argument("--min-runs", type=_positive_int, default=1, metavar="N",
+                   help="a pair counts only when both blocks have N analysed runs (default 1)")  # fmt: skip
     p.add_argument("--out", metavar="DIR", default=".",
                    help="folder for experiment-schedule.csv/.ics (default: here)")  # fmt: skip
     p.add_argument("--replace", action="store_true", help="replace a stored plan")
