@@ -76,8 +76,11 @@ def report_inputs(
             records = lib.records(row["run_id"])
             label = pd.Timestamp(row["start_time"]).strftime("%Y-%m-%d")
             example = (records, stride_dropoff(records), label)
+    from .commands.experiment import experiment_for_report
+
     return ReportInputs(runs=runs, sessions=sessions, linked=linked, analysis=analysis,
-                        example=example, since=since, until=until, athlete=athlete)  # fmt: skip
+                        example=example, since=since, until=until, athlete=athlete,
+                        experiment=experiment_for_report(library, runs, all_sessions))  # fmt: skip
 
 
 def write_report(

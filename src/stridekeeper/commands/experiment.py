@@ -352,12 +352,43 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         return 1
     as_of = getattr(args, "as_of", None)
     result = analyze_experiment(plan, runs, sessions, as_of=as_of)
+    kinds = _kinds_section(args.library, runs, sessions)
     if args.json:
-        json.dump(result.to_dict(), sys.stdout, indent=2, allow_nan=False)
+        out = result.to_dict()
+        out["kinds_exploratory"] = json.loads(kinds.to_json(orient="records"))
+        json.dump(out, sys.stdout, indent=2, allow_nan=False)
         print()
     else:
         print(result.to_text())
+        if len(kinds):
+            print("\nWhich kinds of work (exploratory, p adjusted across all kinds, BH):")
+            for r in kinds.to_dict("records"):
+                print(f"  {r['kind']:24} {r['sessions']:>4} sessions  rho {r['rho']:+.2f}  "
+                      f"p {r['p_value']:.3f}  adjusted {r['p_adjusted']:.3f}")  # fmt: skip
     return 0
+
+
+def _kinds_section(library: str | None, runs: Any, sessions: Any) -> Any:
+    """Exploratory table by kind, with the log's context and range feel where known."""
+    import warnings
+
+    from ..analysis.exposure_kinds import exposure_by_kind
+    from ..io.mobility_log import read_mobility_log
+
+    details = None
+    paths = library_log_paths(library)
+    if paths:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from ..library import Library
+
+            tz = Library.open(library).typical_utc_offset_s()
+            details = read_mobility_log(paths[0], tz=tz).details
+    if not len(runs) or not len(sessions):
+        import pandas as pd
+
+        return pd.DataFrame()
+    return exposure_by_kind(runs, sessions, details)
 
 
 def library_log_paths(library: str | None) -> list[str]:
@@ -404,3 +435,14 @@ def cmd_power_experiment(args: argparse.Namespace) -> int:
     print("\n'Detected' = exact randomisation p < 0.05 with the right sign. Fewer than 6 pairs "
           "can never reach it (min p).")  # fmt: skip
     return 0
+
+
+def experiment_for_report(library: Any, runs: Any, sessions: Any) -> tuple[Any, Any] | None:
+    """(result, logged dates) of the library's stored plan for the report, or None."""
+    from ..analysis.experiment import analyze_experiment
+
+    plan = load_plan(library)
+    if plan is None:
+        return None
+    result = analyze_experiment(plan, runs, sessions)
+    return result, list(sessions["local_date"]) if len(sessions) else []

@@ -84,6 +84,8 @@ class ReportInputs:
     since: str | None
     until: str | None
     athlete: str | None = None
+    #: (ExperimentResult, logged session dates) of a stored plan, or None (report/experiment.py).
+    experiment: tuple[Any, Any] | None = None
 
 
 def fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
@@ -321,5 +323,9 @@ def build_report(inp: ReportInputs, *, author: str = "stridekeeper") -> Document
     pages.append(TablePage(title="Mobility, week by week", table=_mobility_table(inp.sessions),
                            note="Regions: the three with the most minutes that week.",
                            col_widths=[0.16, 0.11, 0.11, 0.13, 0.49]))  # fmt: skip
+    if inp.experiment is not None:
+        from .experiment import experiment_pages
+
+        pages.extend(experiment_pages(*inp.experiment))
     pages.append(TextPage(title="How the numbers are made", sections=list(METHODS)))
     return Document(title=title, author=author, subject=subject, pages=pages)

@@ -126,3 +126,12 @@ def validate_experiment(
             rows.append({"pairs": n_pairs, "effect_pct": eff, "rejected": hits / n_sim,
                          "n_sim": n_sim})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def demo_experiment(seed: int = 2026) -> tuple[object, list[date]]:
+    """The demo's athlete who ran a 12-week plan of 1-week blocks (6 pairs, 2-day wash-in)
+    with a true effect of 2 % points: (ExperimentResult at the plan's end, logged dates)."""
+    a = simulate_experiment(weeks=12, block_weeks=1, wash_in_days=2, effect_pct=2.0,
+                            runs_per_week=4.0, noise_pct=1.5, seed=seed)  # fmt: skip
+    result = analyze_experiment(a.plan, a.runs, a.sessions, as_of=a.plan.end)
+    return result, list(a.sessions["local_date"])
