@@ -4,9 +4,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from stridekeeper.analysis.experiment import analyze_experiment  # noqa: E402
-from stridekeeper.report.experiment import experiment_pages  # noqa: E402
-from stridekeeper.synth.experiment import demo_experiment, simulate_experiment  # noqa: E402
+from stridekeeper.analysis.experiment import analyze_experiment
+from stridekeeper.report.experiment import experiment_pages
+from stridekeeper.synth.experiment import demo_experiment, simulate_experiment
 
 
 def test_pages_words_and_charts():
