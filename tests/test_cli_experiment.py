@@ -67,3 +67,11 @@ def test_power_experiment_design(capsys):
     rows = {r["pairs"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
     assert rows[3]["power"] == 0.0 and rows[3]["min_p"] == 0.25
     assert rows[10]["power"] > rows[6]["power"] > 0
+
+
+def test_cli_vocabularies_match_the_reader():
+    from stridekeeper.commands import experiment
+    from stridekeeper.io import mobility_log
+
+    assert experiment.CONTEXTS == mobility_log.CONTEXTS
+    assert experiment.RANGE_FEELS == mobility_log.RANGE_FEELS

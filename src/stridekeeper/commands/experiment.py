@@ -30,6 +30,10 @@ The schedule is printed and written as experiment-schedule.csv and .ics (import 
 a phone calendar); the plan, its analysis and rules are stored in the library, dated, before
 any outcome is seen. Evaluate it with: stridekeeper analyze --experiment"""
 
+#: Kept here so ``--help`` imports nothing heavy; a test checks them against the reader's.
+CONTEXTS = ("warm-up", "post-run", "standalone", "rest-day")
+RANGE_FEELS = ("open", "normal", "restricted")
+
 LOG_EXAMPLES = """examples:
   stridekeeper log 12 hips,ankles
   stridekeeper log 20 --focus thoracic --drills "90/90, ankle rocks" --rpe 3 \\
@@ -68,8 +72,6 @@ def _scale(value: str) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``plan`` and ``log`` commands."""
-    from ..io.mobility_log import CONTEXTS, RANGE_FEELS
-
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "plan", help="design a randomised on/off mobility experiment (N-of-1)",
@@ -302,8 +304,6 @@ def cmd_log(args: argparse.Namespace) -> int:
         if args.context is not None:
             context = normalize_context(args.context) or ""
             if not context:
-                from ..io.mobility_log import CONTEXTS
-
                 print(f"error: --context {args.context!r}; allowed: {', '.join(CONTEXTS)}",
                       file=sys.stderr)  # fmt: skip
                 return 2
