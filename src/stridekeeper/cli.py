@@ -305,7 +305,8 @@ def cmd_mobility(args: argparse.Namespace) -> int:
             return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = read_mobility(args.paths, tz=tz, strict=args.strict)
+        result = read_mobility(args.paths, tz=tz, strict=args.strict,
+                               runs_span=_library_span(getattr(args, "library", None)))
     if args.last is not None:
         from .commands.experiment import last_days
 
@@ -336,6 +337,21 @@ def cmd_mobility(args: argparse.Namespace) -> int:
     else:
         _print_mobility(sessions, result.errors, weekly)
     return 1 if result.errors or failures.items else 0
+
+
+def _library_span(library: str | None) -> tuple[Any, Any] | None:
+    """First and last date of the library's runs (for the log's date sanity check), or None."""
+    from .errors import StridekeeperError
+    from .library import Library
+
+    try:
+        runs = Library.open(library).runs()
+    except (StridekeeperError, OSError):
+        return None
+    if not len(runs):
+        return None
+    ts = runs["start_time"]
+    return ts.min().date(), ts.max().date()
 
 
 def _library_offset(library: str | None) -> int | None:
