@@ -305,8 +305,12 @@ def cmd_mobility(args: argparse.Namespace) -> int:
             return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = read_mobility(args.paths, tz=tz, strict=args.strict,
-                               runs_span=_library_span(getattr(args, "library", None)))
+        result = read_mobility(
+            args.paths,
+            tz=tz,
+            strict=args.strict,
+            runs_span=_library_span(getattr(args, "library", None)),
+        )
     if args.last is not None:
         from .commands.experiment import last_days
 
