@@ -81,6 +81,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         athlete_from_path=args.athlete_from_path,
     )
+    merged_note = _merged_note(args.library, report.mobility_sessions)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         print()
@@ -90,7 +91,7 @@ def cmd_import(args: argparse.Namespace) -> int:
               f"{report.unchanged} unchanged; {report.mobility_sessions} mobility sessions"
               + (f"; skipped (not running): {skipped}" if skipped else "")
               + (f"; {report.superseded_summaries} summary rows replaced by their files"
-                 if report.superseded_summaries else ""))  # fmt: skip
+                 if report.superseded_summaries else "") + merged_note)  # fmt: skip
     for row in report.rejected_rows:
         print(f"rejected: {row}", file=sys.stderr)
     for file, reason in report.failures:
@@ -131,3 +132,18 @@ def _runs_row(r: dict[str, Any], keys: tuple[str, ...], clean: Any) -> dict[str,
     out["run_id"] = r["run_id"]
     out["athlete"] = r.get("athlete")
     return out
+
+
+def _merged_note(library: str | None, imported: int) -> str:
+    """When the library counts fewer sessions (one both logged and recorded counts once)."""
+    from ..errors import StridekeeperError
+    from ..library import Library
+
+    try:
+        held = len(Library.open(library).mobility())
+    except (StridekeeperError, OSError):
+        return ""
+    if not imported or held >= imported:
+        return ""
+    return (f" ({held} in the library: {imported - held} both logged and recorded by the "
+            "watch, counted once)")  # fmt: skip
