@@ -82,8 +82,11 @@ def report_inputs(
             records = lib.records(row["run_id"])
             label = pd.Timestamp(row["start_time"]).strftime("%Y-%m-%d")
             example = (records, _stored_dropoff(records, row, stride_dropoff), label)
+    from .commands.experiment import experiment_for_report
+
     return ReportInputs(runs=runs, sessions=sessions, linked=linked, analysis=analysis,
-                        example=example, since=since, until=until, athlete=athlete)  # fmt: skip
+                        example=example, since=since, until=until, athlete=athlete,
+                        experiment=experiment_for_report(library, runs, all_sessions))  # fmt: skip
 
 
 def _stored_dropoff(records: pd.DataFrame, row: pd.Series, stride_dropoff: Any) -> Any:

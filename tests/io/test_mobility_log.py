@@ -55,10 +55,23 @@ def where(result: MobilityLogResult) -> list[tuple[int, str]]:
 # ---------------------------------------------------------------------------------------------
 # the canonical table
 # ---------------------------------------------------------------------------------------------
-def test_template_reads_cleanly():
+def test_template_rows_are_examples_never_data():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = read_mobility_log(TEMPLATE, tz="Europe/Copenhagen")
+    assert result.errors == []
+    assert len(result.sessions) == 0
+    assert result.example_rows == 3
+    assert any("3 example row(s)" in str(w.message) for w in caught)
+
+
+def test_template_reads_cleanly_once_unmarked(tmp_path):
+    text = TEMPLATE.read_text().replace(",yes\n", ",\n")
+    path = tmp_path / "mine.csv"
+    path.write_text(text)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = read_mobility_log(TEMPLATE, tz="Europe/Copenhagen")
+        result = read_mobility_log(path, tz="Europe/Copenhagen")
     assert result.errors == []
     s = result.sessions
     assert len(s) == 3
@@ -69,6 +82,56 @@ def test_template_reads_cleanly():
     ]
     assert s["notes"].tolist() == ["before an easy run", "evening, after work", ""]
     assert s["local_date"].tolist() == [date(2024, 5, 6), date(2024, 5, 8), date(2024, 5, 11)]
+    d = result.details
+    assert d["context"].tolist() == ["warm-up", "standalone", "post-run"]
+    assert d["range_feel"].tolist() == ["normal", "restricted", "open"]
+    assert d["pain_before"].tolist()[:2] == [1.0, 2.0]
+    assert d["balance"].tolist() == [False, True, False]
+    assert d["session_id"].tolist() == s["session_id"].tolist()
+
+
+def test_new_fields_bad_values_are_row_errors(tmp_path):
+    path = write(
+        tmp_path,
+        "date,duration_min,context,range_feel,pain_before,balance\n"
+        "2024-05-01,10,cool-down,open,3,yes\n"
+        "2024-05-02,10,lunchtime,tight,11,maybe\n",
+    )
+    res = read_mobility_log(path, tz="UTC", today=date(2024, 6, 1))
+    assert res.details["context"].tolist() == ["post-run"]
+    assert where(res) == [(3, "context"), (3, "range_feel"), (3, "pain_before"), (3, "balance")]
+
+
+def test_future_and_far_dates_are_row_errors(tmp_path):
+    path = write(
+        tmp_path,
+        "date,duration_min\n2024-05-01,10\n2062-03-04,10\n2024-06-02,5\n2024-06-03,5\n"
+        "2019-01-01,5\n",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = read_mobility_log(path, tz="UTC", today=date(2024, 6, 1))
+        # tomorrow is fine, the day after is not
+        assert where(res) == [(3, "date"), (5, "date")]
+        assert "later than tomorrow" in res.errors[0].message
+        span = read_mobility_log(path, tz="UTC", today=date(2024, 6, 1),
+                                 runs_span=(date(2024, 3, 1), date(2024, 6, 1)))  # fmt: skip
+    assert where(span) == [(3, "date"), (5, "date"), (6, "date")]
+    assert "outside" in span.errors[-1].message
+
+
+def test_exact_duplicates_counted_once(tmp_path):
+    path = write(
+        tmp_path,
+        "date,duration_min,focus\n2024-05-01,10,hips\n2024-05-02,12,hips\n"
+        "2024-05-01,10,hips\n2024-05-01,10,ankles\n",
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = read_mobility_log(path, tz="UTC", today=date(2024, 6, 1))
+    assert len(res.sessions) == 3
+    assert res.duplicates == [(4, 2)]
+    assert any("1 exact duplicate" in str(w.message) for w in caught)
 
 
 def test_output_schema(tmp_path):
@@ -709,10 +772,14 @@ def test_session_id_changes_with_content(tmp_path):
         assert other.sessions["session_id"].iloc[0] != base.sessions["session_id"].iloc[0]
 
 
-def test_duplicate_rows_get_suffixes(tmp_path):
-    text = HEADER + "2024-05-01,20,hips,,,,\n" * 3
-    ids = read_mobility_log(write(tmp_path, text), tz="UTC").sessions["session_id"].tolist()
-    assert ids[1] == ids[0] + "-2" and ids[2] == ids[0] + "-3"
+def test_duplicate_rows_counted_once_same_key_gets_suffix(tmp_path):
+    text = HEADER + "2024-05-01,20,hips,,,,\n" * 3 + "2024-05-01,20,hips,,,,other note\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = read_mobility_log(write(tmp_path, text), tz="UTC")
+    ids = res.sessions["session_id"].tolist()
+    assert len(ids) == 2 and ids[1] == ids[0] + "-2"
+    assert res.duplicates == [(3, 2), (4, 2)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -747,18 +814,23 @@ def test_roundtrip_and_line_numbers_property(tmp_path, rows):
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["date", "duration_min", "focus", "notes"])
     expected_good, expected_bad_lines = [], []
+    seen = set()  # exact duplicate rows are counted once
     for day, minute, dur, regs, note, blank in rows:
         if blank:
             buf.write("\n")
         line = buf.getvalue().count("\n") + 1
         when = pd.Timestamp("2020-01-01") + pd.Timedelta(days=day, minutes=minute)
         writer.writerow([when.strftime("%Y-%m-%dT%H:%M"), repr(dur), ";".join(regs), note])
+        key = (when, repr(dur), ";".join(regs), note.strip())
+        if key in seen:
+            continue
+        seen.add(key)
         if dur == 0.0:
             expected_bad_lines.append(line)
         else:
             expected_good.append((when, dur, tuple(r for r in REGIONS if r in regs), note.strip()))
     path = write(tmp_path, buf.getvalue(), "prop.csv")
-    result = read_quiet(path, tz="UTC")
+    result = read_quiet(path, tz="UTC", today=date(2030, 1, 1))
     assert [e.line for e in result.errors] == expected_bad_lines
     assert all(e.column == "duration_min" for e in result.errors)
     got = sorted(

@@ -122,6 +122,11 @@ def register(sub: Any) -> None:
     _engine_args(p)
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="with --engine dask and no --scheduler: local workers (default 2)")  # fmt: skip
+    p.add_argument(
+        "--experiment",
+        action="store_true",
+        help="evaluate the stored experiment plan (see `stridekeeper plan`)",
+    )
     p.add_argument("--json", action="store_true", help="the result as one JSON object")
     p.set_defaults(func=cmd_analyze)
 
@@ -136,6 +141,10 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Run the analysis and print it; 1 with a one-line error when the library can't be read."""
+    if getattr(args, "experiment", False):
+        from .experiment import cmd_experiment
+
+        return cmd_experiment(args)
     from ..errors import StridekeeperError
 
     try:

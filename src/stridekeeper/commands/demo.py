@@ -54,6 +54,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore")
         report = import_paths(inputs, Path(tmp) / "library", athlete="sample")
         data = report_inputs(Path(tmp) / "library")
+        if data.experiment is None:  # the demo's athlete also ran a 12-week on/off plan
+            import dataclasses
+
+            from ..synth.experiment import demo_experiment
+
+            data = dataclasses.replace(data, experiment=demo_experiment())
         path = write_report(data, out)
     analysis = data.analysis or {}
     summary = {
@@ -79,5 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for file, reason in report.failures:
         print(f"  failed: {file}: {reason}")
     print(f"  {summary['conclusion'] or 'not enough data for the analysis'}")
+    if data.experiment is not None:
+        print(f"  experiment (simulated 12-week plan): {data.experiment[0].conclusion}")
     print(f"  report: {path}  ({summary['seconds']} s)")
     return 0

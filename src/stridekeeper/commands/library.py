@@ -99,6 +99,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         athlete_from_path=args.athlete_from_path,
     )
+    merged_note = _merged_note(args.library, report.mobility_sessions)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         print()
@@ -108,7 +109,7 @@ def cmd_import(args: argparse.Namespace) -> int:
               f"{report.unchanged} unchanged; {report.mobility_sessions} mobility sessions"
               + (f"; skipped (not running): {skipped}" if skipped else "")
               + (f"; {report.superseded_summaries} summary rows replaced by their files"
-                 if report.superseded_summaries else ""))  # fmt: skip
+                 if report.superseded_summaries else "") + merged_note)  # fmt: skip
     for row in report.rejected_rows:
         print(f"rejected: {escape(row)}", file=sys.stderr)
     for file, reason in report.failures:
@@ -236,3 +237,18 @@ def _print_runs(rows: list[dict[str, Any]], units: str = "km") -> None:
         print(f"{str(r.get('athlete') or '-')[:12]:12} {start:22} {d:>6} {mov_s:>7} {pace:>9} "
               f"{'-' if cad is None else format(cad, '.1f'):>6} "
               f"{'-' if drop is None else format(drop, '.1f'):>6}  {r['run_id']}")  # fmt: skip
+
+
+def _merged_note(library: str | None, imported: int) -> str:
+    """When the library counts fewer sessions (one both logged and recorded counts once)."""
+    from ..errors import StridekeeperError
+    from ..library import Library
+
+    try:
+        held = len(Library.open(library).mobility())
+    except (StridekeeperError, OSError):
+        return ""
+    if not imported or held >= imported:
+        return ""
+    return (f" ({held} in the library: {imported - held} both logged and recorded by the "
+            "watch, counted once)")  # fmt: skip

@@ -24,7 +24,10 @@ def register(sub: Any) -> None:
         "(yoga, flexibility, pilates, breathing, mobility sessions); folders are searched. "
         "A session both logged and recorded is counted once.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="mobility logs, FIT files or folders")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="mobility logs, FIT files or folders (default: the library's log)")  # fmt: skip
+    p.add_argument("--last", type=int, default=None, metavar="DAYS",
+                   help="only the last DAYS days (e.g. --last 7: the week)")  # fmt: skip
     p.add_argument("--json", action="store_true",
                    help='one JSON object {"sessions", "errors", "weekly"} on stdout')  # fmt: skip
     p.add_argument("--strict", action="store_true",
@@ -123,9 +126,22 @@ def cmd_mobility(args: argparse.Namespace) -> int:
     tz: str | int | None = args.tz
     if tz is None:  # default: the athlete's runs' offset (from the library), else the system's
         tz = _library_offset(getattr(args, "library", None))
+    if not args.paths:
+        from .experiment import library_log_paths
+
+        args.paths = library_log_paths(args.library)
+        if not args.paths:
+            print("error: no PATH given and no log in the library (add one with "
+                  "`stridekeeper log MINUTES REGIONS`)", file=sys.stderr)  # fmt: skip
+            return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = read_mobility(args.paths, tz=tz, strict=args.strict)
+        result = read_mobility(args.paths, tz=tz, strict=args.strict,
+                               runs_span=_library_span(getattr(args, "library", None)))  # fmt: skip
+    if args.last is not None:
+        from .experiment import last_days
+
+        result = dataclasses.replace(result, sessions=last_days(result.sessions, args.last))
     failures = _Failures()
     for source, reason in result.failures:
         failures.add(source, reason)
@@ -152,6 +168,21 @@ def cmd_mobility(args: argparse.Namespace) -> int:
     else:
         _print_mobility(sessions, result.errors, weekly)
     return 1 if result.errors or failures.items else 0
+
+
+def _library_span(library: str | None) -> tuple[Any, Any] | None:
+    """First and last date of the library's runs (for the log's date sanity check), or None."""
+    from ..errors import StridekeeperError
+    from ..library import Library
+
+    try:
+        runs = Library.open(library).runs()
+    except (StridekeeperError, OSError):
+        return None
+    if not len(runs):
+        return None
+    ts = runs["start_time"]
+    return ts.min().date(), ts.max().date()
 
 
 def _library_offset(library: str | None) -> int | None:

@@ -38,6 +38,27 @@ def register(sub: Any) -> None:
                      "and report how often the analysis detects it (permutation p < 0.05 with "
                      "the right sign) after N/4, N/2, N and 2N weeks of logging."),
     )  # fmt: skip
+    p.add_argument(
+        "--design",
+        choices=("season", "experiment"),
+        default="season",
+        help="season: logging as you go (default); experiment: a planned on/off "
+        "block experiment (`stridekeeper plan`), power by number of pairs",
+    )
+    p.add_argument(
+        "--block-weeks",
+        type=_weeks,
+        default=2,
+        metavar="N",
+        help="with --design experiment: weeks per block (default 2)",
+    )
+    p.add_argument(
+        "--wash-in-days",
+        type=int,
+        default=7,
+        metavar="D",
+        help="with --design experiment: days per block not analysed (default 7)",
+    )
     p.add_argument("--effect", type=float, required=True, metavar="X",
                    help="drop-off change per session/week, %% points (positive = mobility "
                         "goes with less drop-off); 1 is moderate, 2 strong")  # fmt: skip
@@ -74,6 +95,10 @@ def cmd_power(args: argparse.Namespace) -> int:
     if not args.noise_pct > 0:
         print("error: --noise-pct must be positive", file=sys.stderr)
         return 2
+    if args.design == "experiment":
+        from .experiment import cmd_power_experiment
+
+        return cmd_power_experiment(args)
     from ..synth.season import power
 
     own: dict[str, float] | None = None

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,6 +148,7 @@ def read_mobility(
     *,
     tz: str | tzinfo | int | None = None,
     strict: bool = False,
+    runs_span: tuple[Any, Any] | None = None,
 ) -> MobilityResult:
     """Read mobility logs and watch recordings from files and folders into one table.
 
@@ -166,6 +168,9 @@ def read_mobility(
         If True, a log with any bad row is refused whole (a ``failures`` entry; its rows'
         problems still listed in ``errors``); other files go on. If False, a log's good
         rows are kept and its bad rows listed in ``errors``.
+    runs_span
+        First and last local date of the athlete's runs: log rows more than a year outside
+        it are row errors (see :func:`~stridekeeper.io.mobility_log.read_mobility_log`).
 
     Returns
     -------
@@ -204,7 +209,7 @@ def read_mobility(
             if kind == "fit":
                 table = read_fit_mobility(path, tz=zone)
             else:
-                res = read_mobility_log(path, tz=zone, strict=strict)
+                res = read_mobility_log(path, tz=zone, strict=strict, runs_span=runs_span)
                 table = res.sessions
                 errors.extend(res.errors)
         except MobilityLogError as exc:

@@ -96,10 +96,48 @@ COLUMN_MAP: dict[str, str] = {
     "note": "notes",
     "comment": "notes",
     "comments": "notes",
+    "context": "context",
+    "when": "context",
+    "range_feel": "range_feel",
+    "range": "range_feel",
+    "pain_before": "pain_before",
+    "pain": "pain_before",
+    "pain_after": "pain_after",
+    "balance": "balance",
+    "proprioception": "balance",
+    "breathwork": "breathwork",
+    "breathing": "breathwork",
+    "example": "example",
 }
 
 _REQUIRED = ("date", "duration_min")
-_OPTIONAL = ("focus", "planes", "drills", "rpe", "notes")
+_OPTIONAL = ("focus", "planes", "drills", "rpe", "notes", "context", "range_feel",
+             "pain_before", "pain_after", "balance", "breathwork", "example")  # fmt: skip
+
+#: When a session was done, relative to running (``context``).
+CONTEXTS: tuple[str, ...] = ("warm-up", "post-run", "standalone", "rest-day")
+_CONTEXT_SYNONYMS = {"warmup": "warm-up", "warm up": "warm-up", "pre-run": "warm-up",
+                     "pre run": "warm-up", "prerun": "warm-up", "before": "warm-up",
+                     "cool-down": "post-run", "cooldown": "post-run", "cool down": "post-run",
+                     "post run": "post-run", "postrun": "post-run", "after": "post-run",
+                     "rest day": "rest-day", "restday": "rest-day", "rest": "rest-day",
+                     "alone": "standalone", "stand-alone": "standalone"}  # fmt: skip
+#: How open the ranges felt (``range_feel``).
+RANGE_FEELS: tuple[str, ...] = ("open", "normal", "restricted")
+#: Columns of :attr:`MobilityLogResult.details` besides ``session_id``.
+DETAIL_COLUMNS: tuple[str, ...] = ("context", "range_feel", "pain_before", "pain_after",
+                                   "balance", "breathwork")  # fmt: skip
+_YES = {"yes", "y", "true", "1", "x"}
+_NO = {"no", "n", "false", "0", ""}
+
+
+def normalize_context(name: str) -> str | None:
+    """``"cool-down"`` -> ``"post-run"``, ``"warmup"`` -> ``"warm-up"``...; None if unknown."""
+    key = str(name).strip().lower()
+    if key in CONTEXTS:
+        return key
+    return _CONTEXT_SYNONYMS.get(key) or _CONTEXT_SYNONYMS.get(key.replace("_", " "))
+
 
 #: File extensions that mark a mobility log, and the format each one means.
 LOG_EXTENSIONS: dict[str, str] = {
@@ -227,6 +265,14 @@ class MobilityLogResult:
 
     sessions: pd.DataFrame
     errors: list[RowError] = field(default_factory=list)
+    #: Per session (``session_id``): context, range_feel, pain_before, pain_after [0-10],
+    #: balance, breathwork (bool); NaN/"" when not given.
+    details: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["session_id", *DETAIL_COLUMNS]))  # fmt: skip
+    #: Exact duplicate rows dropped (each counted once), as ``(line, line of the first copy)``.
+    duplicates: list[tuple[int, int]] = field(default_factory=list)
+    #: Rows marked ``example=yes`` (the bundled template's), never imported as data.
+    example_rows: int = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -787,6 +833,36 @@ def _parse_row(
 
     raw = values.get("notes")
     out["notes"] = "" if raw is None else _as_text(raw).strip()
+
+    raw = values.get("context")
+    ctx = "" if _is_blank(raw) else normalize_context(_as_text(raw))
+    if ctx is None:
+        problems.append(("context", raw, f"expected one of {', '.join(CONTEXTS)} "
+                                         "(cool-down = post-run), or leave it empty"))  # fmt: skip
+    else:
+        out["context"] = ctx
+    raw = values.get("range_feel")
+    feel = "" if _is_blank(raw) else _as_text(raw).strip().lower()
+    if feel and feel not in RANGE_FEELS:
+        problems.append(("range_feel", raw, f"expected one of {', '.join(RANGE_FEELS)}"))
+    else:
+        out["range_feel"] = feel
+    for col in ("pain_before", "pain_after"):
+        raw = values.get(col)
+        v = math.nan if _is_blank(raw) else _parse_rpe(raw)
+        if isinstance(v, str):
+            problems.append((col, raw, "expected pain from 0 to 10, or leave it empty"))
+        else:
+            out[col] = v
+    for col in ("balance", "breathwork"):
+        raw = values.get(col)
+        text = "" if raw is None else _as_text(raw).strip().lower()
+        if text in _YES:
+            out[col] = True
+        elif text in _NO:
+            out[col] = False
+        else:
+            problems.append((col, raw, "expected yes or no"))
     return (None if problems else out), problems
 
 
@@ -824,7 +900,10 @@ def _empty_sessions() -> pd.DataFrame:
 
 def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.DataFrame:
     if not good:
-        return _empty_sessions()
+        empty = _empty_sessions()
+        for c in DETAIL_COLUMNS:
+            empty[c] = pd.Series([], dtype=object)
+        return empty
     naive_idx = [i for i, g in enumerate(good) if g["offset"] is None]
     starts: list[pd.Timestamp | None] = [None] * len(good)
     for i, ts in zip(naive_idx, _localize([good[i]["wall"] for i in naive_idx], tz), strict=True):
@@ -858,8 +937,12 @@ def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.Data
             "rpe": pd.Series([g["rpe"] for g in good], dtype="float64"),
             "source": pd.Series([source] * len(good), dtype=str),
             "notes": pd.Series([g["notes"] for g in good], dtype=str),
+            **{
+                c: obj([g.get(c, "" if c in ("context", "range_feel") else math.nan) for g in good])
+                for c in DETAIL_COLUMNS
+            },
         }
-    )[list(MOBILITY_COLUMNS)]
+    )[[*MOBILITY_COLUMNS, *DETAIL_COLUMNS]]
     return table.sort_values("start_time", kind="stable").reset_index(drop=True)
 
 
@@ -870,6 +953,8 @@ def read_mobility_log(
     strict: bool = False,
     source: str | None = None,
     format: str | None = None,
+    today: date | None = None,
+    runs_span: tuple[date, date] | None = None,
 ) -> MobilityLogResult:
     """Read a mobility log (CSV, JSON or JSON Lines) into the canonical session table.
 
@@ -891,6 +976,12 @@ def read_mobility_log(
     source
         What to record in the ``source`` column and in error messages; default: the path as
         given (``str``), the file object's ``name``, or ``"<stream>"``.
+    today
+        The reading day (default: the system's); a session dated later than the day after
+        is a row error (``date`` column).
+    runs_span
+        First and last local date of the athlete's runs; a session more than a year outside
+        it is a row error. Default None: only dates before 1990 are refused.
     format
         ``"csv"``, ``"json"`` or ``"jsonl"`` to skip detection. By default the extension
         decides (``.csv``/``.tsv``/``.txt``, ``.json``, ``.jsonl``/``.ndjson``); otherwise
@@ -978,11 +1069,40 @@ def read_mobility_log(
 
     errors = list(parsed.errors)
     good: list[dict[str, Any]] = []
+    latest = (today or date.today()) + timedelta(days=1)
+    earliest = date(1990, 1, 1)
+    if runs_span is not None:
+        earliest = max(earliest, runs_span[0] - timedelta(days=366))
+        latest = min(latest, runs_span[1] + timedelta(days=366))
+    first_copy: dict[tuple, int] = {}
+    duplicates: list[tuple[int, int]] = []
+    n_example = 0
     for line, values in parsed.rows:
+        example = str(values.get("example") or "").strip().lower()
+        if example in _YES:
+            n_example += 1
+            continue
+        key = tuple(sorted((k, _as_text(v).strip()) for k, v in values.items() if k != "example"))
+        if key in first_copy:
+            duplicates.append((line, first_copy[key]))
+            continue
+        first_copy[key] = line
         out, problems = _parse_row(values)
+        if out is not None and not earliest <= out["local_date"] <= latest:
+            raw = values.get("date")
+            tomorrow = (today or date.today()) + timedelta(days=1)
+            if out["local_date"] > tomorrow:
+                why = f"is later than tomorrow ({tomorrow})"
+            elif runs_span is not None:
+                why = f"is outside {earliest} to {latest} (the athlete's runs +- a year)"
+            else:
+                why = f"is before {earliest}"
+            problems.append(("date", raw, f"date {why}; fix the year or the month"))
+            out = None
         for col, raw, msg in problems:
             errors.append(RowError(display, line, col, _as_text(raw), msg))
         if out is not None:
+            out["line"] = line
             good.append(out)
     errors.sort(key=lambda e: e.line)  # stable: columns stay in order within a row
 
@@ -993,7 +1113,24 @@ def read_mobility_log(
             f"{display}: {n_bad} of {n_rows} row(s) can't be read (strict mode)", errors
         )
 
-    sessions = validate_sessions(_build_table(good, zone, display))
+    table = _build_table(good, zone, display)
+    sessions = validate_sessions(table.drop(columns=list(DETAIL_COLUMNS)))
+    details = table[["session_id", *DETAIL_COLUMNS]].reset_index(drop=True)
+    if duplicates:
+        warnings.warn(
+            f"{display}: {len(duplicates)} exact duplicate row(s) counted once (line(s) "
+            + ", ".join(f"{a} = {b}" for a, b in duplicates)
+            + ")",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    if n_example:
+        warnings.warn(
+            f"{display}: {n_example} example row(s) (example=yes, as in the bundled template) "
+            "not imported",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     if errors:
         warnings.warn(
             f"{display}: rejected {n_bad} of {n_rows} row(s); kept {len(good)}. "
@@ -1002,4 +1139,10 @@ def read_mobility_log(
             stacklevel=2,
         )
     logger.debug("read %d mobility session(s) from %s", len(sessions), display)
-    return MobilityLogResult(sessions=sessions, errors=errors)
+    return MobilityLogResult(
+        sessions=sessions,
+        errors=errors,
+        details=details,
+        duplicates=duplicates,
+        example_rows=n_example,
+    )

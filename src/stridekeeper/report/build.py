@@ -95,6 +95,8 @@ class ReportInputs:
     since: str | None
     until: str | None
     athlete: str | None = None
+    #: (ExperimentResult, logged session dates) of a stored plan, or None (report/experiment.py).
+    experiment: tuple[Any, Any] | None = None
 
 
 def fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
@@ -530,5 +532,9 @@ def build_report(
                                        note=("Drop-off: positive = shorter steps late than speed "
                                              "and grade predict; [95 % interval]. Runs under 20 "
                                              "minutes of running have none.")))  # fmt: skip
+    if inp.experiment is not None:
+        from .experiment import experiment_pages
+
+        pages.extend(experiment_pages(*inp.experiment))
     pages.append(TextPage(title="How the numbers are made", sections=list(METHODS)))
     return Document(title=title, author=author, subject=subject, pages=pages)

@@ -1,0 +1,33 @@
+"""'Your experiment' pages: the words follow the result; the charts draw the plan and blocks."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from stridekeeper.analysis.experiment import analyze_experiment
+from stridekeeper.report.experiment import experiment_pages
+from stridekeeper.synth.experiment import demo_experiment, simulate_experiment
+
+
+def test_pages_words_and_charts():
+    result, dates = demo_experiment()
+    text, charts = experiment_pages(result, dates)
+    words = dict(text.sections)
+    assert words["The test in plain words"].endswith(result.conclusion)
+    assert "64" in words["The test in plain words"] or "63" in words["The test in plain words"]
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2)
+    charts.charts[0](ax=axes[0])
+    charts.charts[1](ax=axes[1])
+    # one cell per day of the plan (12 weeks) and one bar per block
+    assert len(axes[0].patches) == 84 and len(axes[1].patches) == 12
+    plt.close(fig)
+
+
+def test_interim_next_step_says_continue():
+    a = simulate_experiment(weeks=12, block_weeks=1, wash_in_days=2, seed=3)
+    mid = analyze_experiment(a.plan, a.runs, a.sessions, as_of=a.plan.blocks[5].end)
+    words = dict(experiment_pages(mid)[0].sections)
+    assert words["Next step"].startswith("Continue as planned")
+    assert experiment_pages(None) == []
