@@ -53,3 +53,73 @@ def test_unnamed_developer_field_gets_a_stable_name(fast: bool) -> None:
     # both decoders name it the same way
     seg = decode_fit(data, fast=fast).segments[0]
     assert seg.has_records
+
+
+def _decoded(records: list[dict], events: list[dict], sessions: list[dict], laps=()):
+    from stridekeeper.io.fit import DecodedFit, _Segment
+
+    seg = _Segment(file_id={"manufacturer": "garmin", "product": "fr225", "type": "activity"},
+                   sessions=sessions, laps=list(laps), records=records, events=events)  # fmt: skip
+    return DecodedFit("mem.fit", "0" * 64, [seg], [])
+
+
+def _rec(t: pd.Timestamp, dist: float) -> dict:
+    return {"timestamp": t.to_pydatetime(), "distance": dist, "enhanced_speed": 3.0,
+            "cadence": 85, "fractional_cadence": 0.0}  # fmt: skip
+
+
+def _build(dec):
+    from stridekeeper.io.fit import _build_runs
+
+    return _build_runs(dec)
+
+
+def test_clock_jump_mid_run_is_bridged_with_a_warning() -> None:
+    """An FR225 whose clock jumped 20 days mid-run: every record is kept, time continuous."""
+    jump = pd.Timedelta(days=20)
+    t = [T0 + pd.Timedelta(seconds=i) for i in range(600)]
+    t = t[:200] + [x + jump for x in t[200:]]
+    recs = [_rec(x, 3.0 * i) for i, x in enumerate(t)]
+    ev = [
+        {"event": "timer", "event_type": "start", "timestamp": T0.to_pydatetime()},
+        {"event": "timer", "event_type": "stop_all", "timestamp": t[-1].to_pydatetime()},
+    ]
+    sess = [{"sport": "running", "start_time": T0.to_pydatetime(), "total_elapsed_time": 200.0,
+             "total_timer_time": 200.0, "timestamp": t[199].to_pydatetime()}]  # fmt: skip
+    (run,) = _build(_decoded(recs, ev, sess))
+    assert len(run.records) == 600
+    assert run.records.index[-1] == T0 + pd.Timedelta(seconds=599)
+    assert run.records["distance_m"].iloc[-1] == pytest.approx(3.0 * 599)
+    assert any("clock jumped forward by 20.0 days" in w for w in run.meta["warnings"])
+    assert run.meta["timer_time_s"] <= run.meta["elapsed_time_s"]
+
+
+def test_records_after_a_summary_written_early_are_kept_or_counted() -> None:
+    """A Suunto writes its session before the last lap: the lap's end extends the session;
+    records beyond every structural end are counted in a warning, never dropped silently."""
+    t = [T0 + pd.Timedelta(seconds=i) for i in range(900)]
+    recs = [_rec(x, 3.0 * i) for i, x in enumerate(t)]
+    ev = [{"event": "timer", "event_type": "start", "timestamp": T0.to_pydatetime()}]
+    sess = [{"sport": "running", "start_time": T0.to_pydatetime(), "total_elapsed_time": 600.0,
+             "total_timer_time": 600.0, "timestamp": t[600].to_pydatetime()}]  # fmt: skip
+    laps = [{"start_time": t[600].to_pydatetime(), "timestamp": t[800].to_pydatetime(),
+             "total_elapsed_time": 200.0}]  # fmt: skip
+    (run,) = _build(_decoded(recs, ev, sess, laps))
+    assert run.records.index[-1] == t[800]
+    assert any("99 record(s) after the session's end" in w for w in run.meta["warnings"])
+
+
+def test_timer_from_events_never_exceeds_elapsed() -> None:
+    t = [T0 + pd.Timedelta(seconds=i) for i in range(300)]
+    recs = [_rec(x, 3.0 * i) for i, x in enumerate(t)]
+    ev = [
+        {"event": "timer", "event_type": "start", "timestamp": T0.to_pydatetime()},
+        {"event": "timer", "event_type": "stop_all", "timestamp": t[100].to_pydatetime()},
+        {"event": "timer", "event_type": "start", "timestamp": t[150].to_pydatetime()},
+        {"event": "timer", "event_type": "stop_all", "timestamp": t[299].to_pydatetime()},
+    ]
+    sess = [{"sport": "running", "start_time": T0.to_pydatetime(), "total_elapsed_time": 299.0,
+             "total_timer_time": 249.0, "timestamp": t[299].to_pydatetime()}]  # fmt: skip
+    (run,) = _build(_decoded(recs, ev, sess))
+    assert run.meta["timer_time_s"] == pytest.approx(100 + 149)
+    assert run.meta["elapsed_time_s"] == pytest.approx(299)
