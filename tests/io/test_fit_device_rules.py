@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -123,3 +124,21 @@ def test_timer_from_events_never_exceeds_elapsed() -> None:
     (run,) = _build(_decoded(recs, ev, sess))
     assert run.meta["timer_time_s"] == pytest.approx(100 + 149)
     assert run.meta["elapsed_time_s"] == pytest.approx(299)
+
+
+@pytest.mark.parametrize(
+    ("speed", "cadence", "expect"),
+    [(3.2, 170.0, "running"), (1.4, 110.0, "generic"), (8.0, 180.0, "generic")],
+)  # fmt: skip
+def test_generic_sport_run_is_read_as_running(speed: float, cadence: float, expect: str) -> None:
+    """A run (3.2 m/s at 170 steps/min) recorded as generic is a run; a walk (1.4 m/s at
+    110) and a ride (8 m/s at 90 rpm, read as 180) stay generic."""
+    recs = _records(300, speed=speed, cadence=cadence)
+    data = encode_activity([SessionSpec(records=recs, sport="generic")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        (run,) = read_fit(data)
+    assert run.meta["sport"] == expect
+    if expect == "running":
+        assert any("read as running" in w for w in run.meta["warnings"])
+        assert run.records["cadence_spm"].median() == pytest.approx(cadence, abs=1)

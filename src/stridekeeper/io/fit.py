@@ -619,6 +619,18 @@ def _build_runs(dec: DecodedFit) -> list[Run]:
             notes = list(seg_notes)
             start, end = windows[k]
             ts, cols = _select_session(*arrays[foot], start, end, starts, k, synthetic_session)
+            if sport in _GENERIC_SPORTS and seg.has_records:
+                if True not in arrays:
+                    arrays[True] = _records_arrays(seg, rel_anchor, True)
+                    if jumps:
+                        arrays[True] = (_shift_times(arrays[True][0], jumps), arrays[True][1])
+                ts_f, cols_f = _select_session(*arrays[True], start, end, starts, k,
+                                               synthetic_session)  # fmt: skip
+                share = _running_share(cols_f)
+                if share >= RUNNING_SHARE_MIN:
+                    notes.append(f"sport recorded as {sport!r}, but {share:.0%} of the records "
+                                 "have running cadence, speed and step length: read as running")  # fmt: skip
+                    sport, foot, ts, cols = "running", True, ts_f, cols_f
             if not synthetic_session:
                 left = _left_out(arrays[foot][0], start, end, starts, k)
                 if left:
@@ -899,6 +911,26 @@ def _time_columns(
         running = np.ones(n, dtype=bool)
         timer = elapsed.copy()
     return {"elapsed_s": elapsed, "timer_s": timer.astype(float), "timer_running": running}
+
+
+#: Sports that say nothing of what was done (FIT ``generic``, enum 0).
+_GENERIC_SPORTS = frozenset({"generic", "0"})
+#: Share of records that must look like running for a generic session to be read as a run.
+RUNNING_SHARE_MIN = 0.7
+
+
+def _running_share(cols: dict[str, np.ndarray]) -> float:
+    """Share of records with cadence, speed and step length all in running ranges:
+    140-220 steps/min, 1.8-7 m/s, 0.6-1.8 m per step. Walks fail on cadence and speed, rides
+    (cadence read as strides: 60-100 rpm x 2) fail on step length or speed."""
+    cad, speed = cols.get("cadence_spm"), cols.get("speed_mps")
+    if cad is None or speed is None or not len(cad):
+        return 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        step = speed / (cad / 60.0)
+        ok = ((cad >= 140) & (cad <= 220) & (speed >= 1.8) & (speed <= 7.0)
+              & (step >= 0.6) & (step <= 1.8))  # fmt: skip
+    return float(ok.sum() / len(cad))
 
 
 def _session_times(
