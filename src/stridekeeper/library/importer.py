@@ -246,6 +246,8 @@ def _kind(item: _Item) -> str:
     if item.explicit:
         return "activity"
     name = item.display.rsplit("!", 1)[-1].lower().removesuffix(".gz")
+    if name.endswith(".gpx") and "routes" in name.replace("\\", "/").split("/")[:-1]:
+        return "ignore"  # a Strava export's planned routes (routes/*.gpx): no times, no run
     if name.endswith(ACTIVITY_EXTENSIONS):
         return "activity"
     if name.endswith(MAYBE_EXTENSIONS):
