@@ -209,3 +209,23 @@ def test_memory_stays_flat(tmp_path: Path) -> None:
     assert sizes[1] > 4 * sizes[0]
     assert peaks[1] < 1.3 * peaks[0] + 1e6, (peaks, sizes)
     assert peaks[1] < sizes[1] / 3, (peaks, sizes)
+
+
+def test_mobility_command_reads_an_apple_health_export(tmp_path: Path) -> None:
+    """``stridekeeper mobility export.xml`` / ``export.zip``: the export's mobility workouts."""
+    import zipfile
+
+    from stridekeeper.io.mobility import read_mobility
+
+    path = tmp_path / "export.xml"
+    mob = (("Flexibility", 15.0), ("MindAndBody", 10.0), ("Pilates", 30.0),
+           ("Cooldown", 5.0))  # fmt: skip
+    write_apple_health_export(path, runs=1, first_start="2026-03-02 07:00:00", mobility=mob)
+    res = read_mobility(path)
+    assert res.failures == []
+    assert sorted(res.sessions["duration_min"]) == [5.0, 10.0, 15.0, 30.0]
+    zpath = tmp_path / "export.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.write(path, "apple_health_export/export.xml")
+    res = read_mobility(zpath)
+    assert res.failures == [] and len(res.sessions) == 4

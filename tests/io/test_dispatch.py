@@ -87,7 +87,7 @@ def test_detect_hints_and_fallbacks(tmp_path: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("activities/1.fit", b"x" * 100)
-    with pytest.raises(UnsupportedFormatError, match="unzip it"):
+    with pytest.raises(UnsupportedFormatError, match="run `stridekeeper import strava.zip`"):
         detect_format(buf.getvalue(), "strava.zip")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

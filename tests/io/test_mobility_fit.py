@@ -241,3 +241,17 @@ def test_real_strength_training_files_give_no_sessions(realdata: Path) -> None:
             table = read_fit_mobility(path)
         assert table.empty, path
         assert list(table.columns) == list(MOBILITY_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("sport", "sub_sport", "expect"),
+    [("fitness_equipment", "pilates", True), ("fitness_equipment", "yoga", True),
+     ("training", "flexibility_training", True), ("yoga", None, True), ("pilates", None, True),
+     ("breathing", None, True), ("mobility", None, True), ("86", "generic", True),
+     (4, 44, True), ("running", "generic", False), ("fitness_equipment", "treadmill", False),
+     ("training", "strength_training", False), (None, "yoga", False)],
+)  # fmt: skip
+def test_mobility_in_every_encoding(sport, sub_sport, expect) -> None:
+    from stridekeeper.io.mobility_fit import is_mobility_session
+
+    assert is_mobility_session(sport, sub_sport) is expect

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from stridekeeper.errors import CorruptFileError, DataQualityWarning, UnsupportedFormatError
@@ -192,3 +193,28 @@ def test_not_tcx_and_courses_are_refused() -> None:
         read_tcx(course, name="c.tcx")
     with pytest.raises(UnsupportedFormatError, match="not XML"):
         read_tcx(b"hello, world", name="h.tcx")
+
+
+def test_timer_is_the_sum_of_lap_times_not_the_span(tmp_path) -> None:
+    """Two laps of 60 s with a 120-s gap between them: timer 120 s, elapsed 240 s."""
+
+    def tp(s: int, d: float) -> str:
+        t = (pd.Timestamp("2024-05-01T07:00:00Z") + pd.Timedelta(seconds=s)).isoformat()
+        return f"<Trackpoint><Time>{t}</Time><DistanceMeters>{d}</DistanceMeters></Trackpoint>"
+
+    def lap(s0: int, d0: float) -> str:
+        t = (pd.Timestamp("2024-05-01T07:00:00Z") + pd.Timedelta(seconds=s0)).isoformat()
+        pts = "".join(tp(s0 + i, d0 + 3.0 * i) for i in range(61))
+        return (f'<Lap StartTime="{t}"><TotalTimeSeconds>60</TotalTimeSeconds>'
+                f"<DistanceMeters>180</DistanceMeters><Track>{pts}</Track></Lap>")  # fmt: skip
+
+    xml = ('<?xml version="1.0"?><TrainingCenterDatabase xmlns='
+           '"http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"><Activities>'
+           '<Activity Sport="Running"><Id>2024-05-01T07:00:00Z</Id>'
+           f"{lap(0, 0.0)}{lap(180, 180.0)}</Activity></Activities></TrainingCenterDatabase>")  # fmt: skip
+    path = tmp_path / "gap.tcx"
+    path.write_text(xml)
+    (run,) = read_tcx(path)
+    s = summarize(run)
+    assert s["timer_time_s"] == pytest.approx(120.0)
+    assert s["elapsed_time_s"] == pytest.approx(240.0)

@@ -326,8 +326,8 @@ def _zip_hint(names: list[str], name: str) -> NoReturn:
     shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
     raise UnsupportedFormatError(
         f"{name}: a zip archive without an Apple Health export.xml (members: {shown or 'none'}); "
-        "unzip it and read the activity files inside, or import the whole archive with "
-        "`stridekeeper library import`"
+        f"to import every activity in it (a Strava or Garmin bulk export) run "
+        f"`stridekeeper import {name}`, or unzip it and inspect the activity files inside"
     )
 
 

@@ -155,6 +155,13 @@ def _snake(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_") or "field"
 
 
+def unnamed_dev_column(dev_data_index: int, field_number: int) -> str:
+    """Column for a developer field whose description carries no name (RunScribe pods on
+    fenix 3 / FR630 write such descriptions): ``dev_<app index>_<field number>``, stable
+    across files of the same app."""
+    return f"dev_{int(dev_data_index)}_{int(field_number)}"
+
+
 def _scalar(value: Any) -> Any:
     """fitdecode gives tuples for array fields; take the first valid element."""
     if isinstance(value, tuple | list):
@@ -168,6 +175,8 @@ def _scalar(value: Any) -> Any:
 def _message_dict(frame: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for fd in frame.fields:
+        if not isinstance(fd.name, str):  # a developer field described without a name
+            continue
         if fd.value is None and fd.name in out:
             continue
         out[fd.name] = fd.value
@@ -250,9 +259,16 @@ def decode_fit(
                             key = (fd.field_def.dev_data_index, fd.field_def.def_num)
                             col = dev_names.get(key)
                             if col is None:
-                                col = "dev_" + _snake(str(fd.name))
-                                if col in dev_names.values():
-                                    col = f"{col}_{key[0]}"
+                                if isinstance(fd.name, str) and fd.name.strip():
+                                    col = "dev_" + _snake(fd.name)
+                                    if col in dev_names.values():
+                                        col = f"{col}_{key[0]}"
+                                else:
+                                    col = unnamed_dev_column(*key)
+                                    notes.append(
+                                        f"developer field {key[1]} of app {key[0]} has no name "
+                                        f"in its description: kept as {col}"
+                                    )
                                 dev_names[key] = col
                                 seg.dev_units[col] = str(getattr(fd, "units", "") or "")
                             rec[col] = fd.value
@@ -577,17 +593,19 @@ def _build_runs(dec: DecodedFit) -> list[Run]:
                              "all records; no device summary")  # fmt: skip
         # all records of the segment, per sport flavour (cadence rule depends on sport)
         arrays: dict[bool, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
-        windows = []
-        for sess in sessions:
-            start = _to_utc(sess.get("start_time"), rel_anchor)
-            elapsed = _num(sess.get("total_elapsed_time"))
-            end = None
-            if start is not None and not np.isnan(elapsed):
-                # records carry whole seconds while elapsed time has ms: allow the last second
-                end = start + pd.Timedelta(seconds=float(np.ceil(elapsed)) + 1.0)
-            elif sess.get("timestamp") is not None:
-                end = _to_utc(sess.get("timestamp"), rel_anchor)
-            windows.append((start, end))
+        jumps: list[tuple[int, int]] = []
+        if seg.has_records:
+            first_ts = _records_arrays(seg, rel_anchor, False)[0]
+            jumps = _clock_jumps(first_ts, seg, rel_anchor)
+            for at, shift in jumps:
+                seg_notes.append(
+                    f"the watch's clock jumped forward by {_human_s(shift / 1e9)} mid-session "
+                    f"at {pd.Timestamp(at, tz='UTC')} (no timer stop, no new session): later "
+                    "records and events moved back to keep the timeline continuous"
+                )
+            if jumps:
+                intervals = _shift_intervals(intervals, jumps)
+        windows = _session_windows(sessions, seg.laps, intervals, rel_anchor, jumps)
         starts = [w[0] for w in windows]
         for k, sess in enumerate(sessions):
             sport = _sport_name(sess.get("sport"))
@@ -596,14 +614,39 @@ def _build_runs(dec: DecodedFit) -> list[Run]:
             if foot not in arrays:
                 arrays[foot] = (_records_arrays(seg, rel_anchor, foot) if seg.has_records
                                 else (np.zeros(0, dtype=np.int64), {}))  # fmt: skip
+                if jumps:
+                    arrays[foot] = (_shift_times(arrays[foot][0], jumps), arrays[foot][1])
             notes = list(seg_notes)
             start, end = windows[k]
             ts, cols = _select_session(*arrays[foot], start, end, starts, k, synthetic_session)
+            if sport in _GENERIC_SPORTS and seg.has_records:
+                if True not in arrays:
+                    arrays[True] = _records_arrays(seg, rel_anchor, True)
+                    if jumps:
+                        arrays[True] = (_shift_times(arrays[True][0], jumps), arrays[True][1])
+                ts_f, cols_f = _select_session(*arrays[True], start, end, starts, k,
+                                               synthetic_session)  # fmt: skip
+                share = _running_share(cols_f)
+                if share >= RUNNING_SHARE_MIN:
+                    notes.append(f"sport recorded as {sport!r}, but {share:.0%} of the records "
+                                 "have running cadence, speed and step length: read as running")  # fmt: skip
+                    sport, foot, ts, cols = "running", True, ts_f, cols_f
+            if not synthetic_session:
+                left = _left_out(arrays[foot][0], start, end, starts, k)
+                if left:
+                    notes.append(f"{left} record(s) after the session's end and before the next "
+                                 "session (or the end of the file) left out of this run")  # fmt: skip
             ts, cols, clean_notes = _clean_times(ts, cols)
             notes += clean_notes
             if start is None:
                 start = pd.Timestamp(int(ts[0]), tz="UTC") if len(ts) else None
             cols.update(_time_columns(ts, start, intervals, notes))
+            timer_s, elapsed_s = _session_times(ts, start, end, intervals)
+            # the timer cannot run longer than the session lasted by the device's own clock
+            # (FR645m: whole-second events span 2-3 s more than its ms-precise elapsed time)
+            dev_elapsed = _num(sess.get("total_elapsed_time"))
+            if np.isfinite(dev_elapsed) and dev_elapsed > 0 and timer_s > dev_elapsed:
+                timer_s = dev_elapsed
             recs = records_from_arrays(ts, cols, sub_sport=sub_sport)
             laps = _laps_frame(seg.laps, start, end, rel_anchor)
             summary = None if synthetic_session else _device_summary(sess, sport)
@@ -621,6 +664,8 @@ def _build_runs(dec: DecodedFit) -> list[Run]:
                 "start_time": start,
                 "utc_offset_s": offset_s,
                 "device_summary": summary,
+                "timer_time_s": timer_s,
+                "elapsed_time_s": elapsed_s,
                 "dev_field_units": {c: u for c, u in seg.dev_units.items() if c in recs},
                 "sets": [json_safe(s) for s in seg.sets if _in_window(s, start, end, rel_anchor)],
                 "warnings": notes,
@@ -628,6 +673,152 @@ def _build_runs(dec: DecodedFit) -> list[Run]:
             session_index += 1
             runs.append(Run(records=recs, laps=laps, meta=meta))
     return runs
+
+
+#: A forward step between consecutive records longer than this, with the timer running
+#: across it and no session starting inside it, is the watch's clock jumping (an FR225
+#: jumped 20 days mid-run), not time that passed. [s]
+CLOCK_JUMP_MIN_S = 3600.0
+
+
+def _human_s(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds:.0f} s"
+
+
+def _clock_jumps(
+    ts: np.ndarray, seg: _Segment, rel_anchor: pd.Timestamp | None
+) -> list[tuple[int, int]]:
+    """Forward clock jumps among a segment's records (file order): ``(time of the first
+    record after the jump [ns, jumped clock], shift to take off [ns])``."""
+    missing = np.iinfo(np.int64).min
+    ok = np.flatnonzero(ts != missing)
+    if len(ok) < 3:
+        return []
+    t = ts[ok]
+    d = np.diff(t)
+    pos = d[d > 0]
+    step = int(np.median(pos)) if len(pos) else 1_000_000_000
+    big = np.flatnonzero(d > CLOCK_JUMP_MIN_S * 1e9)
+    if not len(big):
+        return []
+    stops = []
+    for ev in seg.events:
+        if ev.get("event") in ("timer", 0) and ev.get("event_type") in _TIMER_STOPS:
+            e = _to_utc(ev.get("timestamp"), rel_anchor)
+            if e is not None:
+                stops.append(e.value)
+    sess_starts = [x.value for x in (_to_utc(s.get("start_time"), rel_anchor)
+                                     for s in seg.sessions) if x is not None]  # fmt: skip
+    out = []
+    for i in big:
+        a, b = int(t[i]), int(t[i + 1])
+        if any(a <= x < b for x in stops) or any(a < x <= b for x in sess_starts):
+            continue  # a pause or the next session: real time passed
+        out.append((b, b - a - step))
+    return out
+
+
+def _shift_times(ts: np.ndarray, jumps: list[tuple[int, int]]) -> np.ndarray:
+    """Times with each clock jump taken off the times from it on (missing stay missing)."""
+    missing = np.iinfo(np.int64).min
+    out = ts.copy()
+    for at, shift in sorted(jumps, reverse=True):
+        out = np.where((out != missing) & (out >= at), out - shift, out)
+    return out
+
+
+def _shift_intervals(intervals: np.ndarray, jumps: list[tuple[int, int]]) -> np.ndarray:
+    big = np.iinfo(np.int64).max
+    if not len(intervals):
+        return intervals
+    out = intervals.copy()
+    for at, shift in sorted(jumps, reverse=True):
+        for c in (0, 1):
+            col = out[:, c]
+            hit = (col != big) & (col != np.iinfo(np.int64).min) & (col >= at)
+            out[:, c] = np.where(hit, col - shift, col)
+    return out
+
+
+def _session_windows(
+    sessions: list[dict[str, Any]],
+    laps: list[dict[str, Any]],
+    intervals: np.ndarray,
+    rel_anchor: pd.Timestamp | None,
+    jumps: list[tuple[int, int]],
+) -> list[tuple[pd.Timestamp | None, pd.Timestamp | None]]:
+    """(start, end) of each session from the session, lap and timer-event structure.
+
+    The end is the latest of start + elapsed time (plus a second: records carry whole
+    seconds), the session's own timestamp, the end of its last lap and its last timer
+    stop, each before the next session starts: a Suunto writes its summary before the
+    last lap, an FR255 or FR25 reports an elapsed time shorter than its records span.
+    """
+
+    def fix(t: pd.Timestamp | None) -> pd.Timestamp | None:
+        if t is None or not jumps:
+            return t
+        return pd.Timestamp(int(_shift_times(np.array([t.value], dtype=np.int64), jumps)[0]),
+                            tz="UTC")  # fmt: skip
+
+    starts = [fix(_to_utc(s.get("start_time"), rel_anchor)) for s in sessions]
+    lap_ends = []
+    for lap in laps:
+        ls = fix(_to_utc(lap.get("start_time"), rel_anchor))
+        le = fix(_to_utc(lap.get("timestamp"), rel_anchor))
+        el = _num(lap.get("total_elapsed_time"))
+        if ls is not None and not np.isnan(el):
+            le = max(le, ls + pd.Timedelta(seconds=el)) if le is not None else (
+                ls + pd.Timedelta(seconds=el))  # fmt: skip
+        if ls is not None and le is not None:
+            lap_ends.append((ls, le))
+    big = np.iinfo(np.int64).max
+    stops = [int(x) for x in intervals[:, 1] if x != big] if len(intervals) else []
+    windows = []
+    for k, sess in enumerate(sessions):
+        start = starts[k]
+        nxt = min((s for s in starts[k + 1 :] if s is not None and start is not None
+                   and s > start), default=None)  # fmt: skip
+        cands = []
+        elapsed = _num(sess.get("total_elapsed_time"))
+        if start is not None and not np.isnan(elapsed):
+            cands.append(start + pd.Timedelta(seconds=float(np.ceil(elapsed)) + 1.0))
+        stamp = fix(_to_utc(sess.get("timestamp"), rel_anchor))
+        if stamp is not None and (start is None or stamp >= start):
+            cands.append(stamp)
+        if start is not None:
+            cands += [le for ls, le in lap_ends if ls >= start and (nxt is None or ls < nxt)]
+            cands += [pd.Timestamp(x, tz="UTC") for x in stops
+                      if x >= start.value and (nxt is None or x < nxt.value)]  # fmt: skip
+        end = max(cands) if cands else None
+        if end is not None and nxt is not None and end >= nxt:
+            end = nxt - pd.Timedelta(1, "ns")
+        windows.append((start, end))
+    return windows
+
+
+def _left_out(
+    ts: np.ndarray,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    starts: list[pd.Timestamp | None],
+    k: int,
+) -> int:
+    """Records after session ``k``'s end and before the next session's start (after the
+    first session, records before its start too): read by no run."""
+    if end is None:
+        return 0
+    ok = ts != np.iinfo(np.int64).min
+    later = [s for s in starts[k + 1 :] if s is not None and start is not None and s > start]
+    hi = min(later).value if later else np.iinfo(np.int64).max
+    n = int((ok & (ts > end.value) & (ts < hi)).sum())
+    if k == 0 and start is not None:
+        n += int((ok & (ts < start.value)).sum())
+    return n
 
 
 def _in_window(msg: dict[str, Any], start: Any, end: Any, rel_anchor: Any) -> bool:
@@ -720,6 +911,56 @@ def _time_columns(
         running = np.ones(n, dtype=bool)
         timer = elapsed.copy()
     return {"elapsed_s": elapsed, "timer_s": timer.astype(float), "timer_running": running}
+
+
+#: Sports that say nothing of what was done (FIT ``generic``, enum 0).
+_GENERIC_SPORTS = frozenset({"generic", "0"})
+#: Share of records that must look like running for a generic session to be read as a run.
+RUNNING_SHARE_MIN = 0.7
+
+
+def _running_share(cols: dict[str, np.ndarray]) -> float:
+    """Share of records with cadence, speed and step length all in running ranges:
+    140-220 steps/min, 1.8-7 m/s, 0.6-1.8 m per step. Walks fail on cadence and speed, rides
+    (cadence read as strides: 60-100 rpm x 2) fail on step length or speed."""
+    cad, speed = cols.get("cadence_spm"), cols.get("speed_mps")
+    if cad is None or speed is None or not len(cad):
+        return 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        step = speed / (cad / 60.0)
+        ok = ((cad >= 140) & (cad <= 220) & (speed >= 1.8) & (speed <= 7.0)
+              & (step >= 0.6) & (step <= 1.8))  # fmt: skip
+    return float(ok.sum() / len(cad))
+
+
+def _session_times(
+    ts: np.ndarray, start: pd.Timestamp | None, end: pd.Timestamp | None, intervals: np.ndarray
+) -> tuple[float, float]:
+    """Timer and elapsed time of a session from its timer events and records. [s]
+
+    The session runs from its start to the later of its last record and its last timer
+    stop inside the session window (a watch may stop writing records seconds before the
+    timer stops: FR25). Timer time is the overlap of the timer-running intervals with that
+    span, so it never exceeds the elapsed time. NaN without a start or records.
+    """
+    if start is None or len(ts) == 0:
+        return float("nan"), float("nan")
+    s0 = start.value
+    stop = int(ts[-1])
+    big = np.iinfo(np.int64).max
+    if len(intervals):
+        hi = intervals[:, 1]
+        inside = (hi != big) & (hi >= s0) & (hi <= (end.value if end is not None else stop))
+        if inside.any():
+            stop = max(stop, int(hi[inside].max()))
+        lo = np.maximum(intervals[:, 0], s0)
+        timer = float(np.clip(np.minimum(hi, stop) - lo, 0, None).sum() / 1e9)
+        if timer <= 0:  # the events belong to another session of the file: no pauses known
+            timer = (stop - s0) / 1e9
+    else:
+        timer = (stop - s0) / 1e9
+    elapsed = (stop - s0) / 1e9
+    return min(timer, elapsed), elapsed
 
 
 def _laps_frame(

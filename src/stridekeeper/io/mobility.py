@@ -72,11 +72,35 @@ class MobilityResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _is_apple_health(path: Path) -> bool:
+    """An Apple Health ``export.xml`` (optionally gzipped) or an export zip holding one."""
+    lower = path.name.lower()
+    try:
+        if lower.endswith(".zip"):
+            import zipfile
+
+            with zipfile.ZipFile(path) as zf:
+                return any(n.lower().endswith("export.xml") for n in zf.namelist())
+        if lower.endswith((".xml", ".xml.gz")):
+            with open(path, "rb") as fh:
+                head = fh.read(4096)
+                if head[:2] == b"\x1f\x8b":
+                    fh.seek(0)
+                    with gzip.GzipFile(fileobj=fh) as gz:
+                        head = gz.read(4096)
+            return b"<HealthData" in head
+    except (OSError, EOFError, ValueError):
+        return False
+    return False
+
+
 def _kind(path: Path) -> str | None:
-    """``"fit"``, ``"log"`` or None from the file name."""
+    """``"fit"``, ``"log"``, ``"apple_health"`` or None from the file name."""
     lower = path.name.lower()
     if lower.endswith(FIT_SUFFIXES):
         return "fit"
+    if lower.endswith((".xml", ".xml.gz", ".zip")) and _is_apple_health(path):
+        return "apple_health"
     if path.suffix.lower() in LOG_EXTENSIONS:
         return "log"
     return None
@@ -208,6 +232,10 @@ def read_mobility(
         try:
             if kind == "fit":
                 table = read_fit_mobility(path, tz=zone)
+            elif kind == "apple_health":
+                from .apple_health import read_apple_health_mobility
+
+                table = read_apple_health_mobility(path)
             else:
                 res = read_mobility_log(path, tz=zone, strict=strict, runs_span=runs_span)
                 table = res.sessions

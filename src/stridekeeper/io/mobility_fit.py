@@ -106,6 +106,18 @@ _IGNORED_CATEGORIES = frozenset({"unknown", "65534"})
 _REST = frozenset({"rest", "0", 0})
 
 
+#: Sub-sports (names and FIT enum numbers) that are mobility work whatever sport carries
+#: them; a sport of that name (``yoga``, ``pilates``, ``breathing``) is mobility too.
+MOBILITY_SUB_SPORT_NAMES = frozenset(
+    {"flexibility_training", "yoga", "pilates", "breathing", "19", "43", "44", "62"}
+)
+#: Sports under which those sub-sports appear: training (10), fitness_equipment (4),
+#: generic (0).
+_MOBILITY_HOST_SPORTS = frozenset(
+    {"training", "10", "fitness_equipment", "4", "generic", "0"}
+)  # fmt: skip
+
+
 def is_mobility_session(sport: Any, sub_sport: Any) -> bool:
     """True when a FIT (sport, sub_sport) pair is mobility work (see the module's table).
 
@@ -122,9 +134,14 @@ def is_mobility_session(sport: Any, sub_sport: Any) -> bool:
     if sport is None:
         return False
     s = str(sport).lower()
-    if s in MOBILITY_SPORTS or sport in MOBILITY_SPORTS:
+    if s in MOBILITY_SPORTS or sport in MOBILITY_SPORTS or s in MOBILITY_SUB_SPORT_NAMES:
         return True
-    return (s, str(sub_sport).lower()) in _MOBILITY_PAIRS
+    sub = str(sub_sport).lower()
+    if (s, sub) in _MOBILITY_PAIRS:
+        return True
+    # the same sub-sports under other sports: an FR55 writes fitness_equipment/pilates,
+    # others fitness_equipment/yoga or generic/breathing
+    return s in _MOBILITY_HOST_SPORTS and sub in MOBILITY_SUB_SPORT_NAMES
 
 
 def _category_names() -> dict[int, str]:

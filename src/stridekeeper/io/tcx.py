@@ -387,6 +387,8 @@ def _build(act: _Activity, k: int, name: str, sha: str, file_notes: list[str]) -
                      / np.sum(lap_timer[has_lap_cad])) if has_lap_cad.any() else None)  # fmt: skip
     tot_timer = float(np.nansum(lap_timer)) if np.isfinite(lap_timer).any() else None
     tot_dist = float(np.nansum(lap_dist)) if np.isfinite(lap_dist).any() else None
+    elapsed_total = ((end - start).total_seconds() if end is not None and start is not None
+                     else None)  # fmt: skip
     summary = device_summary(
         raw={"laps": [dict(lp.values, start_time=lp.start) for lp in act.laps]},
         distance_m=tot_dist,
@@ -415,6 +417,12 @@ def _build(act: _Activity, k: int, name: str, sha: str, file_notes: list[str]) -
         "start_time": start,
         "utc_offset_s": None,  # TCX times are UTC and carry no local offset
         "device_summary": summary,
+        # the timer time is the laps' TotalTimeSeconds added up (gaps between laps are
+        # pauses); elapsed time spans the whole session and is never shorter than it
+        "timer_time_s": tot_timer,
+        "elapsed_time_s": (
+            max(elapsed_total, tot_timer or 0.0) if elapsed_total is not None else tot_timer
+        ),
         "cadence_convention": convention,
         "speed_source": speed_source,
         "pause_inference": pause_info,

@@ -54,6 +54,8 @@ MAX_MEMBER_BYTES = 128 * 1024**2
 MAX_INFLIGHT_BYTES = 256 * 1024**2
 #: Same activity as a summary row and as a file: start within this and distance within 2 %.
 SAME_ACTIVITY_START_S = 120.0
+#: ... or start within this, whatever the distances. [s]
+SAME_START_EXACT_S = 2.0
 SAME_ACTIVITY_DISTANCE_REL = 0.02
 _SKIP_NAMES = {".DS_Store", "Thumbs.db"}
 #: Archives inside archives deeper than this are refused (Garmin nests two levels).
@@ -362,6 +364,8 @@ def _kind(item: _Item) -> str:
     if item.explicit:
         return "activity"
     name = item.display.rsplit("!", 1)[-1].lower().removesuffix(".gz")
+    if name.endswith(".gpx") and "routes" in name.replace("\\", "/").split("/")[:-1]:
+        return "ignore"  # a Strava export's planned routes (routes/*.gpx): no times, no run
     if name.endswith(ACTIVITY_EXTENSIONS):
         return "activity"
     if name.endswith(MAYBE_EXTENSIONS):
@@ -684,6 +688,9 @@ class _Progress:
 def _same_activity(a: pd.Series, b: pd.Series) -> bool:
     dt = abs((pd.Timestamp(a["start_time"]) - pd.Timestamp(b["start_time"])).total_seconds())
     da, db = a["distance_m"], b["distance_m"]
+    if dt <= SAME_START_EXACT_S:
+        return True  # one athlete starts no two activities in the same seconds, whatever
+        # the distances say (Strava's activities.csv may disagree with the file's by > 2 %)
     if dt > SAME_ACTIVITY_START_S or not (pd.notna(da) and pd.notna(db)):
         return False
     return abs(da - db) <= SAME_ACTIVITY_DISTANCE_REL * max(da, db, 1.0)

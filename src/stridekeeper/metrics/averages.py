@@ -148,13 +148,19 @@ def distance_m(records: pd.DataFrame) -> float:
     return last - first if first > 150.0 else last
 
 
-def avg_step_length_m(records: pd.DataFrame, *, distance: float | None = None) -> float:
+def avg_step_length_m(
+    records: pd.DataFrame, *, distance: float | None = None, total_strides: float | None = None
+) -> float:
     """Average step length as the device reports it.
 
     With per-record step length: its time-weighted mean over timer-running samples (what
     watches with running dynamics report: the plain mean at 1 Hz; time weighting also
-    matches smart-recording files). Without: total distance / total steps, the steps
-    integrated from cadence over timer-running time (what older watches report).
+    matches smart-recording files). Without: total distance / (2 x ``total_strides``)
+    when the session carries the device's stride counter (what FR920XT, fenix 3,
+    vivoactive HR and foot-pod runs report; the counter integrates every second, which
+    smart-recorded cadence samples cannot), else total distance / total steps, the steps
+    integrated from cadence over timer-running time. The drop-off keeps the per-record
+    derivation (:func:`step_length_series_m`).
 
     Parameters
     ----------
@@ -162,6 +168,9 @@ def avg_step_length_m(records: pd.DataFrame, *, distance: float | None = None) -
         A ``Run.records`` table.
     distance
         Total distance [m]; default :func:`distance_m`.
+    total_strides
+        The session's stride counter (``device_summary['total_strides']``, one stride =
+        two steps); NaN or None when the device wrote none.
 
     Returns
     -------
@@ -173,10 +182,12 @@ def avg_step_length_m(records: pd.DataFrame, *, distance: float | None = None) -
     w = sample_weights_s(records)
     if (np.isfinite(dev) & (dev > 0)).any():
         return _wmean(np.where(dev > 0, dev, np.nan), np.where(running, w, 0.0))
+    dist = distance_m(records) if distance is None else distance
+    if total_strides is not None and np.isfinite(total_strides) and total_strides > 0:
+        return dist / (2.0 * total_strides) if np.isfinite(dist) else float("nan")
     cad = _col(records, "cadence_spm")
     ok = np.isfinite(cad)
     steps = float((cad[ok] / 60.0 * w[ok]).sum())
-    dist = distance_m(records) if distance is None else distance
     if steps <= 0 or not np.isfinite(dist):
         return float("nan")
     return dist / steps

@@ -127,7 +127,16 @@ def sample_weights_s(records: pd.DataFrame) -> np.ndarray:
     else:
         w[0] = 1.0
     w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
-    return np.where(_running(records), w, 0.0)
+    running = _running(records)
+    if n > 1:
+        # the first record after a timer resume accrues no timer time since the record
+        # before the pause, but the watch counts its second like any other (weight 0
+        # inflated interval sessions' cadence by 1-1.5 steps/min): give it one spacing
+        resumed = np.r_[False, running[1:] & ~running[:-1]] & (w == 0)
+        if resumed.any():
+            pos = w[running & (w > 0)]
+            w = np.where(resumed, float(np.median(pos)) if len(pos) else 1.0, w)
+    return np.where(running, w, 0.0)
 
 
 #: A 5-input sorting network (9 compare-exchanges).

@@ -136,11 +136,13 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
     w = sample_weights_s(rec)
     moving = moving_mask(rec)
     dist = distance_m(rec)
-    timer = float(w.sum()) if len(rec) else float("nan")
+    timer, elapsed_s = _session_times(rec, meta)
     foot = sport in _FOOT or sport is None
     zeros = zero_cadence_policy(meta.get("manufacturer"), meta.get("product"))
     cad = avg_cadence_spm(rec, zeros=zeros) if foot else float("nan")
-    step = avg_step_length_m(rec, distance=dist) if foot else float("nan")
+    strides = _num((meta.get("device_summary") or {}).get("total_strides"))
+    step = (avg_step_length_m(rec, distance=dist, total_strides=strides) if foot
+            else float("nan"))  # fmt: skip
     temp = _col(rec, "temperature_c")
     temp_mean = float(np.nanmean(temp[moving])) if np.isfinite(temp[moving]).any() else np.nan
     if sport == "running" or (sport is None and foot):
@@ -150,7 +152,6 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
         from .dropoff import DropoffResult
 
         d = DropoffResult(reason=f"not a run (sport: {sport})")
-    elapsed = _col(rec, "elapsed_s")
     row = {
         "source": meta.get("source"),
         "session_index": meta.get("session_index"),
@@ -159,7 +160,7 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
         "device": meta.get("device"),
         "start_time": meta.get("start_time"),
         "distance_m": dist,
-        "elapsed_time_s": float(np.nanmax(elapsed)) if np.isfinite(elapsed).any() else np.nan,
+        "elapsed_time_s": elapsed_s,
         "timer_time_s": timer,
         "moving_time_s": float(w[moving].sum()),
         "avg_speed_mps": dist / timer if timer and np.isfinite(dist) else np.nan,
@@ -182,6 +183,25 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
         "n_warnings": len(meta.get("warnings", [])),
     }
     return row
+
+
+def _session_times(rec: _Columns, meta: Any) -> tuple[float, float]:
+    """Timer and elapsed time [s]: the reader's, from the session's timer events (FIT),
+    else the records' last accrued timer and elapsed time. Timer never exceeds elapsed."""
+    timer = _num(meta.get("timer_time_s"))
+    elapsed = _num(meta.get("elapsed_time_s"))
+    if np.isnan(elapsed):
+        e = _col(rec, "elapsed_s")
+        elapsed = float(np.nanmax(e)) if np.isfinite(e).any() else np.nan
+    if np.isnan(timer):
+        t = _col(rec, "timer_s")
+        if np.isfinite(t).any():
+            timer = float(np.nanmax(t) - np.nanmin(t[np.isfinite(t)]))
+        elif len(rec):
+            timer = float(sample_weights_s(rec).sum())
+    if np.isfinite(timer) and np.isfinite(elapsed):
+        timer = min(timer, elapsed)
+    return timer, elapsed
 
 
 def _num(value: Any) -> float:
