@@ -82,8 +82,6 @@ def report_inputs(
             records = lib.records(row["run_id"])
             label = pd.Timestamp(row["start_time"]).strftime("%Y-%m-%d")
             example = (records, _stored_dropoff(records, row, stride_dropoff), label)
-    from .commands.experiment import experiment_for_report
-
     return ReportInputs(runs=runs, sessions=sessions, linked=linked, analysis=analysis,
                         example=example, since=since, until=until, athlete=athlete,
                         experiment=experiment_for_report(library, runs, all_sessions))  # fmt: skip
@@ -130,3 +128,32 @@ def write_report(
         run_table_csv(inputs.runs).to_csv(tmp, index=False)
         os.replace(tmp, target)
     return path
+
+
+#: The stored experiment plan, beside the library's manifest.
+PLAN_FILE = "experiment.json"
+
+
+def load_plan(library: str | os.PathLike[str] | None) -> Any:
+    """The stored :class:`~stridekeeper.analysis.experiment.ExperimentPlan`, or None."""
+    import json
+
+    from .analysis.experiment import ExperimentPlan
+    from .library.store import default_library_path
+
+    root = Path(library).expanduser() if library else default_library_path()
+    path = root / PLAN_FILE
+    if not path.is_file():
+        return None
+    return ExperimentPlan.from_dict(json.loads(path.read_text()))
+
+
+def experiment_for_report(library: Any, runs: Any, sessions: Any) -> tuple[Any, Any] | None:
+    """(result, logged dates) of the library's stored plan for the report, or None."""
+    from .analysis.experiment import analyze_experiment
+
+    plan = load_plan(library)
+    if plan is None:
+        return None
+    result = analyze_experiment(plan, runs, sessions)
+    return result, list(sessions["local_date"]) if len(sessions) else []

@@ -36,5 +36,3 @@ def test_centred_mean_equals_pandas_rolling_mean(x: np.ndarray, window: int) -> 
 def test_flat_profile_gains_nothing() -> None:
     records = pd.DataFrame({"altitude_m": np.full(600, 123.4)})
     assert elevation_gain_m(records) == 0.0
-
-

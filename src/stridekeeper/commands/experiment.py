@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-PLAN_FILE = "experiment.json"
 LOG_FILE = "mobility_log.csv"
 LOG_HEADER = ("date", "duration_min", "focus", "drills", "rpe", "context", "range_feel",
               "pain_before", "pain_after", "balance", "breathwork", "notes")  # fmt: skip
@@ -144,16 +143,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
     _atomic_write_bytes(path, data)
 
 
-def load_plan(library: str | os.PathLike[str] | None) -> Any:
-    """The stored :class:`~stridekeeper.analysis.experiment.ExperimentPlan`, or None."""
-    from ..analysis.experiment import ExperimentPlan
-
-    path = _library_root(None if library is None else str(library)) / PLAN_FILE
-    if not path.is_file():
-        return None
-    return ExperimentPlan.from_dict(json.loads(path.read_text()))
-
-
 def _athlete_sd(library: str | None) -> tuple[float | None, float | None]:
     """(run-to-run SD of drop-off, runs per week) from the library, when it has >= 8 runs."""
     from ..errors import StridekeeperError
@@ -177,6 +166,7 @@ def _athlete_sd(library: str | None) -> tuple[float | None, float | None]:
 def cmd_plan(args: argparse.Namespace) -> int:
     """Draw, store and print the plan."""
     from ..analysis.experiment import make_plan, plan_to_csv, plan_to_ics
+    from ..pipeline import PLAN_FILE
 
     root = _library_root(args.library)
     if (root / PLAN_FILE).is_file() and not args.replace:
@@ -338,6 +328,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from ..analysis.experiment import analyze_experiment
     from ..errors import StridekeeperError
     from ..library import Library
+    from ..pipeline import load_plan
 
     plan = load_plan(args.library)
     if plan is None:
@@ -435,14 +426,3 @@ def cmd_power_experiment(args: argparse.Namespace) -> int:
     print("\n'Detected' = exact randomisation p < 0.05 with the right sign. Fewer than 6 pairs "
           "can never reach it (min p).")  # fmt: skip
     return 0
-
-
-def experiment_for_report(library: Any, runs: Any, sessions: Any) -> tuple[Any, Any] | None:
-    """(result, logged dates) of the library's stored plan for the report, or None."""
-    from ..analysis.experiment import analyze_experiment
-
-    plan = load_plan(library)
-    if plan is None:
-        return None
-    result = analyze_experiment(plan, runs, sessions)
-    return result, list(sessions["local_date"]) if len(sessions) else []
