@@ -10,10 +10,12 @@ from stridekeeper.library.dedup import superseded_summaries
 from stridekeeper.library.importer import (
     SAME_ACTIVITY_DISTANCE_REL,
     SAME_ACTIVITY_START_S,
+    SAME_START_EXACT_S,
     _same_activity,
 )
 
-KW = {"start_tolerance_s": SAME_ACTIVITY_START_S, "distance_rel": SAME_ACTIVITY_DISTANCE_REL}
+KW = {"start_tolerance_s": SAME_ACTIVITY_START_S, "distance_rel": SAME_ACTIVITY_DISTANCE_REL,
+      "exact_start_s": SAME_START_EXACT_S}  # fmt: skip
 
 
 def _table(prefix: str, times: list[str], km: list[float], who: list[str]) -> pd.DataFrame:
@@ -30,10 +32,10 @@ def test_hand_made_cases() -> None:
         "2026-03-02T07:00:30Z",                                      # same run: start 30 s off
         (pd.Timestamp("2026-03-03T07:00Z") + pd.Timedelta(seconds=tol)).isoformat(),  # at the edge
         (pd.Timestamp("2026-03-03T07:00Z") + pd.Timedelta(seconds=tol + 1)).isoformat(),  # past it
-        "2026-03-02T07:00:00Z",                                      # same start, other distance
+        "2026-03-02T07:00:00Z",                     # same start, other distance: still the same
         "2026-03-04T07:00:00Z",                                      # another athlete's file
     ], [10.01, 8.0, 8.0, 15.0, 12.0], ["me", "me", "me", "me", "me"])  # fmt: skip
-    assert superseded_summaries(summaries, files, **KW) == {"s0", "s1"}
+    assert superseded_summaries(summaries, files, **KW) == {"s0", "s1", "s3"}
 
 
 @pytest.mark.parametrize("seed", range(6))

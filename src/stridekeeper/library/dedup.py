@@ -28,12 +28,16 @@ def superseded_summaries(
     *,
     start_tolerance_s: float,
     distance_rel: float,
+    exact_start_s: float = 0.0,
 ) -> set[str]:
     """The ``run_id`` of every summary row that some file of the same athlete duplicates.
 
     A summary row ``s`` and a file ``f`` are the same activity when ``s.athlete ==
     f.athlete``, ``|s.start_time - f.start_time| <= start_tolerance_s`` and both distances
-    are known with ``|s.distance_m - f.distance_m| <= distance_rel * max(s, f, 1 m)``.
+    are known with ``|s.distance_m - f.distance_m| <= distance_rel * max(s, f, 1 m)``; or
+    when they start within ``exact_start_s`` of each other, whatever the distances say (no
+    athlete starts two activities in the same seconds; Strava's ``activities.csv`` may
+    disagree with the file's distance by more than the tolerance).
 
     Parameters
     ----------
@@ -43,6 +47,8 @@ def superseded_summaries(
         Largest difference of start times. [s]
     distance_rel
         Largest relative difference of distances. [0-1]
+    exact_start_s
+        Start times this close are the same activity regardless of distance. [s]
 
     Returns
     -------
@@ -52,7 +58,8 @@ def superseded_summaries(
     out: set[str] = set()
     if not len(summaries) or not len(files):
         return out
-    tol = np.int64(round(start_tolerance_s * 1e9))
+    tol = np.int64(round(max(start_tolerance_s, exact_start_s) * 1e9))
+    exact = np.int64(round(exact_start_s * 1e9))
     nat = np.iinfo(np.int64).min
     f_groups = files.groupby("athlete", sort=False, dropna=True).indices
     for who, s_idx in summaries.groupby("athlete", sort=False, dropna=True).indices.items():
@@ -69,7 +76,7 @@ def superseded_summaries(
         ft, fd = ft[valid_f], fd[valid_f]
         st = _ns(s["start_time"])
         sd = pd.to_numeric(s["distance_m"], errors="coerce").to_numpy(dtype=float)
-        ok = (st != nat) & np.isfinite(sd)
+        ok = st != nat
         st_ok = np.where(ok, st, 0)
         lo = np.searchsorted(ft, st_ok - tol, side="left")
         hi = np.searchsorted(ft, st_ok + tol, side="right")
@@ -81,8 +88,12 @@ def superseded_summaries(
         first = np.cumsum(cnt) - cnt
         cand = lo[owner] + (np.arange(total) - first[owner])  # the file of each candidate pair
         da, db = sd[owner], fd[cand]
+        dt = np.abs(st[owner] - ft[cand])
         with np.errstate(invalid="ignore"):
-            same = np.abs(da - db) <= distance_rel * np.maximum(np.maximum(da, db), 1.0)
+            same = (dt <= tol) & (
+                np.abs(da - db) <= distance_rel * np.maximum(np.maximum(da, db), 1.0)
+            )
+        same |= dt <= exact
         hit = np.zeros(len(st), dtype=bool)
         hit[owner[same]] = True
         out.update(s["run_id"].to_numpy()[hit].tolist())

@@ -591,7 +591,13 @@ def _worker_init(parent: int, spill_dir: str | None = None) -> None:
 
     def orphaned() -> None:
         if spill_dir is not None:
-            shutil.rmtree(spill_dir, ignore_errors=True)
+            # the other worker may still be writing a file into the folder as this one
+            # empties it: try again until the folder is gone (each worker does the same)
+            for _ in range(40):
+                shutil.rmtree(spill_dir, ignore_errors=True)
+                if not os.path.exists(spill_dir):
+                    break
+                time.sleep(0.025)
         os._exit(1)
 
     def on_term(signum: int, frame: Any) -> None:
@@ -1053,7 +1059,8 @@ def _build_commit(
         from .dedup import superseded_summaries
 
         losers = superseded_summaries(summaries, files, start_tolerance_s=SAME_ACTIVITY_START_S,
-                                      distance_rel=SAME_ACTIVITY_DISTANCE_REL)  # fmt: skip
+                                      distance_rel=SAME_ACTIVITY_DISTANCE_REL,
+                                      exact_start_s=SAME_START_EXACT_S)  # fmt: skip
         if losers:
             report.superseded_summaries += len(losers)
             drop_runs |= {r for r in losers if r in set(existing["run_id"])}
