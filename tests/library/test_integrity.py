@@ -136,7 +136,8 @@ def test_killed_import_leaves_no_workers_no_spill_and_a_whole_library(
     n = len(lib.runs())
     assert 1 <= n < 60
     # the orphaned workers removed the killed import's spill folder as they went
-    assert not list(tmp_path.glob(f"stridekeeper-import-{proc.pid}-*"))
+    left = list(tmp_path.glob(f"stridekeeper-import-{proc.pid}-*"))
+    assert not left, [sorted(p.name for p in d.iterdir()) for d in left]
     report = import_paths([folder], lib_dir, jobs=2)
     assert report.imported_runs == 60 - n and report.unchanged == n
     assert Library.open(lib_dir).check().ok  # the next commit removed any leftovers

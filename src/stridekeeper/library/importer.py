@@ -601,8 +601,13 @@ def _worker_init(parent: int, spill_dir: str | None = None) -> None:
         os._exit(1)
 
     def on_term(signum: int, frame: Any) -> None:
-        if os.getppid() != parent:
-            orphaned()
+        # the death signal comes when the thread that started this worker exits; while the
+        # importer's other threads are still dying the parent pid stays the same for a
+        # moment, so wait briefly for the re-parenting before deciding
+        for _ in range(40):
+            if os.getppid() != parent:
+                orphaned()
+            time.sleep(0.025)
         os._exit(1)
 
     with contextlib.suppress(KeyboardInterrupt, ValueError):

@@ -162,7 +162,10 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
         "distance_m": dist,
         "elapsed_time_s": elapsed_s,
         "timer_time_s": timer,
-        "moving_time_s": float(w[moving].sum()),
+        # the first sample stands for one spacing the timer may not have counted
+        "moving_time_s": min(float(w[moving].sum()), timer)
+        if np.isfinite(timer)
+        else float(w[moving].sum()),
         "avg_speed_mps": dist / timer if timer and np.isfinite(dist) else np.nan,
         "avg_cadence_spm": cad,
         "running_cadence_spm": running_cadence_spm(rec, moving=moving) if foot else np.nan,
