@@ -104,6 +104,9 @@ class ImportReport:
         Mobility sessions added (logs and watch-recorded).
     superseded_summaries
         Summary-only rows dropped because the same activity came as a file.
+    personalised_runs
+        Runs whose drop-off was computed again with the athlete's own step-speed relation
+        (their late window was outside their own fresh speeds; see :mod:`.personal`).
     ignored
         Files in folders or archives that are not data stridekeeper reads (readme files,
         settings, other JSON): counted, not failures.
@@ -121,6 +124,7 @@ class ImportReport:
     skipped_by_sport: Counter = field(default_factory=Counter)
     mobility_sessions: int = 0
     superseded_summaries: int = 0
+    personalised_runs: int = 0
     ignored: int = 0
     rejected_rows: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -135,6 +139,7 @@ class ImportReport:
             "skipped_by_sport": dict(self.skipped_by_sport),
             "mobility_sessions": self.mobility_sessions,
             "superseded_summaries": self.superseded_summaries,
+            "personalised_runs": self.personalised_runs,
             "ignored": self.ignored,
             "rejected_rows": list(self.rejected_rows),
             "failures": [{"file": f, "reason": r} for f, r in self.failures],
@@ -992,6 +997,9 @@ def _import_locked(
                 for f in list(inflight):
                     finish(f)
         flush(last=True)
+        from .personal import personalise_dropoff
+
+        report.personalised_runs = personalise_dropoff(lib, lib.athletes())
         lib.compact()
     finally:
         stack.close()

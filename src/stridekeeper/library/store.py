@@ -782,7 +782,9 @@ class Library:
         # records: new runs' records go to one new file per month
         new_runs = change.runs.copy()
         if len(new_runs):
-            new_runs["records_file"] = None
+            # rows that are updates of stored runs (no new records) keep their records file
+            kept = new_runs["records_file"] if "records_file" in new_runs else None
+            new_runs["records_file"] = None if kept is None else kept.where(kept.notna(), None)
         files_by_month: dict[str, list[tuple[str, pa.Table]]] = {}
         for run_id, rec in change.records.items():
             if rec is None or len(rec) == 0:
@@ -801,7 +803,8 @@ class Library:
             file_of.update((run_id, fname) for run_id, _ in parts)
         _write_all(writes)
         if file_of:
-            new_runs["records_file"] = new_runs["run_id"].map(file_of)
+            mapped = new_runs["run_id"].map(file_of)
+            new_runs["records_file"] = mapped.where(mapped.notna(), new_runs["records_file"])
         runs = pd.concat([runs, new_runs], ignore_index=True) if len(new_runs) else runs
         # mobility
         mob = self._table("mobility")

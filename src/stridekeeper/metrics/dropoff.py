@@ -61,7 +61,14 @@ from .moving import (
     sample_weights_s,
 )
 
-__all__ = ["DEFAULT_PRIOR", "DropoffResult", "StepPrior", "personal_prior", "stride_dropoff"]
+__all__ = [
+    "DEFAULT_PRIOR",
+    "DropoffResult",
+    "StepPrior",
+    "personal_prior",
+    "pooled_prior",
+    "stride_dropoff",
+]
 
 _HUBER_C = 1.345
 #: Running cadence: below this it is walking (brisk walking is 110-130). [steps/min]
@@ -535,11 +542,22 @@ def personal_prior(
     -------
     StepPrior
     """
-    est = np.array([(r.elasticity_data, r.elasticity_data_se) for r in results
-                    if np.isfinite(r.elasticity_data) and r.elasticity_data_se > 0])  # fmt: skip
-    if len(est) < 5:
+    pairs = [(r.elasticity_data, r.elasticity_data_se) for r in results]
+    return pooled_prior(np.array([p[0] for p in pairs], dtype=float),
+                        np.array([p[1] for p in pairs], dtype=float), base=base)  # fmt: skip
+
+
+def pooled_prior(
+    elasticity: np.ndarray, elasticity_se: np.ndarray, *, base: StepPrior = DEFAULT_PRIOR
+) -> StepPrior:
+    """:func:`personal_prior` from the runs' elasticity estimates and their standard errors
+    (the runs table's ``dropoff_elasticity`` and ``dropoff_elasticity_se``)."""
+    e_all = np.asarray(elasticity, dtype=float)
+    se_all = np.asarray(elasticity_se, dtype=float)
+    ok = np.isfinite(e_all) & np.isfinite(se_all) & (se_all > 0)
+    if ok.sum() < 5:
         return base
-    e, se = est[:, 0], est[:, 1]
+    e, se = e_all[ok], se_all[ok]
     wfix = se**-2
     mean_fix = float((wfix * e).sum() / wfix.sum())
     q = float((wfix * (e - mean_fix) ** 2).sum())

@@ -1,0 +1,53 @@
+"""After an import, runs that extrapolated get the athlete's own step-speed relation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stridekeeper.library import Library, import_paths
+from stridekeeper.synth.files import write_run_fit
+from stridekeeper.synth.runs import simulate_run
+
+CURVE = (1.1, 0.6, 0.0)  # this runner's steps lengthen less with speed than the prior says
+
+
+def _season(folder: Path) -> dict[str, float]:
+    folder.mkdir(parents=True)
+    truth = {}
+    day0 = pd.Timestamp("2026-03-02T07:00Z")
+    for k in range(10):  # runs whose fresh half spans a range of speeds
+        sim = simulate_run(start_time=day0 + pd.Timedelta(days=2 * k), duration_s=3000,
+                           speed_profile=np.linspace(0.9, 1.2, 3000), step_curve=CURVE,
+                           seed=40 + k)  # fmt: skip
+        write_run_fit(sim, folder / f"build_{k:02d}.fit")
+    for k in range(3):  # steady, then a fast finish: the late window outside the fresh speeds
+        prof = np.r_[np.ones(2400), np.full(1200, 1.22)]
+        sim = simulate_run(start_time=day0 + pd.Timedelta(days=2 * k + 1), duration_s=3600,
+                           speed_profile=prof, step_curve=CURVE, seed=80 + k)  # fmt: skip
+        write_run_fit(sim, folder / f"kick_{k:02d}.fit")
+        truth[sim.records.index[0].isoformat()] = sim.truth["stride_dropoff_pct"]
+    return truth
+
+
+def test_extrapolating_runs_get_the_personal_relation(tmp_path: Path) -> None:
+    _season(tmp_path / "in")
+    lib_dir = tmp_path / "lib"
+    report = import_paths([tmp_path / "in"], lib_dir, jobs=1)
+    assert report.imported_runs == 13
+    runs = Library.open(lib_dir).runs()
+    kicks = runs[runs["source"].str.contains("kick_")]
+    builds = runs[runs["source"].str.contains("build_")]
+    # every run's late window is faster than its fresh part: all extrapolate, all are redone
+    assert len(builds) == 10 and report.personalised_runs == 13
+    assert (runs["dropoff_prior"] == "personal (13 runs)").all()
+    # with the athlete's own relation the fast finish is not read as a change of stride
+    assert kicks["stride_dropoff_pct"].notna().all()
+    assert (kicks["stride_dropoff_pct"].abs() < 1.5).all(), kicks["stride_dropoff_pct"]
+    lib = Library.open(lib_dir)
+    assert lib.check().ok
+    assert all(len(lib.records(r)) > 3000 for r in kicks["run_id"])  # records kept
+    again = import_paths([tmp_path / "in"], lib_dir, jobs=1)
+    assert again.unchanged == 13 and again.personalised_runs == 0
