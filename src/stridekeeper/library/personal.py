@@ -37,8 +37,12 @@ PERSONAL_MAX_EXTRAPOLATION_PCT = 30.0
 
 def _extrapolated(runs: pd.DataFrame) -> np.ndarray:
     """Runs whose drop-off was refused or flagged for a speed outside their fresh part."""
-    reason = runs["dropoff_reason"].fillna("").astype(str)
-    warning = runs["dropoff_warning"].fillna("").astype(str)
+
+    def text(col: str) -> pd.Series:  # an all-empty column is stored as float NaN
+        values = runs[col] if col in runs.columns else pd.Series(index=runs.index, dtype=object)
+        return values.astype(object).where(values.notna(), "").astype(str)
+
+    reason, warning = text("dropoff_reason"), text("dropoff_warning")
     return (reason.str.contains("outside the") | warning.str.contains("extrapolation")).to_numpy()
 
 
