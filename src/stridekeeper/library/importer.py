@@ -999,7 +999,7 @@ def _import_locked(
         flush(last=True)
         from .personal import personalise_dropoff
 
-        report.personalised_runs = personalise_dropoff(lib, lib.athletes())
+        report.personalised_runs = personalise_dropoff(lib)
         lib.compact()
     finally:
         stack.close()

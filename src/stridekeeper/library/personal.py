@@ -46,7 +46,7 @@ def _extrapolated(runs: pd.DataFrame) -> np.ndarray:
     return (reason.str.contains("outside the") | warning.str.contains("extrapolation")).to_numpy()
 
 
-def personalise_dropoff(library: Library, athletes: Iterable[str]) -> int:
+def personalise_dropoff(library: Library, athletes: Iterable[str] | None = None) -> int:
     """Re-estimate the extrapolating runs of ``athletes`` with each one's pooled relation.
 
     Parameters
@@ -54,7 +54,7 @@ def personalise_dropoff(library: Library, athletes: Iterable[str]) -> int:
     library
         The library, its writer lock held by the caller.
     athletes
-        Whose runs to look at (those an import touched).
+        Whose runs to look at; default: every athlete with runs.
 
     Returns
     -------
@@ -67,7 +67,8 @@ def personalise_dropoff(library: Library, athletes: Iterable[str]) -> int:
     if not len(runs) or "dropoff_elasticity" not in runs.columns:
         return 0
     updated = []
-    for who in sorted(set(athletes)):
+    names = runs["athlete"].dropna().unique() if athletes is None else athletes
+    for who in sorted(set(names)):
         mine = runs[runs["athlete"] == who]
         est = pd.to_numeric(mine["dropoff_elasticity"], errors="coerce").to_numpy(dtype=float)
         se = pd.to_numeric(mine["dropoff_elasticity_se"], errors="coerce").to_numpy(dtype=float)

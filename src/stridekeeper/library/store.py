@@ -824,11 +824,23 @@ class Library:
         # record files no run points to any more are dropped from the manifest
         live = set(runs["records_file"].dropna()) if len(runs) else set()
         record_files = [f for f in record_files if f in live]
+        man["records"] = record_files
+        self._write_generation(man, gen, runs, mob, src)
+
+    def _write_generation(
+        self,
+        man: dict[str, Any],
+        gen: int,
+        runs: pd.DataFrame,
+        mob: pd.DataFrame,
+        src: pd.DataFrame,
+    ) -> None:
+        """Write generation ``gen``'s three tables, then the manifest that names them (the
+        commit point), then drop files no manifest names any more."""
         for key, frame in (("runs", runs), ("mobility", mob), ("sources", src)):
             fname = f"{key}-{gen:08d}.parquet"
             _write_parquet(_for_disk(frame), self.root / fname)
             man[key] = fname
-        man["records"] = record_files
         man["generation"] = gen
         _atomic_write_bytes(self.root / MANIFEST, json.dumps(man, indent=1).encode())
         self._manifest = man
@@ -1008,15 +1020,8 @@ class Library:
             live = set(runs["records_file"].dropna()) if len(runs) else set()
             man["records"] = [f for f in man.get("records") or []
                               if f in live and f not in rep.bad_record_files]  # fmt: skip
-            for key, frame in (("runs", runs), ("mobility", mob), ("sources", src)):
-                fname = f"{key}-{gen:08d}.parquet"
-                _write_parquet(_for_disk(frame), self.root / fname)
-                man[key] = fname
-            man["generation"] = gen
             man["version"] = LIBRARY_VERSION
-            _atomic_write_bytes(self.root / MANIFEST, json.dumps(man, indent=1).encode())
-            self._manifest = man
-            self._collect_garbage()
+            self._write_generation(man, gen, runs, mob, src)
             rep.repaired = True
             return rep
 

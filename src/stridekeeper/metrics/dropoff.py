@@ -255,7 +255,7 @@ def _fit(
     return beta, np.linalg.inv(a), float(np.sqrt(sigma2)), y - X @ beta
 
 
-def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray, m: np.ndarray) -> float:
+def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray) -> float:
     """Measurement-error variance per sample and its block-mean inflation, from the
     high-frequency variation of ``z`` (log implied speed) inside blocks.
 
@@ -454,7 +454,7 @@ def stride_dropoff(
                    prior.curvature_sd**-2])  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.log(sl * cad / 60.0)
-    per_sample = _block_noise_var(z, ok & (window == 1), key, blk["w"])
+    per_sample = _block_noise_var(z, ok & (window == 1), key)
     nvar = per_sample / np.maximum(blk["w"], 1.0)  # block mean's error variance (1 Hz)
     beta, cov, _, res_ref = _fit(X[ref], y[ref], wb[ref], pm, pp, nvar[ref], 1.0)
     # the reference window's own elasticity, without the prior (for a personal prior)
