@@ -5,6 +5,7 @@ import json
 from datetime import date, timedelta
 
 from stridekeeper.cli import main
+from stridekeeper.library import Library
 
 
 def test_plan_stores_and_refuses_to_overwrite(tmp_path, capsys):
@@ -50,6 +51,13 @@ def test_log_append_undo_and_last_week(tmp_path, capsys):
     assert main(["mobility", "--last", "7", "--library", lib, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [s["duration_min"] for s in out["sessions"]] == [12.0, 20.0]
+    assert out["sessions"][1]["context"] == "post-run" and out["sessions"][1]["pain_before"] == 2
+    # the log's own fields are in the library's session table (import and analysis see them)
+    mob = Library.open(lib).mobility().sort_values("duration_min").reset_index(drop=True)
+    assert len(mob) == 2  # the undone entry is gone from the library too
+    assert mob["context"].tolist() == ["", "post-run"]
+    assert mob["range_feel"].tolist() == ["", "open"]
+    assert mob["pain_before"].tolist()[1] == 2.0 and not mob["balance"].any()
     assert main(["log", "5", "elbows", "--library", lib]) == 2
     assert main(["log", "5", "hips", "--context", "lunch", "--library", lib]) == 2
 

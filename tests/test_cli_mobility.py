@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from stridekeeper.cli import main
+from stridekeeper.io.mobility_log import DETAIL_COLUMNS
 from stridekeeper.schema import MOBILITY_COLUMNS, REGIONS
 from stridekeeper.synth.fitwrite import SessionSpec, encode_activity
 
@@ -81,7 +82,7 @@ def test_json_shape_and_values(good_log: Path, fit_file: Path, capsys) -> None:
     sessions = out["sessions"]
     assert len(sessions) == 2
     for s in sessions:
-        assert list(s) == list(MOBILITY_COLUMNS)
+        assert list(s) == [*MOBILITY_COLUMNS, *DETAIL_COLUMNS]
         assert all(isinstance(s[k], list) for k in ("regions", "planes", "drills"))
     merged, ankles = sessions
     assert merged["start_time"] == "2024-05-01T16:00:00+00:00"

@@ -1,6 +1,7 @@
 """Which kind of mobility work: exposures by region, context and range feel (exploratory).
 
-For every run, the sessions of one *kind* (a body region, a context such as post-run, or a
+The kinds come from the session table's own columns (``regions``, and the log's ``context``
+and ``range_feel``, stored in the library). For every run, the sessions of one *kind* (a body region, a context such as post-run, or a
 range feel) in the ``window_days`` before the run's start, per week. Each kind is related to
 ``stride_dropoff_pct`` with Spearman's rho and the circular-shift permutation p-value of
 :func:`~stridekeeper.analysis.stats.circular_shift_test`; p-values are adjusted across every
@@ -29,8 +30,11 @@ KIND_COLUMNS: tuple[str, ...] = (
 
 def _kinds(sessions: pd.DataFrame, details: pd.DataFrame | None) -> pd.DataFrame:
     """One boolean column per kind, one row per session (``start_time`` kept)."""
-    s = sessions[["session_id", "start_time", "regions"]].copy()
-    if details is not None and len(details):
+    keep = [c for c in ("session_id", "start_time", "regions", "context", "range_feel")
+            if c in sessions.columns]  # fmt: skip
+    s = sessions[keep].copy()
+    if details is not None and len(details):  # a separate table overrides the session's own
+        s = s.drop(columns=[c for c in details.columns if c != "session_id" and c in s])
         s = s.merge(details, on="session_id", how="left")
     out = pd.DataFrame({"start_time": pd.to_datetime(s["start_time"], utc=True)})
     for r in REGIONS:

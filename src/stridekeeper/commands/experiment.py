@@ -343,7 +343,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         return 1
     as_of = getattr(args, "as_of", None)
     result = analyze_experiment(plan, runs, sessions, as_of=as_of)
-    kinds = _kinds_section(args.library, runs, sessions)
+    kinds = _kinds_section(runs, sessions)
     if args.json:
         out = result.to_dict()
         out["kinds_exploratory"] = json.loads(kinds.to_json(orient="records"))
@@ -359,27 +359,15 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kinds_section(library: str | None, runs: Any, sessions: Any) -> Any:
-    """Exploratory table by kind, with the log's context and range feel where known."""
-    import warnings
-
+def _kinds_section(runs: Any, sessions: Any) -> Any:
+    """Exploratory table by kind (region, and the log's context and range feel)."""
     from ..analysis.exposure_kinds import exposure_by_kind
-    from ..io.mobility_log import read_mobility_log
 
-    details = None
-    paths = library_log_paths(library)
-    if paths:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from ..library import Library
-
-            tz = Library.open(library).typical_utc_offset_s()
-            details = read_mobility_log(paths[0], tz=tz).details
     if not len(runs) or not len(sessions):
         import pandas as pd
 
         return pd.DataFrame()
-    return exposure_by_kind(runs, sessions, details)
+    return exposure_by_kind(runs, sessions)
 
 
 def library_log_paths(library: str | None) -> list[str]:

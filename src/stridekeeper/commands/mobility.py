@@ -57,13 +57,19 @@ def mobility_session_to_dict(row: dict[str, Any]) -> dict[str, Any]:
     """One session of ``mobility --json``: the table's fields, JSON-ready.
 
     ``regions``, ``planes`` and ``drills`` become lists, ``start_time`` ISO 8601 UTC,
-    ``local_date`` an ISO date, NaN ``null``.
+    ``local_date`` an ISO date, NaN ``null``; then the log's own fields (context, range
+    feel, pain, balance, breathwork) where the table has them.
     """
+    import pandas as pd
+
+    from ..io.mobility_log import DETAIL_COLUMNS
     from ..schema import MOBILITY_COLUMNS
 
     out: dict[str, Any] = {}
-    for col in MOBILITY_COLUMNS:
+    for col in [*MOBILITY_COLUMNS, *(c for c in DETAIL_COLUMNS if c in row)]:
         value = row.get(col)
+        if value is pd.NA:
+            value = None
         if col in ("regions", "planes", "drills"):
             value = list(value or ())
         elif col == "start_time" and value is not None:

@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 LOG_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
 
 
+#: Columns only a log fills (see ``mobility_log.DETAIL_COLUMNS``): a merged row takes the log's.
+_LOG_ONLY_COLUMNS = ("context", "range_feel", "pain_before", "pain_after", "balance", "breathwork")
+
 #: Values of an optional ``origin`` column: typed in a log, or recorded by a device.
 ORIGINS: tuple[str, ...] = ("log", "recorded")
 
@@ -59,7 +62,8 @@ def merge_duplicate_sessions(
     the **recording's** ``session_id``, ``start_time``, ``local_date`` and ``duration_min``;
     ``regions``, ``planes`` and ``drills`` are the union of both (vocabulary order for regions
     and planes; the log's drills first); ``rpe`` and ``notes`` are the **log's** (the
-    recording's when the log left them empty); ``source`` is ``"<recording>;<log>"``.
+    recording's when the log left them empty), and so are the log's own fields (``context``,
+    ``range_feel``, pain, ``balance``, ``breathwork``) where the table has them; ``source`` is ``"<recording>;<log>"``.
 
     Parameters
     ----------
@@ -171,6 +175,9 @@ def merge_duplicate_sessions(
             "notes": notes,
             "source": f"{rec_row['source']};{log_row['source']}",
         }
+        for col in _LOG_ONLY_COLUMNS:  # context, range feel, pain...: only a log has them
+            if col in table.columns and not pd.isna(log_row[col]) and log_row[col] != "":
+                merged[col] = log_row[col]
         for col, value in merged.items():
             table.at[rc, col] = value
         logger.debug(

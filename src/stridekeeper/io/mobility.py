@@ -33,11 +33,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning, MobilityLogError, RowError, StridekeeperError
-from ..schema import validate_sessions
+from ..schema import MOBILITY_COLUMNS, validate_sessions
 from .fit import is_fit
 from .merge import merge_duplicate_sessions
 from .mobility_fit import read_fit_mobility
-from .mobility_log import LOG_EXTENSIONS, _empty_sessions, _resolve_tz, read_mobility_log
+from .mobility_log import (
+    DETAIL_COLUMNS,
+    LOG_EXTENSIONS,
+    _empty_sessions,
+    _resolve_tz,
+    normalize_details,
+    read_mobility_log,
+)
 
 __all__ = ["FIT_SUFFIXES", "MobilityResult", "read_mobility"]
 
@@ -261,8 +268,9 @@ def read_mobility(
             log_flags.append(np.full(len(table), kind == "log"))
 
     if not tables:
-        return MobilityResult(_empty_sessions(), errors, failures)
-    sessions = pd.concat(tables, ignore_index=True)
+        return MobilityResult(normalize_details(_empty_sessions()), errors, failures)
+    cols = [*MOBILITY_COLUMNS, *DETAIL_COLUMNS]  # a watch recording has blank log fields
+    sessions = pd.concat([normalize_details(t)[cols] for t in tables], ignore_index=True)
     is_log = np.concatenate(log_flags)
     dup = sessions["session_id"].duplicated().to_numpy()
     if dup.any():

@@ -58,6 +58,8 @@ __all__ = [
     "PLANE_SYNONYMS",
     "REGION_SYNONYMS",
     "MobilityLogResult",
+    "DETAIL_COLUMNS",
+    "normalize_details",
     "normalize_region",
     "read_mobility_log",
 ]
@@ -124,11 +126,43 @@ _CONTEXT_SYNONYMS = {"warmup": "warm-up", "warm up": "warm-up", "pre-run": "warm
                      "alone": "standalone", "stand-alone": "standalone"}  # fmt: skip
 #: How open the ranges felt (``range_feel``).
 RANGE_FEELS: tuple[str, ...] = ("open", "normal", "restricted")
-#: Columns of :attr:`MobilityLogResult.details` besides ``session_id``.
+#: Columns of the log beyond :data:`~stridekeeper.schema.MOBILITY_COLUMNS`: in the session
+#: table after the canonical ones (and in :attr:`MobilityLogResult.details`), stored in the
+#: library's mobility table.
 DETAIL_COLUMNS: tuple[str, ...] = ("context", "range_feel", "pain_before", "pain_after",
                                    "balance", "breathwork")  # fmt: skip
 _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0", ""}
+
+
+def normalize_details(sessions: pd.DataFrame) -> pd.DataFrame:
+    """The session table with every column of :data:`DETAIL_COLUMNS`, in canonical dtypes.
+
+    ``context`` and ``range_feel`` are str (``""`` when not given), ``pain_before`` and
+    ``pain_after`` float64 [0-10] (NaN when not given), ``balance`` and ``breathwork`` the
+    nullable ``boolean`` dtype (``<NA>`` when not given). Missing columns are added with those
+    blanks, so watch recordings and tables stored before these fields existed fit the same
+    table. Returns a new table; the input is not modified.
+    """
+    out = sessions.copy()
+    n = len(out)
+    for col in ("context", "range_feel"):
+        v = out[col] if col in out else pd.Series([""] * n, index=out.index, dtype=object)
+        out[col] = pd.Series(["" if _is_blank_cell(x) else str(x) for x in v],
+                             index=out.index, dtype=str)  # fmt: skip
+    for col in ("pain_before", "pain_after"):
+        v = out[col] if col in out else pd.Series(math.nan, index=out.index)
+        out[col] = pd.to_numeric(v, errors="coerce").astype("float64")
+    for col in ("balance", "breathwork"):
+        v = out[col] if col in out else pd.Series([None] * n, index=out.index, dtype=object)
+        out[col] = pd.array([None if _is_blank_cell(x) else bool(x) for x in v], dtype="boolean")
+    return out
+
+
+def _is_blank_cell(value: Any) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
 
 
 def normalize_context(name: str) -> str | None:
@@ -266,7 +300,7 @@ class MobilityLogResult:
     sessions: pd.DataFrame
     errors: list[RowError] = field(default_factory=list)
     #: Per session (``session_id``): context, range_feel, pain_before, pain_after [0-10],
-    #: balance, breathwork (bool); NaN/"" when not given.
+    #: balance, breathwork (bool); NaN/"" when not given. The same columns as in ``sessions``.
     details: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["session_id", *DETAIL_COLUMNS]))  # fmt: skip
     #: Exact duplicate rows dropped (each counted once), as ``(line, line of the first copy)``.
@@ -1010,6 +1044,12 @@ def read_mobility_log(
         rpe           float64, [0-10]             perceived exertion; NaN when not given
         source        str                         the ``source`` argument or the path
         notes         str                         free text, ``""`` when empty
+        context       str                         warm-up, post-run, standalone, rest-day or ``""``
+        range_feel    str                         open, normal, restricted or ``""``
+        pain_before   float64, [0-10]             pain before the session; NaN when not given
+        pain_after    float64, [0-10]             pain after the session; NaN when not given
+        balance       boolean (nullable)          proprioception work (a blank cell = no)
+        breathwork    boolean (nullable)          breathwork done (a blank cell = no)
         ============  ==========================  ====================================================
 
         ``errors``: one :class:`~stridekeeper.errors.RowError` per bad value (a row with two
@@ -1113,8 +1153,8 @@ def read_mobility_log(
             f"{display}: {n_bad} of {n_rows} row(s) can't be read (strict mode)", errors
         )
 
-    table = _build_table(good, zone, display)
-    sessions = validate_sessions(table.drop(columns=list(DETAIL_COLUMNS)))
+    table = normalize_details(_build_table(good, zone, display))
+    sessions = validate_sessions(table)
     details = table[["session_id", *DETAIL_COLUMNS]].reset_index(drop=True)
     if duplicates:
         warnings.warn(

@@ -270,8 +270,8 @@ def _expand_file(
     exclude: Path | None,
 ) -> Iterator[_Item]:
     """The items of one file found under (or named as) ``path``."""
-    if exclude is not None and exclude in f.resolve().parents:
-        return
+    if exclude is not None and f != path and exclude in f.resolve().parents:
+        return  # the library's own files, unless named (the log `stridekeeper log` keeps)
     if f.name in _SKIP_NAMES or f.name.startswith("."):
         return
     if _is_apple_export(f):

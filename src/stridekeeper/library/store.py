@@ -396,12 +396,16 @@ def _empty_sources() -> pd.DataFrame:
 
 
 def _empty_mobility() -> pd.DataFrame:
-    cols = [*MOBILITY_COLUMNS, "athlete", "source_sha256"]
+    from ..io.mobility_log import DETAIL_COLUMNS
+
+    cols = [*MOBILITY_COLUMNS, *DETAIL_COLUMNS, "athlete", "source_sha256"]
     return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
 
 
 def _mobility_to_disk(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
+    from ..io.mobility_log import normalize_details
+
+    out = normalize_details(frame)  # the log's context, range feel, pain... kept
     for col in ("regions", "planes", "drills"):
         out[col] = [json.dumps(list(v)) for v in out[col]]
     out["local_date"] = [None if v is None else str(v) for v in out["local_date"]]
@@ -418,7 +422,9 @@ def _mobility_from_disk(frame: pd.DataFrame) -> pd.DataFrame:
                          for v in out["local_date"]]  # fmt: skip
     if len(out):
         out["start_time"] = pd.to_datetime(out["start_time"], utc=True)
-    return out
+    from ..io.mobility_log import normalize_details
+
+    return normalize_details(out)  # tables stored before these columns get blanks
 
 
 @dataclass(frozen=True)
@@ -676,6 +682,10 @@ class Library:
 
     def mobility(self, *, athlete: str | None = None, merged: bool = True) -> pd.DataFrame:
         """The mobility-session table (canonical columns plus ``athlete``), by start time.
+
+        The log's own fields are columns too: ``context``, ``range_feel``, ``pain_before``,
+        ``pain_after`` [0-10], ``balance``, ``breathwork`` (blank for watch recordings; see
+        :func:`~stridekeeper.io.mobility_log.read_mobility_log`).
 
         Parameters
         ----------
