@@ -220,6 +220,29 @@ def test_mobility_log_takes_the_runs_offset(tmp_path: Path) -> None:
     assert mob["regions"].iloc[0] == ("hips",)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_mobility_log_years_outside_the_runs_are_row_errors(tmp_path: Path, jobs: int) -> None:
+    """The import gives the log reader the runs' date range: a session dated more than a
+    year outside it (a typo in the year) is that row's error; the runs of the same call
+    count, and so do the runs already in the library."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "run.fit").write_bytes(_fit(0))  # 2026-01-05
+    (folder / "mobility.csv").write_text(
+        "date,duration_min,focus\n2026-01-04,20,hips\n2025-02-01,15,ankles\n2021-01-04,10,hips\n"
+    )
+    report = import_paths([folder], tmp_path / "lib", jobs=jobs)
+    assert report.imported_runs == 1 and report.mobility_sessions == 2
+    assert len(report.rejected_rows) == 1
+    assert "line 4" in report.rejected_rows[0] or ":4" in report.rejected_rows[0]
+    assert "2021-01-04" in report.rejected_rows[0] and "athlete's runs" in report.rejected_rows[0]
+    # a second log imported later is checked against the runs already in the library
+    (tmp_path / "later.csv").write_text("date,duration_min\n2019-06-01,10\n2026-02-01,10\n")
+    later = import_paths([tmp_path / "later.csv"], tmp_path / "lib", jobs=1)
+    assert later.mobility_sessions == 1 and len(later.rejected_rows) == 1
+    assert "athlete's runs" in later.rejected_rows[0]
+
+
 def test_apple_health_export_zip_streams_runs_and_mobility(tmp_path: Path) -> None:
     from stridekeeper.testing import write_apple_health_export
 

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -417,8 +418,12 @@ def _decode_item(
     log_tz: int | None = None,
     apple_path: Path | None = None,
     spill_dir: str | None = None,
+    runs_span: tuple[date, date] | None = None,
 ) -> dict[str, Any]:
     """Worker: bytes -> run rows, records, mobility sessions. Never raises for bad input.
+
+    ``runs_span`` (first and last local date of the athlete's runs) is passed to the log
+    reader, which refuses a session dated more than a year outside it.
 
     With ``spill_dir`` (a local process pool) each run's records are written there as an
     Arrow IPC file and only its path is sent back (see :func:`_spill`).
@@ -438,7 +443,7 @@ def _decode_item(
                 raise StridekeeperError(f"{display}: nothing to read")
             data = gunzip(data, display, min(cap, MAX_MEMBER_BYTES))
             if _looks_like_mobility_log(data, display):
-                out["sessions"], out["rejected"] = _read_log(data, display, log_tz)
+                out["sessions"], out["rejected"] = _read_log(data, display, log_tz, runs_span)
                 return out
             fmt = dispatch.detect_format(data[:512], display)
             if fmt not in dispatch._READERS:
@@ -500,12 +505,13 @@ def _refuse_empty(runs: list[Any], fmt: str, display: str) -> None:
         raise CorruptFileError(display, f"no usable run: {cut}; only {n} sample(s) before it")
 
 
-def _read_log(data: bytes, display: str, tz: int | None) -> tuple[pd.DataFrame, list[str]]:
+def _read_log(data: bytes, display: str, tz: int | None,
+              span: tuple[date, date] | None = None) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
     from ..io.mobility_log import read_mobility_log
 
     fh = io.BytesIO(data)
     fh.name = display  # type: ignore[attr-defined]
-    result = read_mobility_log(fh, source=display, tz=tz)
+    result = read_mobility_log(fh, source=display, tz=tz, runs_span=span)
     return result.sessions, [str(e) for e in result.errors]
 
 
@@ -513,6 +519,26 @@ def _watch_sessions(data: bytes, display: str) -> pd.DataFrame:
     from ..io.mobility_fit import read_fit_mobility
 
     return read_fit_mobility(data, name=display)
+
+
+def _runs_local_span(runs: pd.DataFrame, new_rows: list[dict[str, Any]],
+                    athlete: str) -> tuple[date, date] | None:  # fmt: skip
+    """First and last local date of ``athlete``'s runs (stored ones and ``new_rows``), or None."""
+    frames = [runs, pd.DataFrame(new_rows)] if new_rows else [runs]
+    starts: list[pd.Series] = []
+    for f in frames:
+        if not len(f) or "start_time" not in f:
+            continue
+        if "athlete" in f:
+            f = f[f["athlete"] == athlete]
+        off = pd.to_numeric(f.get("utc_offset_s", 0), errors="coerce")
+        off = off.fillna(0) if isinstance(off, pd.Series) else 0
+        local = pd.to_datetime(f["start_time"], utc=True) + pd.to_timedelta(off, unit="s")
+        starts.append(local.dropna())
+    every = pd.concat(starts) if starts else pd.Series(dtype="datetime64[ns, UTC]")
+    if not len(every):
+        return None
+    return every.min().date(), every.max().date()
 
 
 def _run_entry(run: Any, athlete: str, spill_dir: str | None) -> tuple[dict[str, Any], Any]:
@@ -907,6 +933,9 @@ def _import_locked(
         ]
         return typical_offset(offsets)
 
+    def log_span(who: str) -> tuple[date, date] | None:
+        return _runs_local_span(runs_now, [row for p in pending for row, _ in p["runs"]], who)
+
     def handle(result: dict[str, Any], sha: str, size: int, kind: str, who: str) -> None:
         result["sha256"], result["size"], result["athlete"] = sha, size, who
         if result["error"] and kind == "maybe" and result.get("unsupported"):
@@ -934,11 +963,13 @@ def _import_locked(
     try:
         if jobs == 1 and engine == "local":
             for item, data, sha, kind in items_to_decode():
-                tz = log_tz() if _is_log_name(item.display) else None
+                is_log = _is_log_name(item.display)
+                tz = log_tz() if is_log else None
                 apple = item.path if item.apple else None
                 who = athlete_of(item)
-                handle(_decode_item(item.display, data, who, max_archive_bytes, tz, apple),
-                       sha, len(data), kind, who)  # fmt: skip
+                span = log_span(who) if is_log else None
+                handle(_decode_item(item.display, data, who, max_archive_bytes, tz, apple,
+                                    runs_span=span), sha, len(data), kind, who)  # fmt: skip
         else:
             spill = None
             if engine == "dask":
@@ -980,15 +1011,14 @@ def _import_locked(
                             finish(f)
 
                 for item, data, sha, kind in items_to_decode():
-                    tz = None
+                    tz, span, who = None, None, athlete_of(item)
                     if _is_log_name(item.display):  # runs decoded so far set the offset
                         send()
                         for f in list(inflight):
                             finish(f)
-                        tz = log_tz()
-                    who = athlete_of(item)
+                        tz, span = log_tz(), log_span(who)
                     args = (item.display, data, who, max_archive_bytes, tz,
-                            item.path if item.apple else None, spill)  # fmt: skip
+                            item.path if item.apple else None, spill, span)  # fmt: skip
                     chunk.append((args, (sha, len(data), kind, who)))
                     chunk_bytes += len(data)
                     if len(chunk) >= per_task or chunk_bytes > CHUNK_BYTES or item.apple:
