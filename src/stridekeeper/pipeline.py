@@ -84,7 +84,18 @@ def report_inputs(
             example = (records, _stored_dropoff(records, row, stride_dropoff), label)
     return ReportInputs(runs=runs, sessions=sessions, linked=linked, analysis=analysis,
                         example=example, since=since, until=until, athlete=athlete,
-                        experiment=experiment_for_report(library, runs, all_sessions))  # fmt: skip
+                        experiment=experiment_for_report(library, runs, all_sessions),
+                        kinds=_kinds(runs, sessions, all_sessions))  # fmt: skip
+
+
+def _kinds(runs: pd.DataFrame, sessions: pd.DataFrame, all_sessions: pd.DataFrame) -> Any:
+    """Sessions per kind in the period, and the exploratory test of each kind (BH-adjusted)."""
+    if not len(sessions):
+        return None
+    from .analysis.exposure_kinds import exposure_by_kind, kinds_done
+
+    explored = exposure_by_kind(runs, all_sessions) if len(runs) else None
+    return kinds_done(sessions), explored
 
 
 def _stored_dropoff(records: pd.DataFrame, row: pd.Series, stride_dropoff: Any) -> Any:

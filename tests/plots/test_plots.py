@@ -135,6 +135,11 @@ CASES: dict[str, tuple[Callable, Callable, Callable]] = {
         lambda f: {"sessions": f["sessions_table"]},
         lambda f: {"sessions": f["sessions_table"].iloc[:0]},
     ),
+    "kinds_done": (
+        lambda a, ax: plots.plot_kinds_done(a["kinds"], ax=ax),
+        lambda f: {"kinds": KINDS},
+        lambda f: {"kinds": KINDS.iloc[:0]},
+    ),
     "exposure_vs_dropoff": (
         lambda a, ax: plots.plot_exposure_vs_dropoff(a["linked"], ax=ax),
         lambda f: {"linked": f["linked_table"]},
@@ -151,6 +156,21 @@ CASES: dict[str, tuple[Callable, Callable, Callable]] = {
         lambda f: {"runs": f["runs_table"].iloc[:0], "sessions": None},
     ),
 }
+
+
+KINDS = pd.DataFrame({"kind": ["region:hips", "region:ankles", "context:post-run",
+                               "range_feel:open", "context:warm-up"],
+                      "sessions": [9, 4, 6, 2, 7]})  # fmt: skip
+
+
+def test_kinds_done_one_bar_per_kind_grouped_by_family():
+    fig, ax = plt.subplots()
+    plots.plot_kinds_done(KINDS, ax=ax)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["hips (body region)", "ankles (body region)", "warm-up (context)",
+                      "post-run (context)", "open (range feel)"]  # fmt: skip
+    assert [p.get_width() for p in ax.patches] == [9, 4, 7, 6, 2]
+    plt.close(fig)
 
 
 @pytest.fixture(scope="module")

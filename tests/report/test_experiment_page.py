@@ -5,7 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from stridekeeper.analysis.experiment import analyze_experiment
-from stridekeeper.report.experiment import experiment_pages
+from stridekeeper.report.experiment import experiment_pages, kinds_pages
 from stridekeeper.synth.experiment import demo_experiment, simulate_experiment
 
 
@@ -31,3 +31,18 @@ def test_interim_next_step_says_continue():
     words = dict(experiment_pages(mid)[0].sections)
     assert words["Next step"].startswith("Continue as planned")
     assert experiment_pages(None) == []
+
+
+def test_kinds_pages_chart_and_exploratory_table():
+    import pandas as pd
+
+    done = pd.DataFrame({"kind": ["region:hips", "context:post-run"], "sessions": [8, 5]})
+    explored = pd.DataFrame({"kind": ["context:post-run", "region:hips"], "sessions": [5, 8],
+                             "n_runs": [30, 30], "rho": [-0.41, 0.05], "p_value": [0.01, 0.7],
+                             "p_adjusted": [0.02, 0.7], "exploratory": [True, True]})  # fmt: skip
+    chart, table = kinds_pages(done, explored)
+    assert chart.title == "Which kinds of mobility work"
+    assert table.table["kind"].tolist() == ["post-run (context)", "hips (body region)"]
+    assert table.table["p adjusted"].tolist() == ["0.020", "0.700"]
+    assert "Benjamini-Hochberg" in table.intro and "Exploratory" in table.intro
+    assert len(kinds_pages(done)) == 1 and kinds_pages(None) == []

@@ -15,11 +15,12 @@ function                       what it shows
 :func:`plot_exposure_vs_dropoff`  exposure vs drop-off, OLS line and 95 % band, rho, N
 :func:`plot_lag_scan`          Spearman rho per look-back window, BH-adjusted p
 :func:`plot_mobility_calendar` calendar heatmap of mobility minutes per local day
+:func:`plot_kinds_done`        sessions per body region, context and range feel
 :func:`plot_weekly_volume`     weekly running km (bars) and mobility minutes (line)
 =============================  ==========================================================
 """
 
-from .mobility import plot_mobility_calendar
+from .mobility import plot_kinds_done, plot_mobility_calendar
 from .run import plot_run_stride, plot_step_vs_speed
 from .season import (
     plot_dropoff_season,
@@ -31,6 +32,7 @@ from .season import (
 __all__ = [
     "plot_dropoff_season",
     "plot_exposure_vs_dropoff",
+    "plot_kinds_done",
     "plot_lag_scan",
     "plot_mobility_calendar",
     "plot_run_stride",

@@ -1,4 +1,4 @@
-"""Calendar heatmap of mobility minutes per local day."""
+"""Calendar heatmap of mobility minutes per local day; which kinds of mobility work were done."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from ..schema import REGIONS
-from ._common import get_axes, no_data
+from ._common import COLORS, get_axes, no_data
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_mobility_calendar"]
+__all__ = ["plot_kinds_done", "plot_mobility_calendar"]
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: Sequential ColorBrewer map, readable with colour-vision deficiencies and in grey scale.
@@ -171,3 +171,54 @@ def _month_ticks(week0: int, n_weeks: int, first: int, last: int) -> tuple[list[
         ticks.append(col + 0.5)
         labels.append(text)
     return ticks, labels
+
+
+#: Bar colour of each family of kinds (Okabe & Ito).
+_FAMILY_COLORS = {"region": COLORS["blue"], "context": COLORS["orange"],
+                  "range_feel": COLORS["green"]}  # fmt: skip
+_FAMILY_LABELS = {"region": "body region", "context": "context", "range_feel": "range feel"}
+
+
+def plot_kinds_done(kinds: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Which kinds of mobility work were done: sessions per region, context and range feel.
+
+    One horizontal bar per kind, grouped by family (body region, context such as post-run,
+    range feel), each family its own colour; the number of sessions at the end of each bar.
+    A session with two regions counts once in each.
+
+    Parameters
+    ----------
+    kinds
+        ``kind`` (``"region:hips"``, ``"context:post-run"``, ``"range_feel:open"``...) and
+        ``sessions``, as :func:`~stridekeeper.analysis.exposure_kinds.kinds_done` returns.
+        Not modified.
+    ax
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    title = "Which kinds of mobility work"
+    rows = [] if kinds is None or not len(kinds) else [
+        (str(k).partition(":")[0], str(k).partition(":")[2], int(n))
+        for k, n in zip(kinds["kind"], kinds["sessions"], strict=True) if int(n) > 0
+    ]  # fmt: skip
+    ax = get_axes(ax, figsize=(7.0, max(2.5, 0.28 * len(rows) + 1)))
+    if not rows:
+        return no_data(ax, "no mobility sessions", title=title)
+    order = list(_FAMILY_COLORS)
+    rows.sort(key=lambda r: (order.index(r[0]) if r[0] in order else len(order), -r[2]))
+    y = np.arange(len(rows))
+    counts = [r[2] for r in rows]
+    ax.barh(y, counts, color=[_FAMILY_COLORS.get(r[0], COLORS["grey"]) for r in rows])
+    for yi, n in zip(y, counts, strict=True):
+        ax.annotate(str(n), (n, yi), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=7)  # fmt: skip
+    ax.set_yticks(y, [f"{r[1]} ({_FAMILY_LABELS.get(r[0], r[0])})" for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("sessions")
+    ax.set_ylabel("kind")
+    ax.set_xlim(0, max(counts) * 1.15)
+    ax.set_title(title, fontsize=10)
+    return ax

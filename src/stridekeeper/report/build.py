@@ -97,6 +97,8 @@ class ReportInputs:
     athlete: str | None = None
     #: (ExperimentResult, logged session dates) of a stored plan, or None (report/experiment.py).
     experiment: tuple[Any, Any] | None = None
+    #: (sessions per kind, exploratory table by kind) of the period, or None (exposure_kinds).
+    kinds: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
 
 def fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
@@ -536,5 +538,9 @@ def build_report(
         from .experiment import experiment_pages
 
         pages.extend(experiment_pages(*inp.experiment))
+    if inp.kinds is not None:
+        from .experiment import kinds_pages
+
+        pages.extend(kinds_pages(*inp.kinds))
     pages.append(TextPage(title="How the numbers are made", sections=list(METHODS)))
     return Document(title=title, author=author, subject=subject, pages=pages)

@@ -1,11 +1,14 @@
-"""The report's 'Your experiment' pages (computes nothing: words and charts of a result)."""
+"""The report's 'Your experiment' and 'Which kinds of mobility work' pages.
+
+Computes nothing: words, tables and charts of results computed beforehand.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import Any
 
-from ..plots.document import ChartPage, TextPage
+from ..plots.document import ChartPage, TextPage, TextTablePage
 
 
 def _next_step(result: Any) -> str:
@@ -55,3 +58,47 @@ def experiment_pages(result: Any, session_dates: Any = ()) -> list[Any]:
                   caption="Top: the plan against the logged sessions. Bottom: mean drop-off of "
                           "the analysed runs of each block."),
     ]  # fmt: skip
+
+
+_FAMILIES = {"region": "body region", "context": "context", "range_feel": "range feel"}
+
+
+def _kind_label(kind: str) -> str:
+    family, _, name = str(kind).partition(":")
+    return f"{name} ({_FAMILIES.get(family, family)})"
+
+
+def kinds_pages(done: Any, exploratory: Any = None) -> list[Any]:
+    """'Which kinds of mobility work': sessions by region, context and range feel, and the
+    exploratory association of each kind with drop-off (p adjusted across every kind)."""
+    if done is None or not len(done):
+        return []
+    from ..plots.mobility import plot_kinds_done
+
+    pages: list[Any] = [ChartPage(
+        title="Which kinds of mobility work", charts=[lambda ax: plot_kinds_done(done, ax=ax)],
+        caption="Sessions of each kind in the period: body regions (a session with two counts "
+                "in both), when it was done (context) and how open the ranges felt, as logged.",
+    )]  # fmt: skip
+    if exploratory is not None and len(exploratory):
+        import pandas as pd
+
+        table = pd.DataFrame({
+            "kind": [_kind_label(k) for k in exploratory["kind"]],
+            "sessions": [f"{int(n)}" for n in exploratory["sessions"]],
+            "runs": [f"{int(n)}" for n in exploratory["n_runs"]],
+            "rho": [f"{r:+.2f}" for r in exploratory["rho"]],
+            "p": [f"{p:.3f}" for p in exploratory["p_value"]],
+            "p adjusted": [f"{q:.3f}" for q in exploratory["p_adjusted"]],
+        })  # fmt: skip
+        pages.append(TextTablePage(
+            title="Which kinds of mobility work: exploratory", table=table,
+            intro=("Each kind done at least 3 times: Spearman's rho between its sessions per "
+                   "week in the 14 days before a run and that run's drop-off (negative = less "
+                   "drop-off after more of it), with a circular-shift permutation p-value, "
+                   "adjusted across every kind tried (Benjamini-Hochberg). Exploratory: many "
+                   "kinds are tried, so a small p here is a lead to test with a planned "
+                   "experiment (`stridekeeper plan`), not a finding. Sessions: every one "
+                   "logged, also before the period (they count towards its first runs)."),
+        ))  # fmt: skip
+    return pages
