@@ -2,7 +2,12 @@
 
 import csv
 import json
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
 
 from stridekeeper.cli import main
 from stridekeeper.library import Library
@@ -83,3 +88,39 @@ def test_cli_vocabularies_match_the_reader():
 
     assert experiment.CONTEXTS == mobility_log.CONTEXTS
     assert experiment.RANGE_FEELS == mobility_log.RANGE_FEELS
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("command", ["plan", "log"])
+def test_help_has_examples(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and f"stridekeeper {command} " in out
+
+
+def test_readme_find_out_for_yourself_has_a_worked_example():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Find out for yourself", 1)[1].split("\n## ", 1)[0]
+    for step in (
+        "$ stridekeeper plan ",
+        "$ stridekeeper log ",
+        "$ stridekeeper analyze --experiment",
+    ):
+        assert step in section
+    assert "iCalendar" in section and "log --undo" in section and "mobility --last 7" in section
+
+
+@pytest.mark.slow
+def test_validation_script_prints_the_power_table():
+    """benchmarks/experiment_validation.py: false positives (effect 0) and power by pairs."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "experiment_validation.py"),
+                           "1"], capture_output=True, text=True, timeout=600,
+                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("pairs | effect 0 |")
+    assert [ln.split("|")[0].strip() for ln in lines[2:6]] == ["3", "6", "8", "10"]

@@ -61,6 +61,10 @@ def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     assert summary["seconds"] < 60
     pages = PdfReader(str(out)).pages
     assert len(pages) >= 6
+    text = "\n".join(p.extract_text() for p in pages)
+    # the demo athlete's simulated 12-week plan, and the kinds of mobility work done
+    assert "Your experiment" in text and "6 pairs of 1-week blocks" in text
+    assert "Which kinds of mobility work" in text and "hips (body region)" in text
 
 
 def test_sample_data_is_what_the_generator_writes(tmp_path: Path) -> None:
