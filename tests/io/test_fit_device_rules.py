@@ -56,6 +56,35 @@ def test_unnamed_developer_field_gets_a_stable_name(fast: bool) -> None:
     assert seg.has_records
 
 
+def _dev_description_retyped(field_num: int, base_type: int) -> bytes:
+    """The Stryd-like run with one string field of the developer field's description
+    (3 = field_name, 8 = units; 16 bytes) declared as another base type: not text."""
+    data = encode_activity([SessionSpec(records=_records())], with_developer_power=True)
+    i = data.find(struct.pack("<H", 206))  # the field_description definition
+    j = data.find(bytes([field_num, 16, 0x07]), i)
+    assert i > 0 and j > i
+    body = bytearray(data)
+    body[j + 2] = base_type
+    return _reseal(bytes(body))
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("base_type", [0x02, 0x84, 0x8B])  # uint8, uint16, uint16z arrays
+def test_a_developer_field_name_that_is_not_text_is_normalised(fast: bool, base_type: int) -> None:
+    with pytest.warns(DataQualityWarning, match="name that isn't text"):
+        (run,) = read_fit(_dev_description_retyped(3, base_type), fast=fast)
+    assert (run.records["dev_0_0"] == 250).all()  # the samples are kept, under a stable name
+    assert run.records["distance_m"].iloc[-1] == pytest.approx(300 * 3.2, rel=1e-3)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_developer_units_that_are_not_text_are_dropped(fast: bool) -> None:
+    with pytest.warns(DataQualityWarning, match="aren't text; dropped"):
+        (run,) = read_fit(_dev_description_retyped(8, 0x84), fast=fast)
+    assert run.meta["dev_field_units"] == {"dev_power": ""}
+    assert (run.records["dev_power"] == 250).all()
+
+
 def _decoded(records: list[dict], events: list[dict], sessions: list[dict], laps=()):
     from stridekeeper.io.fit import DecodedFit, _Segment
 

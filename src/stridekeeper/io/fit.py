@@ -265,12 +265,19 @@ def decode_fit(
                                         col = f"{col}_{key[0]}"
                                 else:
                                     col = unnamed_dev_column(*key)
+                                    what = ("has no name" if fd.name is None or isinstance(
+                                        fd.name, str) else "has a name that isn't text")  # fmt: skip
                                     notes.append(
-                                        f"developer field {key[1]} of app {key[0]} has no name "
+                                        f"developer field {key[1]} of app {key[0]} {what} "
                                         f"in its description: kept as {col}"
                                     )
                                 dev_names[key] = col
-                                seg.dev_units[col] = str(getattr(fd, "units", "") or "")
+                                units = getattr(fd, "units", None)
+                                if units is not None and not isinstance(units, str):
+                                    notes.append(f"developer field {col}: units {units!r:.40} "
+                                                 "aren't text; dropped")  # fmt: skip
+                                    units = None
+                                seg.dev_units[col] = units or ""
                             rec[col] = fd.value
                     seg.records.append(rec)
                 elif mname == "event":

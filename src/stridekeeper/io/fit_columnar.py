@@ -871,7 +871,7 @@ class _Segment:
             raise _Unsupported(f"field_description at byte {pos}: developer field name {name!r}")
         if not isinstance(base_id, int) or base_id not in _base_types()[0]:
             raise _Unsupported(f"field_description at byte {pos}: base type {base_id!r}")
-        if not isinstance(units, str | tuple | int | float | None):
+        if not isinstance(units, str | None):  # fitdecode's path drops them with a note
             raise _Unsupported(f"field_description at byte {pos}: units {units!r}")
         self.dev[idx][num] = _DevInfo(name, base_id, units)  # raw, as fitdecode keeps it
 
