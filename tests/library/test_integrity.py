@@ -360,6 +360,32 @@ def test_oversized_member_refused_before_it_is_read(tmp_path: Path, monkeypatch)
     assert report.imported_runs == 2  # good.fit, and ok.fit read from the spooled nested zip
 
 
+def test_a_fit_gz_inflating_past_the_member_cap_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """A .fit.gz is inflated only up to the per-member cap (the 2 GiB case, scaled down)."""
+    import gzip
+
+    from stridekeeper.library import importer
+
+    monkeypatch.setattr(importer, "MAX_MEMBER_BYTES", 100_000)
+    (tmp_path / "bomb.fit.gz").write_bytes(gzip.compress(b"\x00" * 2_000_000))
+    (tmp_path / "good.fit.gz").write_bytes(gzip.compress(_fit(0)))
+    report = import_paths([tmp_path], tmp_path / "lib", jobs=1)
+    reasons = {Path(f).name: r for f, r in report.failures}
+    assert list(reasons) == ["bomb.fit.gz"] and "more than 100000 bytes" in reasons["bomb.fit.gz"]
+    assert report.imported_runs == 1
+
+
+def test_max_archive_gb_applies_to_an_apple_health_export_zip(tmp_path: Path) -> None:
+    apple = (b'<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n]>\n<HealthData locale="en">'
+             + b"<!-- filler -->" * 20_000 + b"</HealthData>")  # fmt: skip
+    (tmp_path / "export.zip").write_bytes(_zip([("apple_health_export/export.xml", apple)]))
+    report = import_paths([tmp_path / "export.zip"], tmp_path / "lib", jobs=1,
+                          max_archive_bytes=100_000)  # fmt: skip
+    ((file, reason),) = report.failures
+    assert file.endswith("export.zip") and "archive refused" in reason and "0.3 GB" not in reason
+    assert "--max-archive-gb" in reason
+
+
 def test_a_table_without_its_key_columns_is_one_line(tmp_path: Path, capsys) -> None:
     lib_dir = tmp_path / "lib"
     import_paths([_folder(tmp_path / "in", range(2))], lib_dir, jobs=1)
