@@ -25,7 +25,8 @@ METHODS = (
      "Averages that are compared with the watch use the time its timer was running. Running "
      "averages use moving samples: timer running, speed at least 1.0 m/s, cadence at least "
      "120 steps/min, GPS speed spikes (over 3 m/s²) excluded. The drop-off uses running "
-     "only: cadence at least 140 steps/min (brisk walking is 110-130), and leaves out the "
+     "only: cadence at least 140 steps/min (brisk walking is 110-130; the athlete's own "
+     "threshold where their runs show a lower one) or speed at least 2.2 m/s, and leaves out the "
      "20 s after every walk, stop or pause, while the watch's speed catches up."),
     ("Late-run stride drop-off",
      "Step length rises with speed and falls uphill, so the late run is compared with the "
