@@ -17,7 +17,11 @@ import pytest
 
 from stridekeeper.io import read_runs
 from stridekeeper.metrics import summarize
-from stridekeeper.metrics.averages import ZERO_EXCLUDING_PRODUCTS, avg_cadence_spm
+from stridekeeper.metrics.averages import (
+    ZERO_EXCLUDING_PRODUCTS,
+    avg_cadence_spm,
+    zero_cadence_policy,
+)
 
 MISSES = Path(__file__).resolve().parents[1] / "data" / "realdata_known_misses.csv"
 TOLERANCE = {"avg_cadence_spm": 1.0, "avg_step_length_m": 3.0, "distance_m": 0.5,
@@ -166,3 +170,40 @@ def test_zero_excluding_products_hold_lap_by_lap(realdata: Path) -> None:
         assert exc.mean() < 2.5
         assert exc.mean() < inc.mean() / 2
     assert n_files >= 2
+
+
+def test_resume_rule_on_real_files(realdata: Path) -> None:
+    """Item 5 on real files: every-second recordings whose first record after a timer
+    resume accrues no timer time (the one before the pause was written at the stop).
+    Counting its second, as the watch's per-sample average does, reproduces the device's
+    cadence; leaving it out (weight 0) reads high or low by the resumes' cadence."""
+    from stridekeeper.metrics.moving import _resumes, sample_weights_s
+
+    ds = pd.read_csv(realdata / "device_summaries.csv")
+    ds = ds[(ds["sport"] == "running") & ds["device_avg_cadence_spm"].notna()]
+    with_rule, without = [], []
+    for _, r in ds.iterrows():
+        run = next(x for x in _runs(str(realdata / r["local_path"]))
+                   if x.meta["session_index"] == r["session_index"])  # fmt: skip
+        rec = run.records
+        if zero_cadence_policy(run.meta.get("manufacturer"), run.meta.get("product")) != "include":
+            continue
+        running = rec["timer_running"].to_numpy(bool)
+        raw = np.r_[1.0, np.diff(rec["timer_s"].to_numpy(float))]  # timer accrued per record
+        resumed, spacing = _resumes(rec, np.where(running, raw, 0.0), running)
+        if spacing > 1.0 or not resumed.any():
+            continue  # the every-second rule does not apply to this file
+        w = sample_weights_s(rec)
+        cad = rec["cadence_spm"].to_numpy(float)
+        ok = np.isfinite(cad)
+        w0 = np.where(resumed, 0.0, w)
+        dev = r["device_avg_cadence_spm"]
+        with_rule.append(avg_cadence_spm(rec) - dev)
+        without.append(float((cad[ok] * w0[ok]).sum() / w0[ok].sum()) - dev)
+        print(
+            f"{r['local_path']}: {resumed.sum()} resumes; error {with_rule[-1]:+.3f} spm "
+            f"with the rule, {without[-1]:+.3f} without"
+        )
+    assert len(with_rule) >= 3
+    assert all(abs(a) < abs(b) for a, b in zip(with_rule, without, strict=True))
+    assert np.mean(np.abs(with_rule)) < 0.05

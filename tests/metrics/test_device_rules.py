@@ -85,3 +85,25 @@ def test_device_cadence_at_the_device_resolution(
 ) -> None:
     assert device_cadence_spm(cad, maker, whole_strides=whole) == pytest.approx(expected)
     assert np.isnan(device_cadence_spm(float("nan"), "stryd", whole_strides=True))
+
+
+def test_resume_without_a_record_inside_the_pause() -> None:
+    # every second: 5 s at 160, the last written at the stop; 10 s paused with no record;
+    # the resume record (timer still at 4 s) at 180, then 4 s more at 180
+    secs = [0, 1, 2, 3, 4, 14, 15, 16, 17, 18]
+    idx = pd.DatetimeIndex([T0 + pd.Timedelta(seconds=s) for s in secs], name="timestamp")
+    timer = np.array([0, 1, 2, 3, 4, 4, 5, 6, 7, 8], dtype=float)
+    cad = np.array([160] * 5 + [180] * 5, dtype=float)
+    rec = pd.DataFrame({"timer_s": timer, "elapsed_s": np.array(secs, dtype=float),
+                        "timer_running": True, "cadence_spm": cad}, index=idx)  # fmt: skip
+    # the watch averages its ten per-second samples: the resume's counts one second
+    assert avg_cadence_spm(rec) == pytest.approx(170.0)
+    # smart recording (records 3 s apart): the record at the resume instant adds nothing
+    secs3 = [0, 3, 6, 9, 19, 22, 25]
+    timer3 = np.array([0, 3, 6, 9, 9, 12, 15], dtype=float)
+    cad3 = np.array([160] * 4 + [200, 180, 180], dtype=float)
+    idx3 = pd.DatetimeIndex([T0 + pd.Timedelta(seconds=s) for s in secs3], name="timestamp")
+    rec3 = pd.DataFrame({"timer_s": timer3, "elapsed_s": np.array(secs3, dtype=float),
+                         "timer_running": True, "cadence_spm": cad3}, index=idx3)  # fmt: skip
+    # first record: the median spacing (3 s); 3 x 3 s at 160 and 2 x 3 s at 180
+    assert avg_cadence_spm(rec3) == pytest.approx((4 * 3 * 160 + 2 * 3 * 180) / 18)
