@@ -107,3 +107,12 @@ def test_resume_without_a_record_inside_the_pause() -> None:
                          "timer_running": True, "cadence_spm": cad3}, index=idx3)  # fmt: skip
     # first record: the median spacing (3 s); 3 x 3 s at 160 and 2 x 3 s at 180
     assert avg_cadence_spm(rec3) == pytest.approx((4 * 3 * 160 + 2 * 3 * 180) / 18)
+
+
+def test_indoor_run_with_speed_zero_throughout_keeps_its_cadence() -> None:
+    # a treadmill run without a foot pod: speed written as 0 in every record
+    idx = pd.date_range(T0, periods=120, freq="1s", name="timestamp")
+    cad = np.r_[np.full(100, 170.0), np.zeros(20)]
+    rec = pd.DataFrame({"timer_s": np.arange(120.0), "timer_running": True,
+                        "cadence_spm": cad, "speed_mps": 0.0}, index=idx)  # fmt: skip
+    assert avg_cadence_spm(rec, zeros="exclude") == pytest.approx(170.0)

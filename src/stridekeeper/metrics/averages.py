@@ -75,8 +75,8 @@ def avg_cadence_spm(records: pd.DataFrame, *, zeros: ZeroPolicy = "include") -> 
         ``"include"`` counts zero-cadence samples (standing still; Garmin), ``"exclude"``
         drops standing-still samples (COROS, Suunto, some Garmin firmware): zero cadence,
         or zero speed where speed is recorded (a foot pod's cadence decays for a few
-        seconds after the runner stops; its speed reads 0 at once). ``"auto"`` means
-        include.
+        seconds after the runner stops; its speed reads 0 at once; a speed of 0 in most
+        stepping samples is read as no speed). ``"auto"`` means include.
 
     Returns
     -------
@@ -86,8 +86,13 @@ def avg_cadence_spm(records: pd.DataFrame, *, zeros: ZeroPolicy = "include") -> 
     cad = _col(records, "cadence_spm")
     w = sample_weights_s(records)
     if zeros == "exclude":
-        speed = _col(records, "speed_mps")
-        w = np.where((cad > 0) & ~(speed == 0), w, 0.0)
+        stepping = cad > 0
+        standing = _col(records, "speed_mps") == 0
+        # a speed of 0 while stepping most of the time is no speed at all (an indoor run
+        # without a foot pod), not standing still
+        if (stepping & standing).sum() > 0.5 * max(stepping.sum(), 1):
+            standing[:] = False
+        w = np.where(stepping & ~standing, w, 0.0)
     return _wmean(cad, w)
 
 
