@@ -11,6 +11,7 @@ from ..schema import Run
 from .averages import (
     avg_cadence_spm,
     avg_step_length_m,
+    device_cadence_spm,
     distance_m,
     running_cadence_spm,
     zero_cadence_policy,
@@ -145,6 +146,7 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
     foot = sport in _FOOT or sport is None
     zeros = zero_cadence_policy(meta.get("manufacturer"), meta.get("product"))
     cad = avg_cadence_spm(rec, zeros=zeros) if foot else float("nan")
+    cad = device_cadence_spm(cad, meta.get("manufacturer"), whole_strides=_whole_strides(meta))
     strides = _num((meta.get("device_summary") or {}).get("total_strides"))
     step = (avg_step_length_m(rec, distance=dist, total_strides=strides) if foot
             else float("nan"))  # fmt: skip
@@ -215,6 +217,15 @@ def _session_times(rec: _Columns, meta: Any) -> tuple[float, float]:
     if np.isfinite(timer) and np.isfinite(elapsed):
         timer = min(timer, elapsed)
     return timer, elapsed
+
+
+def _whole_strides(meta: Any) -> bool:
+    """True when the device's own summary gives cadence in whole strides/min (FIT: an
+    average cadence without ``avg_fractional_cadence``)."""
+    dev = meta.get("device_summary") or {}
+    raw = dev.get("raw") or {}
+    return bool(raw) and dev.get("avg_cadence_spm") is not None and \
+        raw.get("avg_fractional_cadence") is None  # fmt: skip
 
 
 def _num(value: Any) -> float:
