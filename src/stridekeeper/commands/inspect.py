@@ -62,10 +62,14 @@ def _read_quietly(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            if column_map and path.name.lower().removesuffix(".gz").endswith(".csv"):
-                from ..io.csv import read_csv_run
+            if column_map:  # explicit columns: for a per-sample CSV, by the format registry
+                from ..io.dispatch import format_of_path
 
-                return read_csv_run(path, column_map=column_map)
+                fmt = format_of_path(path)
+                if fmt is not None and fmt.name == "csv":
+                    from ..io.csv import read_csv_run
+
+                    return read_csv_run(path, column_map=column_map)
             return read_runs(path)
         except StridekeeperError as exc:
             failures.add(str(path), str(exc))

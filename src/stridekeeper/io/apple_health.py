@@ -59,7 +59,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 from xml.sax.handler import ContentHandler
 
@@ -79,6 +79,7 @@ __all__ = [
     "SAMPLE_TYPES",
     "AppleHealthExport",
     "apple_time",
+    "export_member",
     "find_export_member",
     "read_apple_health",
     "read_apple_health_export",
@@ -193,15 +194,42 @@ def find_export_member(names: Iterable[str]) -> str | None:
     return None
 
 
+def _root_members(names: Iterable[str]) -> list[str]:
+    """``export.xml`` members at an export's root (``export.xml``, ``<folder>/export.xml``),
+    Apple's own folder name first."""
+    out = []
+    for n in names:
+        parts = PurePosixPath(n.replace("\\", "/")).parts
+        if parts and parts[-1].lower() == "export.xml" and len(parts) <= 2:
+            out.append(n)
+    return sorted(out, key=lambda n: n.replace("\\", "/") != "apple_health_export/export.xml")
+
+
+def export_member(zf: zipfile.ZipFile) -> str | None:
+    """The member of a zip that is an Apple Health export: ``export.xml`` at the export's
+    root whose document is ``<HealthData>``; None when there is none."""
+    for n in _root_members(zf.namelist()):
+        try:
+            with zf.open(n) as fh:
+                head = fh.read(4096)
+        except Exception:  # a damaged member is not evidence
+            continue
+        if sniff_root(head) == "HealthData":
+            return n
+    return None
+
+
 def sniff(head: bytes) -> bool:
     """True when the first bytes start an Apple Health export: an XML document whose root
-    is ``<HealthData>`` (or its DOCTYPE), or a zip holding ``*/export.xml`` (with only the
-    archive's start, the names of the members found there)."""
+    is ``<HealthData>`` (or its DOCTYPE), or a zip holding one (:func:`export_member`; with
+    only the archive's start, an ``export.xml`` at the root among the names found there)."""
     if is_zip(head):
-        names, _ = zip_member_names(head)
-        return find_export_member(names) is not None or any(
-            "apple_health_export" in n for n in names
-        )
+        try:
+            with zipfile.ZipFile(io.BytesIO(head)) as zf:
+                return export_member(zf) is not None
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+            names, _ = zip_member_names(head)
+            return bool(_root_members(names)) or any("apple_health_export" in n for n in names)
     return sniff_root(head) == "HealthData"
 
 
@@ -241,7 +269,7 @@ class _Source:
         if self.kind == "zip":
             try:
                 with self._raw() as fh, zipfile.ZipFile(fh) as zf:
-                    self.member = find_export_member(zf.namelist())
+                    self.member = export_member(zf)
                     names = zf.namelist()
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
                 raise CorruptFileError(self.name, f"damaged zip archive ({exc})") from None
@@ -904,7 +932,9 @@ def _sessions_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return table.sort_values("start_time", kind="stable").reset_index(drop=True)
 
 
-def read_apple_health_mobility(source: Source, *, name: str | None = None) -> pd.DataFrame:
+def read_apple_health_mobility(
+    source: Source, *, name: str | None = None, tz: object = None
+) -> pd.DataFrame:
     """Read the mobility workouts of an Apple Health export as canonical sessions.
 
     Workouts of :data:`MOBILITY_TYPES` (flexibility, yoga, pilates, preparation and
@@ -917,6 +947,9 @@ def read_apple_health_mobility(source: Source, *, name: str | None = None) -> pd
         ``export.xml`` (optionally ``.gz``), ``export.zip``, bytes or a binary file object.
     name
         What to record in ``source`` and in messages.
+    tz
+        Not used: the export's dates carry their own UTC offset (accepted so that every
+        mobility reader of the format registry is called alike).
 
     Returns
     -------

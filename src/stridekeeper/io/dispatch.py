@@ -284,8 +284,6 @@ def sniff_format(
         members' names are used).
     name
         File name, used when the bytes are not conclusive.
-    zip_names
-        The complete member list of a zip on disk (instead of the one in ``head``).
 
     Returns
     -------
@@ -298,11 +296,9 @@ def sniff_format(
         A zip without an Apple Health export (with a hint), an XML document of another kind.
     """
     if is_zip(head):
-        names, complete = (zip_names, True) if zip_names is not None else zip_member_names(head)
-        if apple_health.find_export_member(names) is not None or (
-            zip_names is None and apple_health.sniff(head)
-        ):
+        if apple_health.sniff(head):
             return APPLE_HEALTH
+        names, complete = zip_member_names(head)
         if complete:
             raise _zip_hint(names, name)
     else:
@@ -349,17 +345,20 @@ def detect_format(head: bytes, name: str = "") -> str | None:
     return None if fmt is None else fmt.name
 
 
-def _path_zip_names(path: str | PathLike[str], name: str) -> list[str]:
+def _zip_on_disk(path: str | PathLike[str], name: str) -> Format:
     try:
         with zipfile.ZipFile(path) as zf:
-            return zf.namelist()
+            if apple_health.export_member(zf) is not None:
+                return APPLE_HEALTH
+            names = zf.namelist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise CorruptFileError(name, f"damaged zip archive ({exc})") from exc
+    raise _zip_hint(names, name)
 
 
 def format_of_path(path: str | PathLike[str], name: str | None = None) -> Format | None:
-    """The registry row for a file on disk (its first :data:`HEAD_BYTES`, a zip's whole
-    member list), as :func:`sniff_format`.
+    """The registry row for a file on disk (its first :data:`HEAD_BYTES`; for a zip, its
+    member list and the head of its ``export.xml``), as :func:`sniff_format`.
 
     Raises
     ------
@@ -372,10 +371,9 @@ def format_of_path(path: str | PathLike[str], name: str | None = None) -> Format
     """
     name = str(path) if name is None else name
     head = read_head(path)
-    zip_names = None
     if is_zip(head) and is_zip(read_head(path, 4, inflate=False)):  # a zip on disk, not .zip.gz
-        zip_names = _path_zip_names(path, name)
-    return sniff_format(head, name, zip_names=zip_names)
+        return _zip_on_disk(path, name)  # its whole member list, never the archive read
+    return sniff_format(head, name)
 
 
 def _unknown(name: str) -> UnsupportedFormatError:

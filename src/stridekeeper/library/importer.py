@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import StridekeeperError, UnsupportedFormatError
+from ..io.dispatch import APPLE_HEALTH, FORMATS, format_of_path, is_log_name
 from .store import Commit, Library, typical_offset, write_lock
 
 __all__ = ["ImportReport", "import_paths"]
@@ -64,8 +65,11 @@ MAX_ZIP_DEPTH = 8
 SPILL_PREFIX = "stridekeeper-import-"
 #: In folders and archives: activity files (a failure is reported) ...
 ACTIVITY_EXTENSIONS = (".fit", ".tcx", ".gpx")
-#: ... files that may or may not be data (tried; ignored when not a format stridekeeper reads)
-MAYBE_EXTENSIONS = (".csv", ".json", ".jsonl", ".ndjson", ".xml")
+#: ... files that may or may not be data (tried; ignored when not a format stridekeeper
+#: reads): every other extension of the format registry but ``.zip`` (expanded) and ``.txt``
+MAYBE_EXTENSIONS = tuple(dict.fromkeys(
+    e for f in FORMATS for e in f.extensions if e not in (*ACTIVITY_EXTENSIONS, ".zip", ".txt")
+))  # fmt: skip
 
 
 @dataclass
@@ -310,36 +314,14 @@ def _too_big(path: Path) -> bool:
 
 
 def _is_apple_export(path: Path) -> bool:
-    """An Apple Health ``export.xml`` or the ``export.zip`` holding one."""
-    name = path.name.lower()
-    if name == "export.xml":
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(4096)
-        except OSError:
-            return False
-        return b"<HealthData" in head or b"<!DOCTYPE HealthData" in head
-    if path.suffix.lower() != ".zip":
+    """An Apple Health export (``export.xml``, ``export.zip``...), by the format registry;
+    only files with the export's usual extensions are looked at."""
+    if not path.name.lower().removesuffix(".gz").endswith(APPLE_HEALTH.extensions):
         return False
     try:
-        with zipfile.ZipFile(path) as zf:
-            return any(_is_apple_export_member(zf, n) for n in zf.namelist())
-    except Exception:  # a damaged zip is reported by the ordinary zip expansion
+        return format_of_path(path) is APPLE_HEALTH
+    except (StridekeeperError, OSError):  # reported by the ordinary expansion or decode
         return False
-
-
-def _is_apple_export_member(zf: zipfile.ZipFile, name: str) -> bool:
-    """``export.xml`` at the export's root (``export.xml`` or ``<folder>/export.xml``)
-    whose first bytes are Apple Health's ``<HealthData`` document."""
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if not parts or parts[-1].lower() != "export.xml" or len(parts) > 2:
-        return False
-    try:
-        with zf.open(name) as fh:
-            head = fh.read(4096)
-    except Exception:
-        return False
-    return b"<HealthData" in head or b"<!DOCTYPE HealthData" in head
 
 
 def _athlete_from_path(display: str, roots: Sequence[str | os.PathLike[str]], default: str) -> str:
@@ -379,31 +361,6 @@ def _kind(item: _Item) -> str:
 
 
 # --------------------------------------------------------------------------- decoding
-def _looks_like_mobility_log(data: bytes, name: str) -> bool:
-    low = name.lower().removesuffix(".gz")
-    if not low.endswith((".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")):
-        return False
-    head = data[:4096].decode("utf-8-sig", errors="replace").lower()
-    return "date" in head and "duration_min" in head
-
-
-def _decode_apple(out: dict[str, Any], path: Path, display: str, athlete: str) -> dict[str, Any]:
-    from ..io.apple_health import read_apple_health, read_apple_health_mobility
-
-    for run in read_apple_health(path, name=display):
-        if run.meta.get("sport") in ("running", None):
-            out["runs"].append(_run_entry(run, athlete, None))
-        else:
-            out["skipped"][str(run.meta.get("sport"))] += 1
-    out["sessions"] = read_apple_health_mobility(path, name=display)
-    return out
-
-
-def _is_log_name(display: str) -> bool:
-    name = display.rsplit("!", 1)[-1].lower().removesuffix(".gz")
-    return name.endswith((".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"))
-
-
 def _decode_items(items: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Worker: :func:`_decode_item` for each argument tuple, in order."""
     return [_decode_item(*args) for args in items]
@@ -424,7 +381,6 @@ def _decode_item(
     Arrow IPC file and only its path is sent back (see :func:`_spill`).
     """
     from ..io import dispatch
-    from ..io._common import gunzip
     from ..io.mobility_fit import is_mobility_session
 
     out: dict[str, Any] = {"display": display, "runs": [], "sessions": None,
@@ -432,31 +388,27 @@ def _decode_item(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if apple_path is not None:
-                return _decode_apple(out, apple_path, display, athlete)
-            if data is None:
+            if apple_path is not None:  # streamed from disk: never held in memory
+                dec = dispatch.decode(apple_path, display, format="apple_health")
+            elif data is None:
                 raise StridekeeperError(f"{display}: nothing to read")
-            data = gunzip(data, display, min(cap, MAX_MEMBER_BYTES))
-            if _looks_like_mobility_log(data, display):
-                out["sessions"], out["rejected"] = _read_log(data, display, log_tz)
+            else:
+                dec = dispatch.decode(data, display, tz=log_tz,
+                                      max_bytes=min(cap, MAX_MEMBER_BYTES))  # fmt: skip
+            out["sessions"] = dec.sessions
+            out["rejected"] = [str(e) for e in dec.errors]
+            if dec.format.read is None:  # a mobility log: sessions only
                 return out
-            fmt = dispatch.detect_format(data[:512], display)
-            if fmt not in dispatch._READERS:
-                raise UnsupportedFormatError(f"{display}: not an activity or mobility file this "
-                                             "version reads")  # fmt: skip
-            runs = dispatch._READERS[fmt](data, display, None)
-            _refuse_empty(runs, fmt, display)
-            mobility_runs = []
-            for run in runs:
+            if not dec.format.streamed:
+                _refuse_empty(dec.runs, dec.format.name, display)
+            for run in dec.runs:
                 if is_mobility_session(run.meta.get("sport"), run.meta.get("sub_sport")):
-                    mobility_runs.append(run)
-                elif run.meta.get("sport") not in ("running", None):
+                    continue  # in dec.sessions, from the same decode
+                if run.meta.get("sport") not in ("running", None):
                     # sport None: a GPX or CSV that does not say; it was given as a run
                     out["skipped"][str(run.meta.get("sport"))] += 1
                 else:
                     out["runs"].append(_run_entry(run, athlete, spill_dir))
-            if mobility_runs:
-                out["sessions"] = _watch_sessions(data, display)
     except StridekeeperError as exc:
         out["error"] = str(exc)
         out["unsupported"] = isinstance(exc, UnsupportedFormatError)
@@ -498,21 +450,6 @@ def _refuse_empty(runs: list[Any], fmt: str, display: str) -> None:
 
         n = max(len(r.records) for r in runs)
         raise CorruptFileError(display, f"no usable run: {cut}; only {n} sample(s) before it")
-
-
-def _read_log(data: bytes, display: str, tz: int | None) -> tuple[pd.DataFrame, list[str]]:
-    from ..io.mobility_log import read_mobility_log
-
-    fh = io.BytesIO(data)
-    fh.name = display  # type: ignore[attr-defined]
-    result = read_mobility_log(fh, source=display, tz=tz)
-    return result.sessions, [str(e) for e in result.errors]
-
-
-def _watch_sessions(data: bytes, display: str) -> pd.DataFrame:
-    from ..io.mobility_fit import read_fit_mobility
-
-    return read_fit_mobility(data, name=display)
 
 
 def _run_entry(run: Any, athlete: str, spill_dir: str | None) -> tuple[dict[str, Any], Any]:
@@ -845,7 +782,7 @@ def _import_locked(
         # logs last: they hold local times only, read in the offset of the runs imported
         logs = []
         for item in _expand(paths, expand_failures, max_archive_bytes, lib.root.resolve()):
-            if _is_log_name(item.display):
+            if is_log_name(item.display):
                 logs.append(item)
             else:
                 yield item
@@ -934,7 +871,7 @@ def _import_locked(
     try:
         if jobs == 1 and engine == "local":
             for item, data, sha, kind in items_to_decode():
-                tz = log_tz() if _is_log_name(item.display) else None
+                tz = log_tz() if is_log_name(item.display) else None
                 apple = item.path if item.apple else None
                 who = athlete_of(item)
                 handle(_decode_item(item.display, data, who, max_archive_bytes, tz, apple),
@@ -981,7 +918,7 @@ def _import_locked(
 
                 for item, data, sha, kind in items_to_decode():
                     tz = None
-                    if _is_log_name(item.display):  # runs decoded so far set the offset
+                    if is_log_name(item.display):  # runs decoded so far set the offset
                         send()
                         for f in list(inflight):
                             finish(f)
