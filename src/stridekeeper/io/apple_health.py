@@ -239,13 +239,14 @@ class _Source:
     def __init__(self, source: Source, name: str | None):
         self._tmp: Any = None
         self._sha: str | None = None
+        self._bytes: bytes | None = None
+        self._path: Path | None = None
         if isinstance(source, Opened):  # opened by the dispatcher: inflated, hashed
-            self._bytes, self._path = source.data, None
+            self._bytes = source.data
             self.name = name or source.name
             self._sha = source.sha256
         elif isinstance(source, bytes | bytearray | memoryview):
-            self._bytes: bytes | None = bytes(source)
-            self._path: Path | None = None
+            self._bytes = bytes(source)
             self.name = name or "<bytes>"
         elif isinstance(source, str | PathLike):
             self._bytes, self._path = None, Path(source)

@@ -143,12 +143,13 @@ def open_source(
     if isinstance(source, bytes | bytearray | memoryview):
         raw, display = bytes(source), name or "<bytes>"
     elif hasattr(source, "read"):
-        raw = source.read()
+        got = source.read()
         display = name or str(getattr(source, "name", "<stream>"))
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
-        if not isinstance(raw, bytes):
+        if isinstance(got, str):
+            got = got.encode("utf-8")
+        if not isinstance(got, bytes):
             raise UnsupportedFormatError(f"{display}: expected a binary stream")
+        raw = got
     elif isinstance(source, str | PathLike):
         display = name or str(source)
         try:

@@ -186,21 +186,15 @@ def _expand_zip(
         for info in infos:
             name = info.filename
             where = f"{display}!{name}"
-            if not name.strip("\x00 ") or name.startswith("\x00"):
-                failures.append((where, "archive member with an empty or NUL name: refused"))
-                continue
-            if not _safe_member(name):
-                failures.append((where, "unsafe path in archive (absolute or '..'): refused"))
-                continue
-            if PurePosixPath(name).name in _SKIP_NAMES or "__MACOSX" in name:
-                continue
             nested = name.lower().endswith(".zip")
-            if not nested and _kind(_Item(display=where)) == "ignore":
+            refusal = _member_refusal(info, where, nested)
+            if refusal == "skip":
+                continue
+            if refusal == "ignore":
                 yield _Item(display=where, data=b"")  # counted as ignored, never read
                 continue
-            if not nested and info.file_size > MAX_MEMBER_BYTES:
-                failures.append((where, f"member refused: {info.file_size / 1e6:.0f} MB, over "
-                                 f"the {MAX_MEMBER_BYTES / 1e6:.0f} MB an activity file may be"))  # fmt: skip
+            if refusal:
+                failures.append((where, refusal))
                 continue
             try:
                 with zf.open(info) as fh:
@@ -228,6 +222,24 @@ def _expand_zip(
                                  "MB an activity file may be"))  # fmt: skip
             else:
                 yield _Item(display=where, data=payload)  # type: ignore[arg-type]
+
+
+def _member_refusal(info: zipfile.ZipInfo, where: str, nested: bool) -> str | None:
+    """Why an archive member is not read: a failure reason, ``"skip"`` (system files),
+    ``"ignore"`` (not data, counted), or None to read it."""
+    name = info.filename
+    if not name.strip("\x00 ") or name.startswith("\x00"):
+        return "archive member with an empty or NUL name: refused"
+    if not _safe_member(name):
+        return "unsafe path in archive (absolute or '..'): refused"
+    if PurePosixPath(name).name in _SKIP_NAMES or "__MACOSX" in name:
+        return "skip"
+    if not nested and _kind(_Item(display=where)) == "ignore":
+        return "ignore"
+    if not nested and info.file_size > MAX_MEMBER_BYTES:
+        return (f"member refused: {info.file_size / 1e6:.0f} MB, over the "
+                f"{MAX_MEMBER_BYTES / 1e6:.0f} MB an activity file may be")  # fmt: skip
+    return None
 
 
 def _spool(fh: Any, limit: int) -> Any:
@@ -736,63 +748,88 @@ def import_paths(
         Path(library).expanduser() if library is not None else default_library_path(),
         wait_s=lock_wait_s, on_wait=on_wait or log.warning))  # fmt: skip
     with held:
-        return _import_locked(paths, library, athlete, jobs, commit_every, commit_seconds,
-                              max_archive_bytes, progress, on_commit, log_tz_s, engine,
-                              scheduler, athlete_from_path)  # fmt: skip
+        opt = _Options(
+            athlete,
+            jobs,
+            commit_every,
+            commit_seconds,
+            max_archive_bytes,
+            progress,
+            on_commit,
+            log_tz_s,
+            engine,
+            scheduler,
+            athlete_from_path,
+        )
+        return _Pipeline(paths, Library.create(library), opt).run()
 
 
-def _import_locked(
-    paths: Sequence[str | os.PathLike[str]],
-    library: str | os.PathLike[str] | None,
-    athlete: str,
-    jobs: int | None,
-    commit_every: int,
-    commit_seconds: float,
-    max_archive_bytes: int,
-    progress: bool,
-    on_commit: Callable[[int], None] | None,
-    log_tz_s: int | None,
-    engine: str,
-    scheduler: str | None,
-    athlete_from_path: bool,
-) -> ImportReport:
-    """:func:`import_paths` with the library's writer lock held."""
-    if engine == "dask":
-        from ..cluster import dask_executor
-    lib = Library.create(library)
-    report = ImportReport()
-    expand_failures: list[tuple[str, str]] = []
-    known = lib.sources()
-    # a file that failed before is tried again (a newer version may read it), and so is
-    # one whose runs lost their records (a crash, a full disk): never "unchanged"
-    sha_known = set(known.loc[known["status"] == "imported", "sha256"].dropna())
-    sha_known -= lib.lost_sources()
-    # identical files in one import: decoded once; a failure is each copy's failure
-    failed_sha: dict[str, tuple[str, str]] = {}
-    copies_of: dict[str, list[str]] = {}
-    path_sha = dict(zip(known["path"], known["sha256"], strict=False))
-    runs_now = lib.runs()
-    jobs_arg = jobs
-    jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+@dataclass
+class _Options:
+    """What :func:`import_paths` was asked to do (besides the paths and the library)."""
 
-    pending: list[dict[str, Any]] = []
-    progress_ui = _Progress(progress)
+    athlete: str
+    jobs: int | None
+    commit_every: int
+    commit_seconds: float
+    max_archive_bytes: int
+    progress: bool
+    on_commit: Callable[[int], None] | None
+    log_tz_s: int | None
+    engine: str
+    scheduler: str | None
+    athlete_from_path: bool
 
-    def all_items() -> Iterator[_Item]:
+
+#: What a decoded item's result is matched back with: (sha256, size, kind, athlete).
+_Meta = tuple[str, int, str, str]
+
+
+class _Pipeline:
+    """One import, in three stages: **expand** the inputs into items (files, archive
+    members) not in the library yet; **decode** each in a worker (or in this process); and
+    **commit** the results in batches. Runs with the library's writer lock held."""
+
+    def __init__(self, paths: Sequence[str | os.PathLike[str]], lib: Library, opt: _Options):
+        self.paths, self.lib, self.opt = paths, lib, opt
+        self.report = ImportReport()
+        self.expand_failures: list[tuple[str, str]] = []
+        known = lib.sources()
+        # a file that failed before is tried again (a newer version may read it), and so is
+        # one whose runs lost their records (a crash, a full disk): never "unchanged"
+        self.sha_known = set(known.loc[known["status"] == "imported", "sha256"].dropna())
+        self.sha_known -= lib.lost_sources()
+        # identical files in one import: decoded once; a failure is each copy's failure
+        self.failed_sha: dict[str, tuple[str, str]] = {}
+        self.copies_of: dict[str, list[str]] = {}
+        self.path_sha = dict(zip(known["path"], known["sha256"], strict=False))
+        self.runs_now = lib.runs()
+        self.jobs = max(1, opt.jobs if opt.jobs is not None else (os.cpu_count() or 1))
+        self.pending: list[dict[str, Any]] = []
+        self.progress = _Progress(opt.progress)
+        self.last_commit = time.monotonic()
+
+    # ------------------------------------------------------------------ expand
+    def _items(self) -> Iterator[_Item]:
         # logs last: they hold local times only, read in the offset of the runs imported
         logs = []
-        for item in _expand(paths, expand_failures, max_archive_bytes, lib.root.resolve()):
+        for item in _expand(self.paths, self.expand_failures, self.opt.max_archive_bytes,
+                            self.lib.root.resolve()):  # fmt: skip
             if is_log_name(item.display):
                 logs.append(item)
             else:
                 yield item
         yield from logs
 
-    def athlete_of(item: _Item) -> str:
-        return _athlete_from_path(item.display, paths, athlete) if athlete_from_path else athlete
+    def athlete_of(self, item: _Item) -> str:
+        if self.opt.athlete_from_path:
+            return _athlete_from_path(item.display, self.paths, self.opt.athlete)
+        return self.opt.athlete
 
-    def items_to_decode() -> Iterator[tuple[_Item, bytes, str, str]]:
-        for item in all_items():
+    def to_decode(self) -> Iterator[tuple[_Item, bytes, str, str]]:
+        """(item, bytes, sha256, kind) of every item whose content is new to the library."""
+        report = self.report
+        for item in self._items():
             report.files_seen += 1
             kind = _kind(item)
             if kind == "ignore":
@@ -807,142 +844,165 @@ def _import_locked(
             except OSError as exc:
                 report.failures.append((item.display, f"cannot read ({exc.strerror or exc})"))
                 continue
-            if sha in failed_sha:
-                report.failures.append((item.display, _as_copy(failed_sha[sha], item.display)))  # fmt: skip
-                continue
-            if sha in copies_of:
-                copies_of[sha].append(item.display)
-                continue
-            if sha in sha_known:
+            if sha in self.failed_sha:
+                report.failures.append((item.display, _as_copy(self.failed_sha[sha], item.display)))  # fmt: skip
+            elif sha in self.copies_of:
+                self.copies_of[sha].append(item.display)
+            elif sha in self.sha_known:
                 report.unchanged += 1
-                progress_ui.tick(report.imported_runs)
-                continue
-            sha_known.add(sha)
-            copies_of[sha] = []
-            yield item, data, sha, kind
+                self.progress.tick(report.imported_runs)
+            else:
+                self.sha_known.add(sha)
+                self.copies_of[sha] = []
+                yield item, data, sha, kind
 
-    last_commit = [time.monotonic()]
+    def decode_args(self, item: _Item, data: bytes, tz: int | None,
+                    spill: str | None) -> tuple[Any, ...]:  # fmt: skip
+        """The arguments of :func:`_decode_item` for one item."""
+        return (item.display, data, self.athlete_of(item), self.opt.max_archive_bytes, tz,
+                item.path if item.apple else None, spill)  # fmt: skip
 
-    def flush(last: bool = False) -> None:
-        nonlocal runs_now
-        last_commit[0] = time.monotonic()
-        if not pending:
-            return
-        change = _build_commit(pending, runs_now, path_sha, athlete, report)
-        lib.commit(change)
-        if not last:  # the next batch is checked against the runs committed so far
-            runs_now = lib.runs()
-        pending.clear()
-        if on_commit is not None:
-            on_commit(lib.generation)
-
-    def log_tz() -> int | None:
-        if log_tz_s is not None:
-            return log_tz_s
-        offsets = list(runs_now.get("utc_offset_s", [])) + [
-            row["utc_offset_s"] for p in pending for row, _ in p["runs"]
+    # ------------------------------------------------------------------ commit
+    def log_tz(self) -> int | None:
+        """UTC offset of mobility logs' local times: asked for, else the athlete's usual."""
+        if self.opt.log_tz_s is not None:
+            return self.opt.log_tz_s
+        offsets = list(self.runs_now.get("utc_offset_s", [])) + [
+            row["utc_offset_s"] for p in self.pending for row, _ in p["runs"]
         ]
         return typical_offset(offsets)
 
-    def handle(result: dict[str, Any], sha: str, size: int, kind: str, who: str) -> None:
+    def handle(self, result: dict[str, Any], sha: str, size: int, kind: str, who: str) -> None:
+        """Take one decoded item's result; commit when a batch is due."""
+        report = self.report
         result["sha256"], result["size"], result["athlete"] = sha, size, who
         if result["error"] and kind == "maybe" and result.get("unsupported"):
-            report.ignored += 1 + len(copies_of.pop(sha, []))  # not ours to read
-            sha_known.discard(sha)
-            progress_ui.tick(report.imported_runs)
+            report.ignored += 1 + len(self.copies_of.pop(sha, []))  # not ours to read
+            self.sha_known.discard(sha)
+            self.progress.tick(report.imported_runs)
             return
         result["runs"] = [(row, _unspill(rec)) for row, rec in result["runs"]]
-        copies = copies_of.pop(sha, [])
+        copies = self.copies_of.pop(sha, [])
         if result["error"]:
             report.failures.append((result["display"], result["error"]))
-            failed_sha[sha] = (result["display"], result["error"])
-            report.failures.extend((c, _as_copy(failed_sha[sha], c)) for c in copies)
-            pending.append({**result, "runs": [], "sessions": None})  # remembered as failed
+            self.failed_sha[sha] = (result["display"], result["error"])
+            report.failures.extend((c, _as_copy(self.failed_sha[sha], c)) for c in copies)
+            self.pending.append({**result, "runs": [], "sessions": None})  # remembered as failed
         else:
             report.unchanged += len(copies)
-            pending.append(result)
+            self.pending.append(result)
         report.skipped_by_sport.update(result["skipped"])
         report.rejected_rows.extend(result.get("rejected", []))
-        progress_ui.tick(report.imported_runs + sum(len(p["runs"]) for p in pending))
-        if len(pending) >= commit_every or time.monotonic() - last_commit[0] > commit_seconds:
-            flush()
+        self.progress.tick(report.imported_runs + sum(len(p["runs"]) for p in self.pending))
+        if (len(self.pending) >= self.opt.commit_every
+                or time.monotonic() - self.last_commit > self.opt.commit_seconds):  # fmt: skip
+            self.flush()
 
-    stack = contextlib.ExitStack()
-    try:
-        if jobs == 1 and engine == "local":
-            for item, data, sha, kind in items_to_decode():
-                tz = log_tz() if is_log_name(item.display) else None
-                apple = item.path if item.apple else None
-                who = athlete_of(item)
-                handle(_decode_item(item.display, data, who, max_archive_bytes, tz, apple),
-                       sha, len(data), kind, who)  # fmt: skip
-        else:
-            spill = None
-            if engine == "dask":
-                executor: Any = dask_executor(scheduler, n_workers=jobs_arg)
+    def flush(self, last: bool = False) -> None:
+        """Commit what is pending, atomically."""
+        self.last_commit = time.monotonic()
+        if not self.pending:
+            return
+        self.lib.commit(_build_commit(self.pending, self.runs_now, self.path_sha,
+                                      self.opt.athlete, self.report))  # fmt: skip
+        if not last:  # the next batch is checked against the runs committed so far
+            self.runs_now = self.lib.runs()
+        self.pending.clear()
+        if self.opt.on_commit is not None:
+            self.opt.on_commit(self.lib.generation)
+
+    # ------------------------------------------------------------------ the stages run
+    def run(self) -> ImportReport:
+        stack = contextlib.ExitStack()
+        try:
+            if self.jobs == 1 and self.opt.engine == "local":
+                self._decode_here()
             else:
-                spill = _spill_folder(stack)
-                executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                               initargs=(os.getpid(), spill))  # fmt: skip
-            with executor as pool:
-                width = getattr(pool, "width", jobs)
-                # a local pool gets a few files per task: each task costs a worker ~0.5 ms
-                # of pipe round trip and wake-ups, a tenth of decoding a one-hour run
-                per_task = CHUNK_FILES if engine == "local" else 1
-                inflight: dict[Future, list[tuple[str, int, str, str]]] = {}
-                chunk: list[tuple[tuple[Any, ...], tuple[str, int, str, str]]] = []
-                chunk_bytes = 0
-                warmed = False
+                self._decode_in_pool(stack)
+            self.flush(last=True)
+            from .personal import personalise_dropoff
 
-                def finish(fut: Future) -> None:
-                    for result, meta in zip(fut.result(), inflight.pop(fut), strict=True):
-                        handle(result, *meta)
+            self.report.personalised_runs = personalise_dropoff(self.lib)
+            self.lib.compact()
+        finally:
+            stack.close()
+            self.progress.close()
+        self.report.failures = self.expand_failures + self.report.failures
+        return self.report
 
-                def send() -> None:
-                    nonlocal chunk_bytes, warmed
-                    if chunk:
-                        fut = pool.submit(_decode_items, [args for args, _ in chunk])
-                        inflight[fut] = [meta for _, meta in chunk]
-                        chunk.clear()
-                        chunk_bytes = 0
-                    while len(inflight) >= 4 * width or (
-                        len(inflight) > 1 and _inflight_bytes(inflight) > MAX_INFLIGHT_BYTES
-                    ):
-                        if not warmed:  # the workers are busy: load what the commit needs
-                            import pyarrow.parquet  # noqa: F401
+    def _decode_here(self) -> None:
+        for item, data, sha, kind in self.to_decode():
+            tz = self.log_tz() if is_log_name(item.display) else None
+            args = self.decode_args(item, data, tz, None)
+            self.handle(_decode_item(*args), sha, len(data), kind, args[2])
 
-                            warmed = True
-                        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                        for f in done:
-                            finish(f)
+    def _decode_in_pool(self, stack: contextlib.ExitStack) -> None:
+        spill = None
+        if self.opt.engine == "dask":
+            from ..cluster import dask_executor
 
-                for item, data, sha, kind in items_to_decode():
-                    tz = None
-                    if is_log_name(item.display):  # runs decoded so far set the offset
-                        send()
-                        for f in list(inflight):
-                            finish(f)
-                        tz = log_tz()
-                    who = athlete_of(item)
-                    args = (item.display, data, who, max_archive_bytes, tz,
-                            item.path if item.apple else None, spill)  # fmt: skip
-                    chunk.append((args, (sha, len(data), kind, who)))
-                    chunk_bytes += len(data)
-                    if len(chunk) >= per_task or chunk_bytes > CHUNK_BYTES or item.apple:
-                        send()
-                send()
-                for f in list(inflight):
-                    finish(f)
-        flush(last=True)
-        from .personal import personalise_dropoff
+            executor: Any = dask_executor(self.opt.scheduler, n_workers=self.opt.jobs)
+        else:
+            spill = _spill_folder(stack)
+            executor = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
+                                           initargs=(os.getpid(), spill))  # fmt: skip
+        with executor as pool:
+            feed = _Feed(self, pool, getattr(pool, "width", self.jobs),
+                         CHUNK_FILES if self.opt.engine == "local" else 1)  # fmt: skip
+            for item, data, sha, kind in self.to_decode():
+                tz = None
+                if is_log_name(item.display):  # runs decoded so far set the offset
+                    feed.drain()
+                    tz = self.log_tz()
+                args = self.decode_args(item, data, tz, spill)
+                feed.add(args, (sha, len(data), kind, args[2]), flush=item.apple)
+            feed.drain()
 
-        report.personalised_runs = personalise_dropoff(lib)
-        lib.compact()
-    finally:
-        stack.close()
-        progress_ui.close()
-    report.failures = expand_failures + report.failures
-    return report
+
+class _Feed:
+    """Hands items to a pool a few at a time, keeping the bytes in flight bounded."""
+
+    def __init__(self, pipeline: _Pipeline, pool: Any, width: int, per_task: int):
+        # a local pool gets a few files per task: each task costs a worker ~0.5 ms of pipe
+        # round trip and wake-ups, a tenth of decoding a one-hour run
+        self.pipeline, self.pool, self.width, self.per_task = pipeline, pool, width, per_task
+        self.inflight: dict[Future, list[_Meta]] = {}
+        self.chunk: list[tuple[tuple[Any, ...], _Meta]] = []
+        self.chunk_bytes = 0
+        self.warmed = False
+
+    def add(self, args: tuple[Any, ...], meta: _Meta, flush: bool = False) -> None:
+        self.chunk.append((args, meta))
+        self.chunk_bytes += meta[1]
+        if flush or len(self.chunk) >= self.per_task or self.chunk_bytes > CHUNK_BYTES:
+            self.send()
+
+    def _finish(self, fut: Future) -> None:
+        for result, meta in zip(fut.result(), self.inflight.pop(fut), strict=True):
+            self.pipeline.handle(result, *meta)
+
+    def send(self) -> None:
+        if self.chunk:
+            fut = self.pool.submit(_decode_items, [args for args, _ in self.chunk])
+            self.inflight[fut] = [meta for _, meta in self.chunk]
+            self.chunk.clear()
+            self.chunk_bytes = 0
+        while len(self.inflight) >= 4 * self.width or (
+            len(self.inflight) > 1 and _inflight_bytes(self.inflight) > MAX_INFLIGHT_BYTES
+        ):
+            if not self.warmed:  # the workers are busy: load what the commit needs
+                import pyarrow.parquet  # noqa: F401
+
+                self.warmed = True
+            done, _ = wait(self.inflight, return_when=FIRST_COMPLETED)
+            for f in done:
+                self._finish(f)
+
+    def drain(self) -> None:
+        """Send what is waiting and take every result back."""
+        self.send()
+        for f in list(self.inflight):
+            self._finish(f)
 
 
 def _inflight_bytes(inflight: dict[Any, list[tuple[str, int, str, str]]]) -> int:
