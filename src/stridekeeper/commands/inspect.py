@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .output import _ACTIVITY_SUFFIXES, INSPECT_KEYS, _clean, _expand, _Failures, _print_table
+from .output import INSPECT_KEYS, _clean, _expand, _Failures, _print_table
 
 log = logging.getLogger("stridekeeper")
 
@@ -86,7 +86,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     failures = _Failures()
     rows: list[dict[str, Any]] = []
-    for path in _expand(args.paths, _ACTIVITY_SUFFIXES):
+    from ..io.dispatch import RUN_SUFFIXES
+
+    for path in _expand(args.paths, RUN_SUFFIXES):
         runs = _read_quietly(path, failures, getattr(args, "columns", None))
         if runs is None:
             continue

@@ -73,6 +73,7 @@ from .source import (
 __all__ = [
     "FORMATS",
     "LOG_SUFFIXES",
+    "RUN_SUFFIXES",
     "SUPPORTED_FORMATS",
     "Decoded",
     "Format",
@@ -225,6 +226,12 @@ FORMATS: tuple[Format, ...] = (
 SUPPORTED_FORMATS: dict[str, tuple[str, ...]] = {
     f.name: f.extensions for f in FORMATS if f.read is not None
 }
+#: File names searched for in folders by ``stridekeeper inspect``: every run format's
+#: extensions but ``.txt`` (READMEs), plain and ``.gz``.
+RUN_SUFFIXES: tuple[str, ...] = tuple(dict.fromkeys(
+    e + gz for f in FORMATS if f.read is not None for e in f.extensions if e != ".txt"
+    for gz in ("", ".gz")
+))  # fmt: skip
 #: Extension -> format when the content does not decide.
 _BY_EXTENSION: dict[str, Format] = {}
 for _f in FORMATS:
