@@ -190,3 +190,29 @@ def test_binary_junk_never_gives_a_traceback(tmp_path: Path) -> None:
     res = _run("mobility", str(junk), str(tmp_path))
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert str(junk) in res.stderr
+
+
+def test_apple_health_mobility_through_the_command_and_import(tmp_path: Path, capsys) -> None:
+    """Issue 15 item 3 end to end: ``stridekeeper mobility export.zip`` lists the export's
+    mobility workouts (Flexibility, Yoga, MindAndBody, PreparationAndRecovery, Cooldown,
+    Pilates), and ``import`` stores the same sessions, not "not a mobility log"."""
+    import zipfile
+
+    from stridekeeper.library import Library
+    from stridekeeper.testing import write_apple_health_export
+
+    xml = tmp_path / "export.xml"
+    mob = (("Flexibility", 15.0), ("Yoga", 20.0), ("MindAndBody", 10.0),
+           ("PreparationAndRecovery", 12.5), ("Cooldown", 5.0), ("Pilates", 30.0))  # fmt: skip
+    write_apple_health_export(xml, runs=1, first_start="2026-03-02 07:00:00", mobility=mob)
+    zpath = tmp_path / "export.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.write(xml, "apple_health_export/export.xml")
+    assert main(["mobility", "--json", str(zpath)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["errors"] == []
+    assert sorted(s["duration_min"] for s in out["sessions"]) == [5.0, 10.0, 12.5, 15.0, 20.0, 30.0]
+    lib = tmp_path / "lib"
+    assert main(["import", "--library", str(lib), str(zpath)]) == 0
+    stored = Library.open(lib).mobility()
+    assert sorted(stored["duration_min"]) == [5.0, 10.0, 12.5, 15.0, 20.0, 30.0]

@@ -70,3 +70,32 @@ def test_empty_inputs() -> None:
     files = _table("f", ["2026-03-02T07:00:00Z"], [10.0], ["me"])
     assert superseded_summaries(files.iloc[:0], files, **KW) == set()
     assert superseded_summaries(files, files.iloc[:0], **KW) == set()
+
+
+def test_same_activity_id_whatever_the_distance() -> None:
+    files = _table("f", ["2026-03-02T07:00:00Z", "2026-03-03T07:00:00Z", "2026-03-04T07:00:00Z"],
+                   [10.0, 8.0, 12.0], ["me", "me", "coach"])  # fmt: skip
+    files["activity_id"] = ["111", "112", "113"]
+    summaries = _table("s", [
+        "2026-03-02T08:00:00Z",  # id 111, an hour off (a local date), 10 % longer: the same
+        "2026-03-03T09:00:00Z",  # id 999 names no file, and start and distance disagree
+        "2026-03-06T07:00:00Z",  # id 112 but three days later: not that file
+        "2026-03-04T07:30:00Z",  # id 113 is another athlete's file
+    ], [11.0, 9.0, 8.0, 12.0], ["me", "me", "me", "me"])  # fmt: skip
+    summaries["activity_id"] = ["111", "999", "112", "113"]
+    assert superseded_summaries(summaries, files, **KW, id_start_s=86400.0) == {"s0"}
+    # the id rule off: only the start-and-distance rules (none of these rows meets them)
+    assert superseded_summaries(summaries, files, **KW) == set()
+
+
+def test_activity_key_of_rows_and_files() -> None:
+    from stridekeeper.library.dedup import activity_key
+
+    assert activity_key({"source": "/x/export_1.zip!activities/4152069421.fit.gz"}) == "4152069421"
+    assert activity_key({"source": "export/activities/77.GPX"}) == "77"
+    row = {"summary_only": True, "activity_id": "4152069421",
+           "linked_file": "activities/4152069421.fit.gz"}  # fmt: skip
+    assert activity_key(row) == "4152069421"
+    # a row whose file is missing from the export: its id still names the activity
+    assert activity_key({"summary_only": True, "activity_id": 55, "linked_file": None}) == "55"
+    assert activity_key({"summary_only": True}) is None

@@ -51,3 +51,46 @@ def test_extrapolating_runs_get_the_personal_relation(tmp_path: Path) -> None:
     assert all(len(lib.records(r)) > 3000 for r in kicks["run_id"])  # records kept
     again = import_paths([tmp_path / "in"], lib_dir, jobs=1)
     assert again.unchanged == 13 and again.personalised_runs == 0
+
+
+def _slow_runner(folder: Path, *, step_at_3_3_m: float) -> list[float]:
+    """A runner at 1.95 m/s with four walk breaks a run (1.3-1.8 m/s, 110-130 steps/min)."""
+    folder.mkdir(parents=True)
+    truth = []
+    day0 = pd.Timestamp("2026-03-02T07:00Z")
+    for k in range(7):
+        walks = [(1500.0 + 600.0 * i, 90.0) for i in range(4)]
+        sim = simulate_run(start_time=day0 + pd.Timedelta(days=2 * k), duration_s=3600,
+                           speed_mps=1.95, step_curve=(step_at_3_3_m, 0.8, -0.2),
+                           walk_breaks=walks, fatigue_onset_fraction=0.7, fatigue_pct=5.0,
+                           seed=300 + k)  # fmt: skip
+        write_run_fit(sim, folder / f"slow_{k:02d}.fit")
+        truth.append(sim.truth["stride_dropoff_pct"])
+    return truth
+
+
+def test_a_slow_low_cadence_runner_gets_their_own_gait_threshold(tmp_path: Path) -> None:
+    # running at ~140 steps/min and 1.95 m/s: the population rule (walking below 140 when
+    # slower than 2.2 m/s) calls half of it walking; the athlete's own runs show where their
+    # walking (110-130) ends
+    truth = _slow_runner(tmp_path / "in", step_at_3_3_m=1.33)
+    lib_dir = tmp_path / "lib"
+    import_paths([tmp_path / "in"], lib_dir, jobs=1)
+    runs = Library.open(lib_dir).runs()
+    assert len(runs) == 7
+    gait = runs["gait_cadence_spm"].astype(float)
+    assert gait.nunique() == 1 and 127 <= gait.iloc[0] <= 136, gait.tolist()
+    d = runs["stride_dropoff_pct"].astype(float)
+    assert d.notna().all(), runs["dropoff_reason"].tolist()
+    assert abs(d.mean() - np.mean(truth)) < 1.0, d.tolist()
+    # the walks stay out: about 4 x 90 s of 3600 s, plus settling
+    assert runs["gait_excluded_pct"].astype(float).between(8.0, 20.0).all()
+
+
+def test_a_usual_runner_keeps_the_population_gait_threshold(tmp_path: Path) -> None:
+    _slow_runner(tmp_path / "in", step_at_3_3_m=1.05)  # ~175 steps/min at 1.95 m/s
+    lib_dir = tmp_path / "lib"
+    import_paths([tmp_path / "in"], lib_dir, jobs=1)
+    runs = Library.open(lib_dir).runs()
+    assert (runs["gait_cadence_spm"].astype(float) == 140.0).all()
+    assert runs["stride_dropoff_pct"].notna().all()

@@ -6,6 +6,11 @@ athlete, start within a tolerance of each other and cover about the same distanc
 wins (it has the records). Comparing every summary row with every file is quadratic (minutes
 per commit at 2,000 x 2,000); here the files' start times are sorted once per athlete and each
 summary row looks only at the files inside its time window: O((S + F) log F).
+
+A Strava export names each activity's file after its activity id (``activities/<id>.fit.gz``,
+the ``Filename`` column of ``activities.csv``): a row and a file with the same id (column
+``activity_id``) are the same activity when they start within ``id_start_s`` of each other,
+whatever their distances say.
 """
 
 from __future__ import annotations
@@ -13,7 +18,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["superseded_summaries"]
+__all__ = ["activity_key", "superseded_summaries"]
+
+
+def activity_key(meta: dict) -> str | None:
+    """The id that names an activity in its export: a summary row's linked file's stem (or
+    its ``activity_id``), a file's own name without extensions (``activities/11.fit.gz``
+    -> ``"11"``); None when there is none."""
+    if meta.get("summary_only"):
+        linked, ident = meta.get("linked_file"), meta.get("activity_id")
+        name = str(linked) if linked else (None if ident is None else str(ident))
+    else:
+        name = meta.get("source")
+    if not name:
+        return None
+    stem = str(name).replace("\\", "/").rsplit("!", 1)[-1].rsplit("/", 1)[-1].lower()
+    for ext in (".gz", ".fit", ".tcx", ".gpx", ".csv"):
+        stem = stem.removesuffix(ext)
+    return stem.strip() or None
 
 
 def _ns(times: pd.Series) -> np.ndarray:
@@ -29,6 +51,7 @@ def superseded_summaries(
     start_tolerance_s: float,
     distance_rel: float,
     exact_start_s: float = 0.0,
+    id_start_s: float = 0.0,
 ) -> set[str]:
     """The ``run_id`` of every summary row that some file of the same athlete duplicates.
 
@@ -49,6 +72,10 @@ def superseded_summaries(
         Largest relative difference of distances. [0-1]
     exact_start_s
         Start times this close are the same activity regardless of distance. [s]
+    id_start_s
+        A summary row and a file with the same ``activity_id`` (both tables need the
+        column) starting this close are the same activity regardless of distance; 0
+        turns the id rule off. [s]
 
     Returns
     -------
@@ -58,6 +85,8 @@ def superseded_summaries(
     out: set[str] = set()
     if not len(summaries) or not len(files):
         return out
+    if id_start_s > 0:
+        out |= _same_id(summaries, files, id_start_s)
     tol = np.int64(round(max(start_tolerance_s, exact_start_s) * 1e9))
     exact = np.int64(round(exact_start_s * 1e9))
     nat = np.iinfo(np.int64).min
@@ -97,4 +126,23 @@ def superseded_summaries(
         hit = np.zeros(len(st), dtype=bool)
         hit[owner[same]] = True
         out.update(s["run_id"].to_numpy()[hit].tolist())
+    return out
+
+
+def _same_id(summaries: pd.DataFrame, files: pd.DataFrame, within_s: float) -> set[str]:
+    """Summary rows whose ``activity_id`` names a file of the same athlete starting within
+    ``within_s`` of the row. [s]"""
+    if "activity_id" not in summaries or "activity_id" not in files:
+        return set()
+    f = files[files["activity_id"].notna()]
+    keys = zip(f["athlete"], f["activity_id"].astype(str), strict=True)
+    f_ns = dict(zip(keys, _ns(f["start_time"]), strict=True))
+    s = summaries[summaries["activity_id"].notna()]
+    nat, tol = np.iinfo(np.int64).min, within_s * 1e9
+    out = set()
+    for run_id, who, key, t in zip(s["run_id"], s["athlete"], s["activity_id"].astype(str),
+                                   _ns(s["start_time"]), strict=True):  # fmt: skip
+        ft = f_ns.get((who, key))
+        if ft is not None and ft != nat and t != nat and abs(int(t) - int(ft)) <= tol:
+            out.add(run_id)
     return out

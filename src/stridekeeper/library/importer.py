@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..errors import StridekeeperError, UnsupportedFormatError
 from ..io.dispatch import APPLE_HEALTH, FORMATS, format_of_path, is_log_name
+from .dedup import activity_key
 from .store import Commit, Library, typical_offset, write_lock
 
 __all__ = ["ImportReport", "import_paths"]
@@ -58,6 +59,9 @@ SAME_ACTIVITY_START_S = 120.0
 #: ... or start within this, whatever the distances. [s]
 SAME_START_EXACT_S = 2.0
 SAME_ACTIVITY_DISTANCE_REL = 0.02
+#: ... or name the same activity id (Strava: ``activities/<id>.fit.gz``) and start within
+#: this, whatever the distances (a day: a date written in local time still matches). [s]
+SAME_ID_START_S = 86400.0
 _SKIP_NAMES = {".DS_Store", "Thumbs.db"}
 #: Archives inside archives deeper than this are refused (Garmin nests two levels).
 MAX_ZIP_DEPTH = 8
@@ -620,6 +624,7 @@ def _run_row(run: Any, summary: dict[str, Any], athlete: str) -> dict[str, Any]:
                      f"{dev_km / 1000:.1f} km (record definition unreadable?)")  # fmt: skip
     row["warnings_json"] = json.dumps(notes)
     row["summary_only"] = bool(meta.get("summary_only", False))
+    row["activity_id"] = activity_key(meta)
     row["imported_at"] = pd.Timestamp.now(tz="UTC")
     return row
 
@@ -1070,7 +1075,8 @@ def _build_commit(
 
         losers = superseded_summaries(summaries, files, start_tolerance_s=SAME_ACTIVITY_START_S,
                                       distance_rel=SAME_ACTIVITY_DISTANCE_REL,
-                                      exact_start_s=SAME_START_EXACT_S)  # fmt: skip
+                                      exact_start_s=SAME_START_EXACT_S,
+                                      id_start_s=SAME_ID_START_S)  # fmt: skip
         if losers:
             report.superseded_summaries += len(losers)
             drop_runs |= {r for r in losers if r in set(existing["run_id"])}

@@ -15,6 +15,7 @@ from .moving import _col, _running, moving_mask, sample_weights_s
 
 __all__ = [
     "avg_cadence_spm",
+    "device_cadence_spm",
     "avg_step_length_m",
     "distance_m",
     "running_cadence_spm",
@@ -25,9 +26,14 @@ __all__ = [
 ZeroPolicy = Literal["auto", "include", "exclude"]
 
 
-#: Garmin products whose firmware leaves zero-cadence samples out of the session average
-#: (FR630 and FR735XT per the realdata notes; the footpod-era FR70 as its file shows).
-ZERO_EXCLUDING_PRODUCTS = frozenset({"fr70", "fr630", "fr735xt"})
+#: Garmin products whose firmware leaves standing-still samples out of the session average
+#: (FR630 and FR735XT per the realdata notes; the footpod-era FR70 and the FR25, whose
+#: session and every lap's whole-number cadence need the standing time left out).
+ZERO_EXCLUDING_PRODUCTS = frozenset({"fr25", "fr70", "fr630", "fr735xt"})
+
+#: Makers whose summary writes a whole number of strides/min cut down, not rounded: the
+#: Stryd app (cadence 74.69 -> 74 and power 218.73 W -> 218 in the same session).
+TRUNCATING_MANUFACTURERS = frozenset({"stryd"})
 
 
 def zero_cadence_policy(
@@ -67,7 +73,10 @@ def avg_cadence_spm(records: pd.DataFrame, *, zeros: ZeroPolicy = "include") -> 
         A ``Run.records`` table.
     zeros
         ``"include"`` counts zero-cadence samples (standing still; Garmin), ``"exclude"``
-        drops them (COROS, Suunto, some Garmin firmware). ``"auto"`` means include.
+        drops standing-still samples (COROS, Suunto, some Garmin firmware): zero cadence,
+        or zero speed where speed is recorded (a foot pod's cadence decays for a few
+        seconds after the runner stops; its speed reads 0 at once; a speed of 0 in most
+        stepping samples is read as no speed). ``"auto"`` means include.
 
     Returns
     -------
@@ -77,8 +86,46 @@ def avg_cadence_spm(records: pd.DataFrame, *, zeros: ZeroPolicy = "include") -> 
     cad = _col(records, "cadence_spm")
     w = sample_weights_s(records)
     if zeros == "exclude":
-        w = np.where(cad > 0, w, 0.0)
+        stepping = cad > 0
+        standing = _col(records, "speed_mps") == 0
+        # a speed of 0 while stepping most of the time is no speed at all (an indoor run
+        # without a foot pod), not standing still
+        if (stepping & standing).sum() > 0.5 * max(stepping.sum(), 1):
+            standing[:] = False
+        w = np.where(stepping & ~standing, w, 0.0)
     return _wmean(cad, w)
+
+
+def device_cadence_spm(
+    cadence_spm: float, manufacturer: str | None, *, whole_strides: bool
+) -> float:
+    """The device-comparable cadence at the resolution the device writes it.
+
+    A session summary without ``avg_fractional_cadence`` holds whole strides/min. Most
+    devices round, which an unrounded average matches to within the tolerance as often
+    as a rounded one; a device that cuts the fraction off (:data:`TRUNCATING_MANUFACTURERS`)
+    reads one step/min low on average, so its average is cut down the same way.
+
+    Parameters
+    ----------
+    cadence_spm
+        Average cadence. [steps/min]
+    manufacturer
+        ``meta['manufacturer']`` of the run.
+    whole_strides
+        True when the device's summary carries no fractional cadence.
+
+    Returns
+    -------
+    float
+        Cadence [steps/min]: ``2 x floor(cadence_spm / 2)`` for a truncating device
+        writing whole strides, else ``cadence_spm`` unchanged.
+    """
+    if not whole_strides or not np.isfinite(cadence_spm):
+        return cadence_spm
+    if (manufacturer or "").lower() in TRUNCATING_MANUFACTURERS:
+        return 2.0 * float(np.floor(cadence_spm / 2.0 + 1e-9))
+    return cadence_spm
 
 
 def running_cadence_spm(

@@ -65,6 +65,7 @@ __all__ = [
     "DEFAULT_PRIOR",
     "DropoffResult",
     "StepPrior",
+    "gait_threshold_spm",
     "personal_prior",
     "pooled_prior",
     "stride_dropoff",
@@ -73,6 +74,11 @@ __all__ = [
 _HUBER_C = 1.345
 #: Running cadence: below this it is walking (brisk walking is 110-130). [steps/min]
 GAIT_CADENCE_SPM = 140.0
+#: Faster than this is running whatever the cadence (very brisk walking is ~2 m/s,
+#: 7.2 km/h; beyond it is race walking). [m/s]
+GAIT_RUN_SPEED_MPS = 2.2
+#: A runner's own threshold is kept within these bounds. [steps/min]
+GAIT_BOUNDS_SPM = (120.0, 150.0)
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,11 @@ class DropoffResult:
         what :func:`personal_prior` pools across runs.
     excluded_gait_pct
         Share of timer-running time left out as walking, standing or settling. [%]
+    gait_cadence_spm
+        The cadence threshold the gait rule used. [steps/min]
+    gait_estimate_spm
+        This run's own estimate of where walking ends and running starts
+        (:func:`gait_threshold_spm`; NaN when the run can't tell). [steps/min]
     windows_s
         Running-time boundaries: ``warmup_end``, ``reference_end``, ``late_start``,
         ``total``. [s]
@@ -159,6 +170,8 @@ class DropoffResult:
     elasticity_data: float = float("nan")
     elasticity_data_se: float = float("nan")
     excluded_gait_pct: float = float("nan")
+    gait_cadence_spm: float = float("nan")
+    gait_estimate_spm: float = float("nan")
     windows_s: dict[str, float] = field(default_factory=dict)
     n_reference: int = 0
     n_late: int = 0
@@ -173,6 +186,65 @@ class DropoffResult:
             x = np.log(speed / self.reference_speed_mps)
         grade = np.nan_to_num(np.asarray(grade_pct, dtype=float))
         return np.exp(a + e * x + c * grade + k * x**2)
+
+
+def gait_threshold_spm(
+    cadence_spm: np.ndarray,
+    speed_mps: np.ndarray,
+    weight_s: np.ndarray,
+    *,
+    default: float = GAIT_CADENCE_SPM,
+    bounds: tuple[float, float] = GAIT_BOUNDS_SPM,
+) -> float:
+    """A runner's own cadence threshold between walking and slow running.
+
+    Faster than ``GAIT_RUN_SPEED_MPS`` is running whatever the cadence, so only slower
+    moving samples can be either. Their cadence is fitted with a two-component normal
+    mixture (time-weighted EM): when it holds two clusters (means more than 2.5 SDs apart,
+    each at least 5 % of the time), walking and running, the threshold is where a sample
+    is equally likely to belong to either; else (only walking, or only running) ``default``.
+    Never above ``default``, within ``bounds``; NaN with less than 5 min of slow samples.
+
+    Parameters
+    ----------
+    cadence_spm, speed_mps, weight_s
+        Moving samples' cadence, speed and the time each stands for. [steps/min], [m/s], [s]
+    default
+        The population threshold. [steps/min]
+    bounds
+        The range the estimate is kept in. [steps/min]
+
+    Returns
+    -------
+    float
+        Threshold. [steps/min]
+    """
+    c = np.asarray(cadence_spm, dtype=float)
+    v = np.asarray(speed_mps, dtype=float)
+    w = np.asarray(weight_s, dtype=float)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(c) & (c >= 80.0) & (c <= 220.0) & (w > 0) & (v < GAIT_RUN_SPEED_MPS)
+    c, w = c[ok], w[ok]
+    if float(w.sum()) < 300.0:
+        return float("nan")
+    mu = np.percentile(c, [3.0, 60.0]).astype(float)
+    sd = np.full(2, max(float(np.std(c)) / 2.0, 2.0))
+    pi = np.array([0.5, 0.5])
+    for _ in range(40):
+        dens = pi / sd * np.exp(-0.5 * ((c[:, None] - mu) / sd) ** 2)
+        r = dens / np.maximum(dens.sum(axis=1, keepdims=True), 1e-300) * w[:, None]
+        tot = np.maximum(r.sum(axis=0), 1e-12)
+        pi = tot / tot.sum()
+        mu = (r * c[:, None]).sum(axis=0) / tot
+        sd = np.sqrt(np.maximum((r * (c[:, None] - mu) ** 2).sum(axis=0) / tot, 4.0))
+    lo, hi = int(np.argmin(mu)), int(np.argmax(mu))
+    if lo == hi or pi.min() < 0.05 or mu[hi] - mu[lo] < 2.5 * sd.max():
+        return float(default)
+    grid = np.arange(mu[lo], mu[hi], 0.5)
+    d_lo = pi[lo] / sd[lo] * np.exp(-0.5 * ((grid - mu[lo]) / sd[lo]) ** 2)
+    d_hi = pi[hi] / sd[hi] * np.exp(-0.5 * ((grid - mu[hi]) / sd[hi]) ** 2)
+    est = float(grid[np.argmax(d_hi >= d_lo)]) if (d_hi >= d_lo).any() else float(default)
+    return float(np.clip(round(min(default, est)), *bounds))
 
 
 def _minutes(value_s: float, need_s: float) -> str:
@@ -348,7 +420,9 @@ def stride_dropoff(
     block_s
         Block length in running time. [s]
     gait_cadence_spm
-        Lowest running cadence; below it a sample is walking. [steps/min]
+        Lowest running cadence: a sample below it and slower than ``GAIT_RUN_SPEED_MPS``
+        is walking (the library sets each athlete's own, :func:`gait_threshold_spm`).
+        [steps/min]
     settle_s
         Running time left out after each walk, stop or pause (the watch's speed lags). [s]
     max_extrapolation_pct
@@ -381,7 +455,9 @@ def stride_dropoff(
     w_all = sample_weights_s(records)
     cad = _col(records, "cadence_spm")
     with np.errstate(invalid="ignore"):
-        gait = moving & (cad >= gait_cadence_spm)
+        gait = moving & ((cad >= gait_cadence_spm) | (speed >= GAIT_RUN_SPEED_MPS))
+    base["gait_cadence_spm"] = float(gait_cadence_spm)
+    base["gait_estimate_spm"] = gait_threshold_spm(cad[moving], speed[moving], w_all[moving])
     t_s = _times_s(records)
     gap = np.r_[False, np.diff(t_s) > 3.0 * max(float(np.median(np.diff(t_s))), 1.0)] \
         if len(t_s) > 1 else np.zeros(len(t_s), dtype=bool)  # fmt: skip

@@ -129,14 +129,32 @@ def sample_weights_s(records: pd.DataFrame) -> np.ndarray:
     w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
     running = _running(records)
     if n > 1:
-        # the first record after a timer resume accrues no timer time since the record
-        # before the pause, but the watch counts its second like any other (weight 0
-        # inflated interval sessions' cadence by 1-1.5 steps/min): give it one spacing
-        resumed = np.r_[False, running[1:] & ~running[:-1]] & (w == 0)
-        if resumed.any():
-            pos = w[running & (w > 0)]
-            w = np.where(resumed, float(np.median(pos)) if len(pos) else 1.0, w)
+        resumed, spacing = _resumes(records, w, running)
+        w = np.where(resumed, spacing, w)
     return np.where(running, w, 0.0)
+
+
+def _resumes(records: pd.DataFrame, w: np.ndarray, running: np.ndarray) -> tuple[np.ndarray, float]:
+    """The first records after a timer resume, and the time each counts for. [s]
+
+    Such a record accrues no timer time since the record before the pause, but the watch
+    counts its second like any other (weight 0 read interval sessions 1-1.5 steps/min
+    high): it gets one sample spacing. A resume is a running record after a stopped one;
+    with every-second recording also a record whose timer stood still while the clock
+    moved on (the record before the pause written at the stop): such watches average
+    their per-second samples, the resume's included (fenix 5X Plus, FR945 treadmill,
+    FR935, FR920XT: 0.1-0.15 steps/min high without it, within 0.01 with it). A
+    smart-recording watch writes that record at the resume instant with no second of its
+    own (the next record covers the seconds after it): it adds nothing there (FR220).
+    """
+    resumed = np.r_[False, running[1:] & ~running[:-1]] & (w == 0)
+    pos = w[running & (w > 0)]
+    spacing = float(np.median(pos)) if len(pos) else 1.0
+    if spacing <= 1.0:
+        clock = _col(records, "elapsed_s")
+        with np.errstate(invalid="ignore"):
+            resumed |= np.r_[False, np.diff(clock) > 0] & running & (w == 0)
+    return resumed, spacing
 
 
 #: A 5-input sorting network (9 compare-exchanges).

@@ -11,6 +11,7 @@ from ..schema import Run
 from .averages import (
     avg_cadence_spm,
     avg_step_length_m,
+    device_cadence_spm,
     distance_m,
     running_cadence_spm,
     zero_cadence_policy,
@@ -47,6 +48,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "dropoff_model": "speed+grade, or speed (no altitude)",
     "dropoff_warning": "a caveat on the drop-off (extrapolated speed, implausible size)",
     "gait_excluded_pct": "timer time left out of the drop-off as walking, standing [%]",
+    "gait_cadence_spm": "the gait rule's cadence threshold (walking below it, when slow) [steps/min]",
+    "gait_estimate_spm": "this run's own estimate of that threshold (for the athlete's) [steps/min]",
     "dropoff_elasticity": "the fresh part's own step-speed elasticity (for the personal model)",
     "dropoff_elasticity_se": "its standard error",
     "dropoff_prior": "population (this run alone) or personal (the athlete's runs)",
@@ -143,6 +146,7 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
     foot = sport in _FOOT or sport is None
     zeros = zero_cadence_policy(meta.get("manufacturer"), meta.get("product"))
     cad = avg_cadence_spm(rec, zeros=zeros) if foot else float("nan")
+    cad = device_cadence_spm(cad, meta.get("manufacturer"), whole_strides=_whole_strides(meta))
     strides = _num((meta.get("device_summary") or {}).get("total_strides"))
     step = (avg_step_length_m(rec, distance=dist, total_strides=strides) if foot
             else float("nan"))  # fmt: skip
@@ -184,6 +188,8 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
         "dropoff_model": d.model,
         "dropoff_warning": d.warning,
         "gait_excluded_pct": d.excluded_gait_pct,
+        "gait_cadence_spm": d.gait_cadence_spm,
+        "gait_estimate_spm": d.gait_estimate_spm,
         "dropoff_elasticity": d.elasticity_data,
         "dropoff_elasticity_se": d.elasticity_data_se,
         "dropoff_prior": "population" if d.model else None,
@@ -211,6 +217,15 @@ def _session_times(rec: _Columns, meta: Any) -> tuple[float, float]:
     if np.isfinite(timer) and np.isfinite(elapsed):
         timer = min(timer, elapsed)
     return timer, elapsed
+
+
+def _whole_strides(meta: Any) -> bool:
+    """True when the device's own summary gives cadence in whole strides/min (FIT: an
+    average cadence without ``avg_fractional_cadence``)."""
+    dev = meta.get("device_summary") or {}
+    raw = dev.get("raw") or {}
+    return bool(raw) and dev.get("avg_cadence_spm") is not None and \
+        raw.get("avg_fractional_cadence") is None  # fmt: skip
 
 
 def _num(value: Any) -> float:
@@ -262,6 +277,8 @@ def _summary_only_row(run: Run) -> dict[str, Any]:
         "dropoff_model": None,
         "dropoff_warning": None,
         "gait_excluded_pct": np.nan,
+        "gait_cadence_spm": np.nan,
+        "gait_estimate_spm": np.nan,
         "dropoff_elasticity": np.nan,
         "dropoff_elasticity_se": np.nan,
         "dropoff_prior": None,

@@ -25,7 +25,8 @@ METHODS = (
      "Averages that are compared with the watch use the time its timer was running. Running "
      "averages use moving samples: timer running, speed at least 1.0 m/s, cadence at least "
      "120 steps/min, GPS speed spikes (over 3 m/s²) excluded. The drop-off uses running "
-     "only: cadence at least 140 steps/min (brisk walking is 110-130), and leaves out the "
+     "only: cadence at least 140 steps/min (brisk walking is 110-130; the athlete's own "
+     "threshold where their runs show a lower one) or speed at least 2.2 m/s, and leaves out the "
      "20 s after every walk, stop or pause, while the watch's speed catches up."),
     ("Late-run stride drop-off",
      "Step length rises with speed and falls uphill, so the late run is compared with the "
@@ -38,10 +39,10 @@ METHODS = (
      "late window (last 25 %). Drop-off = 100 × (1 − observed / predicted late step length): "
      "positive means shorter steps late than speed and grade explain. The 95 % interval "
      "carries the late window's noise and the model's uncertainty, with dependence over "
-     "minutes counted. Validated on 2,600 simulated runs with realistic watch noise (13 "
+     "minutes counted. Validated on 5,200 simulated runs with realistic watch noise (13 "
      "kinds of run, from steady to negative splits, walk breaks, hill finishes and foot "
      "pods): bias within ±0.3 % points in every kind, 95 % intervals covering the truth in "
-     "88-100 % of runs. A late window far faster or slower than the fresh part gets no "
+     "88-98 % of runs. A late window far faster or slower than the fresh part gets no "
      "value; a gradual onset before mid-run is under-read. Runs under 20 minutes of "
      "running get no value."),
     ("Mobility consistency",
