@@ -35,6 +35,7 @@ _LAZY = {
     "InsufficientDataError": ".errors",
     "DataQualityWarning": ".errors",
     "read_runs": ".io.dispatch",
+    "read_bytes": ".io.dispatch",
     "read_fit": ".io.fit",
     "read_tcx": ".io.tcx",
     "read_gpx": ".io.gpx",

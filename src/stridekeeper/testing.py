@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -20,8 +20,8 @@ import numpy as np
 
 from .schema import RECORD_COLUMNS, Run, validate_records
 
-__all__ = ["AppleRunTruth", "check_run_conforms", "write_apple_health_export",
-           "write_cohort_export"]  # fmt: skip
+__all__ = ["SOURCE_KINDS", "AppleRunTruth", "check_reader_conforms", "check_run_conforms",
+           "write_apple_health_export", "write_cohort_export"]  # fmt: skip
 
 
 def check_run_conforms(run: Run) -> None:
@@ -58,6 +58,73 @@ def check_run_conforms(run: Run) -> None:
     if run.meta.get("summary_only"):
         assert len(rec) == 0
         assert isinstance(run.meta["device_summary"], dict)
+
+
+#: The ways a reader is given a file: a path, its bytes, a binary file object, a ``.gz``.
+SOURCE_KINDS: tuple[str, ...] = ("path", "bytes", "file", "gz")
+
+
+def check_reader_conforms(
+    reader: Callable[..., list[Run]], path: str | PathLike[str], kind: str, tmp_dir: Path
+) -> list[Run]:
+    """Raise AssertionError unless ``reader`` reads ``path`` given as ``kind`` (one of
+    :data:`SOURCE_KINDS`) exactly as it reads the path itself, and conformant.
+
+    Every run passes :func:`check_run_conforms`; records, session indices and device
+    summaries equal those read from the path; ``meta['sha256']`` is the SHA-256 of the
+    bytes as given (the ``.gz`` file's own for ``"gz"``, the file's for the others), so a
+    library keys the same stored file the same way whichever door it came in by.
+
+    Parameters
+    ----------
+    reader
+        A reader entry point, ``reader(source, name=...)`` -> list of Run.
+    path
+        A file the reader reads.
+    kind
+        How to hand it over.
+    tmp_dir
+        Where to write the ``.gz`` copy.
+
+    Returns
+    -------
+    list of Run
+        What the reader gave for ``kind``.
+    """
+    import gzip
+    import hashlib
+    import io
+    import json
+
+    import pandas as pd
+
+    raw = Path(path).read_bytes()
+    name = Path(path).name
+    expected = reader(path, name=name)
+    if kind == "path":
+        got, stored = expected, raw
+    elif kind == "bytes":
+        got, stored = reader(raw, name=name), raw
+    elif kind == "file":
+        got, stored = reader(io.BytesIO(raw), name=name), raw
+    elif kind == "gz":
+        stored = gzip.compress(raw, mtime=0)
+        gz = Path(tmp_dir) / f"{name}.gz"
+        gz.write_bytes(stored)
+        got = reader(gz, name=name)
+    else:
+        raise ValueError(f"kind must be one of {SOURCE_KINDS}, got {kind!r}")
+    assert len(got) == len(expected) > 0, (kind, len(got), len(expected))
+    sha = hashlib.sha256(stored).hexdigest()
+    for run, ref in zip(got, expected, strict=True):
+        check_run_conforms(run)
+        assert run.meta["sha256"] == sha, (kind, "sha256 is not the stored bytes' hash")
+        assert run.meta["session_index"] == ref.meta["session_index"]
+        same = [json.dumps(r.meta["device_summary"], sort_keys=True, default=str)
+                for r in (run, ref)]  # fmt: skip
+        assert same[0] == same[1], (kind, "device summaries differ")
+        pd.testing.assert_frame_equal(run.records, ref.records)
+    return got
 
 
 # --------------------------------------------------------------------------- Apple Health

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from stridekeeper.errors import StridekeeperError
 from stridekeeper.io.apple_health import read_apple_health, read_apple_health_mobility
 from stridekeeper.io.csv import read_csv_run
-from stridekeeper.io.dispatch import _READERS, detect_format
+from stridekeeper.io.dispatch import detect_format, read_bytes
 from stridekeeper.io.garmin_export import read_garmin_activities_csv, read_garmin_summary_json
 from stridekeeper.io.gpx import read_gpx
 from stridekeeper.io.strava_export import read_strava_activities_csv
@@ -137,7 +137,7 @@ def test_dispatch_of_arbitrary_bytes(blob: bytes, name: str) -> None:
             fmt = detect_format(blob[:512], name)
             if fmt is None:
                 return
-            runs = _READERS[fmt](blob, name, None)
+            runs = read_bytes(blob, name, format=fmt)
         except StridekeeperError:
             return
     for run in runs:

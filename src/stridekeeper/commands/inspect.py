@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .output import _ACTIVITY_SUFFIXES, INSPECT_KEYS, _clean, _expand, _Failures, _print_table
+from .output import INSPECT_KEYS, _clean, _expand, _Failures, _print_table
 
 log = logging.getLogger("stridekeeper")
 
@@ -62,10 +62,14 @@ def _read_quietly(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            if column_map and path.name.lower().removesuffix(".gz").endswith(".csv"):
-                from ..io.csv import read_csv_run
+            if column_map:  # explicit columns: for a per-sample CSV, by the format registry
+                from ..io.dispatch import format_of_path
 
-                return read_csv_run(path, column_map=column_map)
+                fmt = format_of_path(path)
+                if fmt is not None and fmt.name == "csv":
+                    from ..io.csv import read_csv_run
+
+                    return read_csv_run(path, column_map=column_map)
             return read_runs(path)
         except StridekeeperError as exc:
             failures.add(str(path), str(exc))
@@ -82,7 +86,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     failures = _Failures()
     rows: list[dict[str, Any]] = []
-    for path in _expand(args.paths, _ACTIVITY_SUFFIXES):
+    from ..io.dispatch import RUN_SUFFIXES
+
+    for path in _expand(args.paths, RUN_SUFFIXES):
         runs = _read_quietly(path, failures, getattr(args, "columns", None))
         if runs is None:
             continue

@@ -20,23 +20,6 @@ INSPECT_KEYS = (
     "device_summary", "warnings",
 )  # fmt: skip
 
-_ACTIVITY_SUFFIXES = (
-    ".fit",
-    ".fit.gz",
-    ".tcx",
-    ".tcx.gz",
-    ".gpx",
-    ".gpx.gz",
-    ".csv",
-    ".csv.gz",
-    ".json",
-    ".json.gz",
-    ".xml",
-    ".xml.gz",
-    ".zip",
-    ".zip.gz",
-)
-
 
 class _Failures:
     """Collects per-file failures and prints each as one line on stderr."""

@@ -1,5 +1,5 @@
-"""Readers, one module per format, and the dispatcher that picks one."""
+"""Readers, one module per format, and the format registry that picks one."""
 
-from .dispatch import read_runs
+from .dispatch import FORMATS, decode, read_bytes, read_runs
 
-__all__ = ["read_runs"]
+__all__ = ["FORMATS", "decode", "read_bytes", "read_runs"]

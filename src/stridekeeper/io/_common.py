@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import io
 import math
 import os
 import warnings
-import zlib
 from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,14 +13,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from ..errors import CorruptFileError, DataQualityWarning
+from ..errors import DataQualityWarning
 from ..schema import RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS
 
 __all__ = [
     "attach_grade",
     "empty_records",
     "finalize_records",
-    "gunzip",
     "json_safe",
     "records_from_arrays",
     "system_timezone",
@@ -52,29 +48,6 @@ RANGE_LIMITS: dict[str, tuple[float, float]] = {
 }
 #: A distance this far below an earlier one is a decrease, not rounding. [m]
 DISTANCE_BACKSTEP_M = 0.5
-
-#: Refuse to inflate a ``.gz`` beyond this. [bytes]
-MAX_INFLATED_BYTES = 1 << 30
-
-
-def gunzip(data: bytes, name: str, cap: int = MAX_INFLATED_BYTES) -> bytes:
-    """``data`` inflated when it is gzip (else unchanged), refusing more than ``cap`` bytes.
-
-    Raises
-    ------
-    CorruptFileError
-        Damaged gzip data, or more than ``cap`` bytes inside.
-    """
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            out = gz.read(cap + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise CorruptFileError(name, f"damaged gzip data ({exc})") from exc
-    if len(out) > cap:
-        raise CorruptFileError(name, f"decompresses to more than {cap} bytes")
-    return out
 
 
 def empty_records() -> pd.DataFrame:

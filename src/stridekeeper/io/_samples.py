@@ -9,26 +9,22 @@ the caller hands it.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import warnings
 from collections.abc import Iterable, Mapping
-from os import PathLike
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import CorruptFileError, DataQualityWarning, StridekeeperError, UnsupportedFormatError
+from ..errors import CorruptFileError, DataQualityWarning, UnsupportedFormatError
 from ..schema import LAP_COLUMNS, Run
-from ._common import MAX_INFLATED_BYTES, gunzip, system_timezone
+from ._common import system_timezone
 
 __all__ = [
     "EARTH_RADIUS_M",
     "MAX_GPS_ACCEL_MPS2",
     "MAX_GPS_SPEED_MPS",
-    "MAX_INFLATED_BYTES",
     "PAUSE_GAP_S",
     "PAUSE_MAX_SPEED_MPS",
     "PER_FOOT_BELOW_SPM",
@@ -49,7 +45,6 @@ __all__ = [
     "parse_duration_s",
     "parse_number",
     "pause_candidates",
-    "read_source",
     "resolve_tz",
     "speed_from_distance",
     "summary_run",
@@ -83,56 +78,6 @@ SUMMARY_KEYS = (
     "total_ascent_m",
     "avg_temperature_c",
 )
-
-
-# --------------------------------------------------------------------------- sources
-def read_source(
-    source: str | PathLike[str] | bytes | IO[bytes] | IO[str], name: str | None = None
-) -> tuple[bytes, str, str]:
-    """All bytes of a source, ``.gz`` inflated, with its display name and SHA-256.
-
-    Parameters
-    ----------
-    source
-        Path, bytes, or a binary (or text) file object.
-    name
-        Display name; default the path, the file object's ``name`` or ``<bytes>``.
-
-    Returns
-    -------
-    (bytes, str, str)
-        Content, display name, hex SHA-256 of the bytes as stored (before inflating).
-
-    Raises
-    ------
-    StridekeeperError
-        The path can't be read.
-    CorruptFileError
-        Damaged gzip data.
-    """
-    if isinstance(source, bytes | bytearray | memoryview):
-        raw, display = bytes(source), name or "<bytes>"
-    elif hasattr(source, "read"):
-        raw = source.read()
-        display = name or str(getattr(source, "name", "<stream>"))
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
-        if not isinstance(raw, bytes):
-            raise UnsupportedFormatError(f"{display}: expected a binary stream")
-    elif isinstance(source, str | PathLike):
-        display = name or str(source)
-        try:
-            raw = Path(source).read_bytes()
-        except IsADirectoryError as exc:
-            raise StridekeeperError(f"{display}: is a folder, not a file") from exc
-        except FileNotFoundError as exc:
-            raise StridekeeperError(f"{display}: no such file") from exc
-        except OSError as exc:
-            raise StridekeeperError(f"{display}: cannot read ({exc.strerror or exc})") from exc
-    else:
-        raise TypeError(f"expected a path, bytes or a file object, got {type(source).__name__}")
-    sha = hashlib.sha256(raw).hexdigest()
-    return gunzip(raw, display), display, sha
 
 
 def decode_text(data: bytes, name: str) -> str:

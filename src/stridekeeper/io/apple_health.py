@@ -59,7 +59,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 from xml.sax.handler import ContentHandler
 
@@ -70,16 +70,21 @@ from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import MOBILITY_COLUMNS, Run, validate_sessions
 from ._common import attach_grade, empty_records, finalize_records, json_safe
 from ._samples import device_summary, empty_laps, filter_sport, warn_notes
-from ._xml import XmlDamage, looks_like_xml, sax_feed
+from ._xml import XmlDamage, looks_like_xml, sax_feed, sniff_root
+from .source import Opened, Source, is_zip, zip_member_names
 
 __all__ = [
     "MOBILITY_TYPES",
     "RUN_TYPES",
     "SAMPLE_TYPES",
+    "AppleHealthExport",
     "apple_time",
+    "export_member",
     "find_export_member",
     "read_apple_health",
+    "read_apple_health_export",
     "read_apple_health_mobility",
+    "sniff",
 ]
 
 log = logging.getLogger(__name__)
@@ -189,14 +194,59 @@ def find_export_member(names: Iterable[str]) -> str | None:
     return None
 
 
+def _root_members(names: Iterable[str]) -> list[str]:
+    """``export.xml`` members at an export's root (``export.xml``, ``<folder>/export.xml``),
+    Apple's own folder name first."""
+    out = []
+    for n in names:
+        parts = PurePosixPath(n.replace("\\", "/")).parts
+        if parts and parts[-1].lower() == "export.xml" and len(parts) <= 2:
+            out.append(n)
+    return sorted(out, key=lambda n: n.replace("\\", "/") != "apple_health_export/export.xml")
+
+
+def export_member(zf: zipfile.ZipFile) -> str | None:
+    """The member of a zip that is an Apple Health export: ``export.xml`` at the export's
+    root whose document is ``<HealthData>``; None when there is none."""
+    for n in _root_members(zf.namelist()):
+        try:
+            with zf.open(n) as fh:
+                head = fh.read(4096)
+        except Exception:  # a damaged member is not evidence
+            continue
+        if sniff_root(head) == "HealthData":
+            return n
+    return None
+
+
+def sniff(head: bytes) -> bool:
+    """True when the first bytes start an Apple Health export: an XML document whose root
+    is ``<HealthData>`` (or its DOCTYPE), or a zip holding one (:func:`export_member`; with
+    only the archive's start, an ``export.xml`` at the root among the names found there)."""
+    if is_zip(head):
+        try:
+            with zipfile.ZipFile(io.BytesIO(head)) as zf:
+                return export_member(zf) is not None
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+            names, _ = zip_member_names(head)
+            return bool(_root_members(names)) or any("apple_health_export" in n for n in names)
+    return sniff_root(head) == "HealthData"
+
+
 class _Source:
     """Re-openable binary stream of the export's XML (plain, ``.gz`` or inside a zip)."""
 
-    def __init__(self, source: str | PathLike[str] | bytes | IO[bytes], name: str | None):
+    def __init__(self, source: Source, name: str | None):
         self._tmp: Any = None
-        if isinstance(source, bytes | bytearray | memoryview):
-            self._bytes: bytes | None = bytes(source)
-            self._path: Path | None = None
+        self._sha: str | None = None
+        self._bytes: bytes | None = None
+        self._path: Path | None = None
+        if isinstance(source, Opened):  # opened by the dispatcher: inflated, hashed
+            self._bytes = source.data
+            self.name = name or source.name
+            self._sha = source.sha256
+        elif isinstance(source, bytes | bytearray | memoryview):
+            self._bytes = bytes(source)
             self.name = name or "<bytes>"
         elif isinstance(source, str | PathLike):
             self._bytes, self._path = None, Path(source)
@@ -220,7 +270,7 @@ class _Source:
         if self.kind == "zip":
             try:
                 with self._raw() as fh, zipfile.ZipFile(fh) as zf:
-                    self.member = find_export_member(zf.namelist())
+                    self.member = export_member(zf)
                     names = zf.namelist()
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
                 raise CorruptFileError(self.name, f"damaged zip archive ({exc})") from None
@@ -270,6 +320,8 @@ class _Source:
                 yield raw
 
     def sha256(self) -> str:
+        if self._sha is not None:
+            return self._sha
         h = hashlib.sha256()
         with self._raw() as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -680,8 +732,79 @@ def _first_pass(src: _Source, keep: frozenset[str]) -> tuple[_WorkoutPass, list[
     return handler, notes
 
 
+@dataclass(frozen=True, eq=False)
+class AppleHealthExport:
+    """Everything stridekeeper reads from one Apple Health export, from one streaming pass
+    over its workouts (and one over the samples inside the running workouts).
+
+    Attributes
+    ----------
+    runs
+        The foot workouts asked for, as :func:`read_apple_health` returns them.
+    sessions
+        The mobility workouts, as :func:`read_apple_health_mobility` returns them.
+    """
+
+    runs: list[Run]
+    sessions: pd.DataFrame
+
+
+def _run_types(sport: str | Iterable[str] | None) -> tuple[set[str], frozenset[str]]:
+    wanted = {"running"} if sport is None else ({sport} if isinstance(sport, str) else set(sport))
+    return wanted, frozenset(t for t, (sp, _) in RUN_TYPES.items() if sp in wanted)
+
+
+def read_apple_health_export(
+    source: Source,
+    *,
+    name: str | None = None,
+    sport: str | Iterable[str] | None = None,
+) -> AppleHealthExport:
+    """Read the runs and the mobility workouts of an Apple Health export at once.
+
+    The workouts are streamed once for both (then the samples once, for the runs), where
+    :func:`read_apple_health` and :func:`read_apple_health_mobility` called one after the
+    other would stream the workouts twice.
+
+    Parameters
+    ----------
+    source, name, sport
+        As for :func:`read_apple_health`.
+
+    Returns
+    -------
+    AppleHealthExport
+        ``runs`` and ``sessions``.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        Not an Apple Health export (or a zip without ``export.xml``).
+    CorruptFileError
+        Nothing usable (damaged before the first workout), or the XML declares entities.
+    """
+    wanted, keep = _run_types(sport)
+    src = _Source(source, name)
+    try:
+        first, notes = _first_pass(src, keep | MOBILITY_TYPES)
+        mobility = [w for w in first.workouts if w.attrs.get("workoutActivityType") in
+                    MOBILITY_TYPES]  # fmt: skip
+        first.workouts = [w for w in first.workouts if w.attrs.get("workoutActivityType") in keep]
+        runs = _read_runs(src, first, list(notes))
+        table, mobility_notes = _mobility_table(mobility, src.name, list(notes))
+    except StridekeeperError:
+        raise
+    except Exception as exc:  # damaged content must never leak a raw exception
+        raise _unreadable(src, exc) from exc
+    finally:
+        src.close()
+    warn_notes(runs, src.name)
+    _warn(mobility_notes, src.name)
+    return AppleHealthExport(filter_sport(runs, wanted), table)
+
+
 def read_apple_health(
-    source: str | PathLike[str] | bytes | IO[bytes],
+    source: Source,
     *,
     name: str | None = None,
     sport: str | Iterable[str] | None = None,
@@ -692,7 +815,8 @@ def read_apple_health(
     ----------
     source
         ``export.xml`` (optionally ``.gz``), the Health app's ``export.zip``, bytes of
-        either, or a binary file object (copied to a temporary file, not to memory).
+        either, a binary file object (copied to a temporary file, not to memory), or an
+        opened source (:func:`~stridekeeper.io.source.open_source`).
     name
         How to name the file in messages and ``meta['source']``.
     sport
@@ -714,25 +838,29 @@ def read_apple_health(
     CorruptFileError
         Nothing usable (damaged before the first workout), or the XML declares entities.
     """
-    wanted = {"running"} if sport is None else ({sport} if isinstance(sport, str) else set(sport))
-    keep = frozenset(t for t, (sp, _) in RUN_TYPES.items() if sp in wanted)
+    wanted, keep = _run_types(sport)
     src = _Source(source, name)
     try:
-        runs = _read_runs(src, keep)
+        first, notes = _first_pass(src, keep)
+        runs = _read_runs(src, first, notes)
     except StridekeeperError:
         raise
     except Exception as exc:  # damaged content must never leak a raw exception
-        log.debug("reading %s failed", src.name, exc_info=True)
-        raise CorruptFileError(src.name, f"unreadable Apple Health export ({type(exc).__name__}: "
-                               f"{exc})") from exc  # fmt: skip
+        raise _unreadable(src, exc) from exc
     finally:
         src.close()
     warn_notes(runs, src.name)
     return filter_sport(runs, wanted)
 
 
-def _read_runs(src: _Source, keep: frozenset[str]) -> list[Run]:
-    first, notes = _first_pass(src, keep)
+def _unreadable(src: _Source, exc: Exception) -> CorruptFileError:
+    log.debug("reading %s failed", src.name, exc_info=True)
+    return CorruptFileError(src.name, f"unreadable Apple Health export ({type(exc).__name__}: "
+                            f"{exc})")  # fmt: skip
+
+
+def _read_runs(src: _Source, first: _WorkoutPass, notes: list[str]) -> list[Run]:
+    """Second pass: the samples inside the kept workouts, then one run per workout."""
     header = dict(first.header)
     workouts = first.workouts
     if not workouts:
@@ -806,7 +934,7 @@ def _sessions_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def read_apple_health_mobility(
-    source: str | PathLike[str] | bytes | IO[bytes], *, name: str | None = None
+    source: Source, *, name: str | None = None, tz: object = None
 ) -> pd.DataFrame:
     """Read the mobility workouts of an Apple Health export as canonical sessions.
 
@@ -820,6 +948,9 @@ def read_apple_health_mobility(
         ``export.xml`` (optionally ``.gz``), ``export.zip``, bytes or a binary file object.
     name
         What to record in ``source`` and in messages.
+    tz
+        Not used: the export's dates carry their own UTC offset (accepted so that every
+        mobility reader of the format registry is called alike).
 
     Returns
     -------
@@ -854,39 +985,47 @@ def read_apple_health_mobility(
     src = _Source(source, name)
     try:
         first, notes = _first_pass(src, MOBILITY_TYPES)
-        rows = []
-        for w in first.workouts:
-            a = w.attrs
-            st, en = apple_time(a.get("startDate")), apple_time(a.get("endDate"))
-            if st is None:
-                notes.append(f"a {_kind_words(a.get('workoutActivityType', ''))} workout without "
-                             "a readable start date was skipped")  # fmt: skip
-                continue
-            dur = _num(a.get("duration")) * _DURATION_S.get(a.get("durationUnit", "min"), np.nan)
-            if not dur > 0 and en is not None:
-                dur = (en[0] - st[0]) / 1e9
-            if not dur > 0:
-                notes.append("a mobility workout without a positive duration was skipped")
-                continue
-            start = pd.Timestamp(st[0], tz="UTC")
-            local = (start + pd.Timedelta(seconds=st[1])).tz_localize(None)
-            rows.append({"start_time": start, "local_date": local.date(),
-                         "duration_min": dur / 60.0, "source": src.name,
-                         "notes": f"apple health: {_kind_words(a['workoutActivityType'])}"})  # fmt: skip
-        table = validate_sessions(_sessions_table(rows))
+        table, notes = _mobility_table(first.workouts, src.name, notes)
     except StridekeeperError:
         raise
     except Exception as exc:  # damaged content must never leak a raw exception
-        log.debug("reading %s failed", src.name, exc_info=True)
-        raise CorruptFileError(src.name, f"unreadable Apple Health export ({type(exc).__name__}: "
-                               f"{exc})") from exc  # fmt: skip
+        raise _unreadable(src, exc) from exc
     finally:
         src.close()
-    if notes:
-        import warnings
-
-        from ..errors import DataQualityWarning
-
-        for note in dict.fromkeys(notes):
-            warnings.warn(f"{src.name}: {note}", DataQualityWarning, stacklevel=2)
+    _warn(notes, src.name)
     return table
+
+
+def _warn(notes: list[str], name: str) -> None:
+    import warnings
+
+    from ..errors import DataQualityWarning
+
+    for note in dict.fromkeys(notes):
+        warnings.warn(f"{name}: {note}", DataQualityWarning, stacklevel=3)
+
+
+def _mobility_table(
+    workouts: list[_Workout], name: str, notes: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The session table of the mobility workouts, and the notes (skipped workouts added)."""
+    rows = []
+    for w in workouts:
+        a = w.attrs
+        st, en = apple_time(a.get("startDate")), apple_time(a.get("endDate"))
+        if st is None:
+            notes.append(f"a {_kind_words(a.get('workoutActivityType', ''))} workout without "
+                         "a readable start date was skipped")  # fmt: skip
+            continue
+        dur = _num(a.get("duration")) * _DURATION_S.get(a.get("durationUnit", "min"), np.nan)
+        if not dur > 0 and en is not None:
+            dur = (en[0] - st[0]) / 1e9
+        if not dur > 0:
+            notes.append("a mobility workout without a positive duration was skipped")
+            continue
+        start = pd.Timestamp(st[0], tz="UTC")
+        local = (start + pd.Timedelta(seconds=st[1])).tz_localize(None)
+        rows.append({"start_time": start, "local_date": local.date(),
+                     "duration_min": dur / 60.0, "source": name,
+                     "notes": f"apple health: {_kind_words(a['workoutActivityType'])}"})  # fmt: skip
+    return validate_sessions(_sessions_table(rows)), notes

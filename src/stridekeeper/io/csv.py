@@ -49,10 +49,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from os import PathLike
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,14 +66,15 @@ from ._samples import (
     csv_rows,
     decode_text,
     empty_laps,
+    filter_sport,
     gps_distance,
     infer_timer,
-    read_source,
     speed_from_distance,
     warn_notes,
 )
+from .source import Source, csv_header, open_source
 
-__all__ = ["COLUMN_MAP_KEYS", "TZ_ABBREVIATIONS", "read_csv_run"]
+__all__ = ["COLUMN_MAP_KEYS", "TZ_ABBREVIATIONS", "read_csv_run", "sniff"]
 
 log = logging.getLogger(__name__)
 
@@ -397,12 +397,19 @@ def _pick(cols: list[_Col], quantity: str) -> _Col | None:
     return None
 
 
+def sniff(head: bytes) -> bool:
+    """True when the first bytes look like a delimited table with two or more columns: weak
+    evidence, so the format registry tries it only after the extensions of other formats."""
+    return len(csv_header(head)) >= 2
+
+
 def read_csv_run(
-    source: str | PathLike[str] | bytes | IO[bytes] | IO[str],
+    source: Source,
     *,
     name: str | None = None,
     column_map: Mapping[str, str] | None = None,
     start_time: str | pd.Timestamp | None = None,
+    sport: str | Iterable[str] | None = None,
 ) -> list[Run]:
     """Read a per-sample CSV export as one :class:`~stridekeeper.schema.Run`.
 
@@ -417,11 +424,14 @@ def read_csv_run(
         header in the file, e.g. ``{"timestamp": "Time", "speed_kmh": "Speed"}``.
     start_time
         Start of the run for files with elapsed seconds only (naive means UTC).
+    sport
+        Keep the run only if of this sport (or these sports); the file does not say, so a
+        filter leaves nothing (the rule of every reader: ``None`` keeps all).
 
     Returns
     -------
     list of Run
-        One run. ``meta['column_units']`` says how each column was read,
+        One run (none when ``sport`` filters it out). ``meta['column_units']`` says how each column was read,
         ``meta['cadence_convention']`` how cadence was counted; ``sport`` is None (the file
         does not say).
 
@@ -440,7 +450,7 @@ def read_csv_run(
         if bad:
             raise ValueError(f"unknown column_map key(s) {bad}; allowed: "
                              f"{', '.join(COLUMN_MAP_KEYS)}")  # fmt: skip
-    data, display, sha = read_source(source, name)
+    data, display, sha = open_source(source, name)
     try:
         run = _read(data, display, sha, column_map or {}, start_time)
     except StridekeeperError:
@@ -450,7 +460,7 @@ def read_csv_run(
         raise CorruptFileError(display, f"unreadable CSV content ({type(exc).__name__}: {exc})"
                                ) from exc  # fmt: skip
     warn_notes([run], display)
-    return [run]
+    return filter_sport([run], sport)
 
 
 def _read(data: bytes, name: str, sha: str, column_map: Mapping[str, str],

@@ -1,218 +1,339 @@
-"""Pick the reader for a file: explicit ``format=`` first, then the content, then the extension.
+"""The format registry: one ordered table of the formats stridekeeper reads, and the
+functions that pick a reader from it (ObsPy/MNE style).
+
+Every way in goes through :data:`FORMATS`: :func:`read_runs` (a path), :func:`read_bytes`
+(bytes and a name), :func:`decode` (runs *and* mobility sessions of one file, what the
+library's importer and ``stridekeeper inspect`` use), and the mobility reader
+(:func:`~stridekeeper.io.mobility.read_mobility`). An explicit ``format=`` wins; otherwise
+the content decides (each reader module exports a ``sniff(head) -> bool``), then the
+extension, then weak evidence (a plain CSV header):
 
 =========================  =======================  ==============================================
-format                     usual file               recognised by its content
+format                     usual file               recognised by its content (``sniff``)
 =========================  =======================  ==============================================
 ``fit``                    ``*.fit``                ``.FIT`` at byte 8
-``tcx``                    ``*.tcx``                XML root ``<TrainingCenterDatabase>``
-``gpx``                    ``*.gpx``                XML root ``<gpx>``
 ``apple_health``           ``export.xml``,          XML root ``<HealthData>`` (or its DOCTYPE); a
                            ``export.zip``           zip holding ``*/export.xml``
-``garmin_activities_csv``  ``Activities.csv``       header with activity type + date (any of the
-                                                    languages in ``garmin_export.HEADERS``)
-``strava_activities_csv``  ``activities.csv``       header with ``Activity ID`` + ``Activity Type``
+``tcx``                    ``*.tcx``                XML root ``<TrainingCenterDatabase>``
+``gpx``                    ``*.gpx``                XML root ``<gpx>``
 ``garmin_summary_json``    ``*summarizedActivities  JSON with ``summarizedActivitiesExport``
                            .json``
-``csv``                    ``*.csv``                any other CSV (per-sample columns)
+``strava_activities_csv``  ``activities.csv``       header with ``Activity ID`` + ``Activity Type``
+``garmin_activities_csv``  ``Activities.csv``       header with activity type + date (any of the
+                                                    languages in ``garmin_export.HEADERS``)
+``mobility_log``           ``*.csv``, ``*.json``,   header (or JSON keys) with ``date`` +
+                           ``*.jsonl``...           ``duration_min``: sessions, not runs
+``csv``                    ``*.csv``                any other CSV (per-sample columns; weak)
 =========================  =======================  ==============================================
 
-Content wins over the extension, except for a plain CSV header (weak evidence): a text file
-named ``*.fit`` is reported as "not a FIT file" rather than read as samples. ``.gz`` files
-are decompressed on the fly. Known files that are not activities get a hint:
-a mobility log (``date`` + ``duration_min``) is read by ``stridekeeper mobility``; a zip
-without an Apple Health export should be unpacked.
+A text file named ``*.fit`` is reported as "not a FIT file" rather than read as samples
+(the extension beats weak evidence). ``.gz`` files are inflated (capped) by the one source
+opener (:mod:`stridekeeper.io.source`). Known files that are not activities get a hint: a
+mobility log is read by ``stridekeeper mobility``; a zip without an Apple Health export
+should be imported or unpacked.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import re
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
 from os import PathLike
 from pathlib import Path
-from typing import NoReturn
+from typing import Any
 
-from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
+import pandas as pd
+
+from ..errors import CorruptFileError, RowError, UnsupportedFormatError
 from ..schema import Run
-from ._common import gunzip
-from ._samples import filter_sport
+from . import (
+    apple_health,
+    csv,
+    fit,
+    garmin_export,
+    gpx,
+    mobility_fit,
+    mobility_log,
+    strava_export,
+    tcx,
+)
 from ._xml import looks_like_xml, sniff_root
+from .source import (
+    HEAD_BYTES,
+    MAX_INFLATED_BYTES,
+    Opened,
+    Source,
+    is_zip,
+    open_source,
+    read_head,
+    zip_member_names,
+)
 
-__all__ = ["SUPPORTED_FORMATS", "detect_format", "read_runs"]
-
-#: Run formats this version reads, with their usual file extensions.
-SUPPORTED_FORMATS: dict[str, tuple[str, ...]] = {
-    "fit": (".fit",),
-    "tcx": (".tcx",),
-    "gpx": (".gpx",),
-    "csv": (".csv", ".tsv", ".txt"),
-    "garmin_activities_csv": (".csv",),
-    "strava_activities_csv": (".csv",),
-    "garmin_summary_json": (".json",),
-    "apple_health": (".xml", ".zip"),
-}
-
-#: Extension -> format when the content does not decide.
-_BY_EXTENSION: dict[str, str] = {
-    ".fit": "fit",
-    ".tcx": "tcx",
-    ".gpx": "gpx",
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".json": "garmin_summary_json",
-    ".xml": "apple_health",
-    ".zip": "apple_health",
-}
-
-#: XML root element -> format.
-_XML_ROOTS = {"TrainingCenterDatabase": "tcx", "gpx": "gpx", "HealthData": "apple_health"}
-
-#: Bytes of a file looked at to detect its format. [bytes]
-HEAD_BYTES = 1 << 16
+__all__ = [
+    "FORMATS",
+    "LOG_SUFFIXES",
+    "RUN_SUFFIXES",
+    "SUPPORTED_FORMATS",
+    "Decoded",
+    "Format",
+    "decode",
+    "detect_format",
+    "find_format",
+    "format_of_path",
+    "is_log_name",
+    "read_bytes",
+    "read_runs",
+    "sniff_format",
+]
 
 _MOBILITY_HINT = "this is a mobility log: use `stridekeeper mobility`"
 
-Reader = Callable[[bytes | Path, str, str | Iterable[str] | None], list[Run]]
+#: Every name a mobility log may end with (the one list: the log reader's).
+LOG_SUFFIXES = mobility_log.LOG_SUFFIXES
 
 
-def _fit_reader(data: bytes | Path, name: str, sport: str | Iterable[str] | None) -> list[Run]:
-    from .fit import read_fit
+@dataclass(frozen=True, eq=False)
+class Decoded:
+    """What one file holds: its runs (every session that is not mobility work, every sport)
+    and its mobility sessions, from one decode.
 
-    return read_fit(data, sport=sport, name=name)
+    Attributes
+    ----------
+    format
+        The format it was read as.
+    runs
+        Sessions as runs (empty for a mobility log).
+    sessions
+        Mobility sessions (the canonical table), None when the format holds none.
+    errors
+        Bad rows of a mobility log (its good rows are in ``sessions``).
+    """
 
-
-def _tcx_reader(data: bytes | Path, name: str, sport: str | Iterable[str] | None) -> list[Run]:
-    from .tcx import read_tcx
-
-    return read_tcx(data, name=name, sport=sport)
-
-
-def _gpx_reader(data: bytes | Path, name: str, sport: str | Iterable[str] | None) -> list[Run]:
-    from .gpx import read_gpx
-
-    return read_gpx(data, name=name, sport=sport)
-
-
-def _csv_reader(data: bytes | Path, name: str, sport: str | Iterable[str] | None) -> list[Run]:
-    from .csv import read_csv_run
-
-    return filter_sport(read_csv_run(data, name=name), sport)
-
-
-def _garmin_csv_reader(data: bytes | Path, name: str,
-                       sport: str | Iterable[str] | None) -> list[Run]:  # fmt: skip
-    from .garmin_export import read_garmin_activities_csv
-
-    return read_garmin_activities_csv(data, name=name, sport=sport)
+    format: Format
+    runs: list[Run]
+    sessions: pd.DataFrame | None = None
+    errors: list[RowError] = field(default_factory=list)
 
 
-def _strava_csv_reader(data: bytes | Path, name: str,
-                       sport: str | Iterable[str] | None) -> list[Run]:  # fmt: skip
-    from .strava_export import read_strava_activities_csv
+def _decode_runs(fmt: Format) -> Callable[..., Decoded]:
+    def run(source: Any, *, name: str, tz: Any, runs_span: Any = None) -> Decoded:
+        assert fmt.read is not None  # only for formats with a run reader
+        return Decoded(fmt, fmt.read(source, name=name, sport=None))
 
-    return read_strava_activities_csv(data, name=name, sport=sport)
-
-
-def _garmin_json_reader(data: bytes | Path, name: str,
-                        sport: str | Iterable[str] | None) -> list[Run]:  # fmt: skip
-    from .garmin_export import read_garmin_summary_json
-
-    return read_garmin_summary_json(data, name=name, sport=sport)
+    return run
 
 
-def _apple_reader(data: bytes | Path, name: str, sport: str | Iterable[str] | None) -> list[Run]:
-    from .apple_health import read_apple_health
+def _decode_fit(source: Any, *, name: str, tz: Any, runs_span: Any = None) -> Decoded:
+    runs = fit.read_fit(source, name=name)
+    return Decoded(FIT, runs, mobility_fit.mobility_sessions(runs, name=name, tz=tz))
 
-    return read_apple_health(data, name=name, sport=sport)
+
+def _decode_apple(source: Any, *, name: str, tz: Any, runs_span: Any = None) -> Decoded:
+    export = apple_health.read_apple_health_export(source, name=name)
+    return Decoded(APPLE_HEALTH, export.runs, export.sessions)
 
 
-#: format -> reader taking (bytes or path, display name, sport filter).
-_READERS: dict[str, Reader] = {
-    "fit": _fit_reader,
-    "tcx": _tcx_reader,
-    "gpx": _gpx_reader,
-    "csv": _csv_reader,
-    "garmin_activities_csv": _garmin_csv_reader,
-    "strava_activities_csv": _strava_csv_reader,
-    "garmin_summary_json": _garmin_json_reader,
-    "apple_health": _apple_reader,
+def _decode_log(source: Any, *, name: str, tz: Any, runs_span: Any = None) -> Decoded:
+    result = mobility_log.read_mobility_log(source, source=name, tz=tz, runs_span=runs_span)
+    return Decoded(MOBILITY_LOG, [], result.sessions, list(result.errors))
+
+
+@dataclass(frozen=True, eq=False)
+class Format:
+    """One row of the registry.
+
+    Attributes
+    ----------
+    name
+        The key (``format=``), also ``meta['format']`` of the runs it gives.
+    extensions
+        Usual file name endings (lower case, ``.gz`` aside).
+    sniff
+        ``sniff(head) -> bool`` on the first bytes (inflated), exported by the reader module.
+    read
+        ``read(source, *, name, sport) -> list[Run]``, the reader module's entry point;
+        None for a format without runs (a mobility log).
+    read_mobility
+        ``read(source, *, name, tz) -> DataFrame`` of mobility sessions, or None.
+    claims_extension
+        Whether the extension alone picks this format when the content does not decide.
+    weak
+        Content evidence tried only after the extensions (a plain CSV header).
+    streamed
+        Read from disk as a stream, never held in memory (Apple Health exports).
+    decoder
+        ``decode(source, *, name, tz) -> Decoded``: runs and sessions of one file from
+        one decode; default: the runs of :attr:`read`.
+    """
+
+    name: str
+    extensions: tuple[str, ...]
+    sniff: Callable[[bytes], bool]
+    read: Callable[..., list[Run]] | None
+    read_mobility: Callable[..., pd.DataFrame] | None = None
+    claims_extension: bool = True
+    weak: bool = False
+    streamed: bool = False
+    decoder: Callable[..., Decoded] | None = None
+
+    def decode(self, source: Any, *, name: str, tz: Any = None, runs_span: Any = None) -> Decoded:
+        """Runs and mobility sessions of one file (see :func:`decode`)."""
+        return (self.decoder or _decode_runs(self))(source, name=name, tz=tz, runs_span=runs_span)
+
+
+FIT = Format("fit", (".fit",), fit.sniff, fit.read_fit,
+             read_mobility=mobility_fit.read_fit_mobility, decoder=_decode_fit)  # fmt: skip
+APPLE_HEALTH = Format("apple_health", (".xml", ".zip"), apple_health.sniff,
+                      apple_health.read_apple_health,
+                      read_mobility=apple_health.read_apple_health_mobility, streamed=True,
+                      decoder=_decode_apple)  # fmt: skip
+MOBILITY_LOG = Format("mobility_log", tuple(mobility_log.LOG_EXTENSIONS), mobility_log.sniff,
+                      None, read_mobility=mobility_log.read_mobility_log,
+                      claims_extension=False, decoder=_decode_log)  # fmt: skip
+
+#: The registry, in the order content is tried.
+FORMATS: tuple[Format, ...] = (
+    FIT,
+    APPLE_HEALTH,
+    Format("tcx", (".tcx",), tcx.sniff, tcx.read_tcx),
+    Format("gpx", (".gpx",), gpx.sniff, gpx.read_gpx),
+    Format(
+        "garmin_summary_json",
+        (".json",),
+        garmin_export.sniff_summary_json,
+        garmin_export.read_garmin_summary_json,
+    ),  # fmt: skip
+    Format(
+        "strava_activities_csv",
+        (".csv",),
+        strava_export.sniff,
+        strava_export.read_strava_activities_csv,
+        claims_extension=False,
+    ),  # fmt: skip
+    Format(
+        "garmin_activities_csv",
+        (".csv",),
+        garmin_export.sniff_activities_csv,
+        garmin_export.read_garmin_activities_csv,
+        claims_extension=False,
+    ),  # fmt: skip
+    MOBILITY_LOG,
+    Format("csv", (".csv", ".tsv", ".txt"), csv.sniff, csv.read_csv_run, weak=True),
+)
+
+#: Run formats this version reads, with their usual file extensions.
+SUPPORTED_FORMATS: dict[str, tuple[str, ...]] = {
+    f.name: f.extensions for f in FORMATS if f.read is not None
 }
+#: File names searched for in folders by ``stridekeeper inspect``: every run format's
+#: extensions but ``.txt`` (READMEs), plain and ``.gz``.
+RUN_SUFFIXES: tuple[str, ...] = tuple(dict.fromkeys(
+    e + gz for f in FORMATS if f.read is not None for e in f.extensions if e != ".txt"
+    for gz in ("", ".gz")
+))  # fmt: skip
+#: Extension -> format when the content does not decide.
+_BY_EXTENSION: dict[str, Format] = {}
+for _f in FORMATS:
+    for _ext in _f.extensions:
+        if _f.claims_extension and _ext != ".txt":
+            _BY_EXTENSION.setdefault(_ext, _f)
+
+
+def find_format(name: str) -> Format:
+    """The registry row of a format name.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        Not a format this version reads (the message lists them).
+    """
+    for f in FORMATS:
+        if f.name == name.lower():
+            return f
+    raise UnsupportedFormatError(f"format {name!r} is not supported; supported: {_supported()}")
+
+
+def _supported() -> str:
+    return ", ".join(f"{k} ({'/'.join(v)})" for k, v in SUPPORTED_FORMATS.items())
+
+
+def _suffix(name: str) -> str:
+    return Path(name.rsplit("!", 1)[-1].lower().removesuffix(".gz")).suffix
+
+
+def is_log_name(name: str) -> bool:
+    """True when a file name (or ``archive!member``) ends like a mobility log
+    (:data:`LOG_SUFFIXES`, ``.gz`` aside)."""
+    return name.rsplit("!", 1)[-1].lower().removesuffix(".gz").endswith(LOG_SUFFIXES)
+
+
+def _zip_hint(names: list[str], name: str) -> UnsupportedFormatError:
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    return UnsupportedFormatError(
+        f"{name}: a zip archive without an Apple Health export.xml (members: {shown or 'none'}); "
+        f"to import every activity in it (a Strava or Garmin bulk export) run "
+        f"`stridekeeper import {name}`, or unzip it and inspect the activity files inside"
+    )
 
 
 # --------------------------------------------------------------------------- detection
-def _zip_names(data: bytes) -> tuple[list[str], bool]:
-    """Member names of a zip, and whether the listing is complete (whole archive given)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return zf.namelist(), True
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        pass
-    # only the first bytes: the names in the local headers found there
-    names = []
-    for m in re.finditer(rb"PK\x03\x04", data):
-        at = m.start()
-        if at + 30 > len(data):
-            break
-        n = int.from_bytes(data[at + 26 : at + 28], "little")
-        raw = data[at + 30 : at + 30 + n]
-        if len(raw) == n:
-            names.append(raw.decode("utf-8", errors="replace"))
-    return names, False
-
-
-def _zip_format(data: bytes, name: str) -> str | None:
-    from .apple_health import find_export_member
-
-    names, complete = _zip_names(data)
-    if find_export_member(names) is not None or any("apple_health_export" in n for n in names):
-        return "apple_health"
-    if complete:
-        _zip_hint(names, name)
-    return None
-
-
-def _text_head(head: bytes) -> str | None:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return head.decode("utf-16", errors="ignore")
-    if b"\x00" in head[:1024]:
-        return None
-    return head.decode("utf-8-sig", errors="replace")
-
-
-def _header_fields(text: str) -> list[str]:
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
-        return []
-    first = lines[0]
-    delim = max((",", ";", "\t"), key=first.count)
-    if first.count(delim) == 0:
-        return []
-    try:
-        return [h.strip() for h in next(csv.reader([first], delimiter=delim))]
-    except (csv.Error, StopIteration):
-        return []
-
-
-def _is_mobility_header(fields: list[str]) -> bool:
-    keys = {re.sub(r"[\s\-]+", "_", f.strip().lower()) for f in fields}
-    return "date" in keys and "duration_min" in keys
-
-
-def detect_format(head: bytes, name: str = "") -> str | None:
-    """Guess the format from the first bytes (preferred) or the file name.
+def sniff_format(
+    head: bytes, name: str = "", *, zip_names: list[str] | None = None
+) -> Format | None:
+    """The registry row for a file: its content first, then its name, then weak evidence.
 
     Parameters
     ----------
     head
-        The first bytes of the (decompressed) file; a few hundred suffice for everything
-        but a zip, whose member list needs the whole archive (with only its start, the
-        first members' names are used).
+        The first bytes of the (inflated) file; a few hundred suffice for everything but a
+        zip, whose member list needs the whole archive (with only its start, the first
+        members' names are used).
     name
         File name, used when the bytes are not conclusive.
+
+    Returns
+    -------
+    Format or None
+        None when nothing matches. A mobility log is returned as :data:`MOBILITY_LOG`.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        A zip without an Apple Health export (with a hint), an XML document of another kind.
+    """
+    if is_zip(head):
+        if apple_health.sniff(head):
+            return APPLE_HEALTH
+        names, complete = zip_member_names(head)
+        if complete:
+            raise _zip_hint(names, name)
+    else:
+        for f in FORMATS:
+            if not f.weak and f.sniff(head):
+                return f
+        if looks_like_xml(head):
+            root = sniff_root(head)
+            if root is not None:
+                raise UnsupportedFormatError(
+                    f"{name}: an XML document with root <{root}>, not an activity format this "
+                    f"version reads; supported: {_supported()}"
+                )
+    by_name = _BY_EXTENSION.get(_suffix(name))
+    if by_name is not None:
+        return by_name
+    if not looks_like_xml(head):
+        return next((f for f in FORMATS if f.weak and f.sniff(head)), None)
+    return None
+
+
+def detect_format(head: bytes, name: str = "") -> str | None:
+    """The run format of a file from its first bytes (preferred) or its name.
+
+    Parameters
+    ----------
+    head, name
+        As for :func:`sniff_format`.
 
     Returns
     -------
@@ -225,110 +346,75 @@ def detect_format(head: bytes, name: str = "") -> str | None:
         A file stridekeeper knows that is not an activity, with a hint: a mobility log, a
         zip without an Apple Health export, an XML document of another kind.
     """
-    if len(head) >= 12 and head[8:12] == b".FIT":
-        return "fit"
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        fmt = _zip_format(head, name)
-        if fmt is not None:
-            return fmt
-    elif looks_like_xml(head):
-        root = sniff_root(head)
-        if root in _XML_ROOTS:
-            return _XML_ROOTS[root]
-        if root is not None:
-            raise UnsupportedFormatError(
-                f"{name}: an XML document with root <{root}>, not an activity format this "
-                f"version reads; supported: {_supported()}"
-            )
-    else:
-        text = _text_head(head)
-        if text is not None:
-            stripped = text.lstrip()
-            if stripped[:1] in ("[", "{"):
-                if "summarizedActivitiesExport" in stripped or '"activityId"' in stripped:
-                    return "garmin_summary_json"
-                if '"duration_min"' in stripped and '"date"' in stripped:
-                    raise UnsupportedFormatError(f"{name}: {_MOBILITY_HINT}")
-            else:
-                fields = _header_fields(text)
-                if fields:
-                    from .garmin_export import is_garmin_activities_header
-                    from .strava_export import is_strava_activities_header
-
-                    if is_strava_activities_header(fields):
-                        return "strava_activities_csv"
-                    if is_garmin_activities_header(fields):
-                        return "garmin_activities_csv"
-                    if _is_mobility_header(fields):
-                        raise UnsupportedFormatError(f"{name}: {_MOBILITY_HINT}")
-    suffix = Path(name.removesuffix(".gz")).suffix.lower()
-    if suffix in _BY_EXTENSION:
-        return _BY_EXTENSION[suffix]
-    text = _text_head(head)
-    if text is not None and len(_header_fields(text)) >= 2 and not looks_like_xml(head):
-        return "csv"
-    return None
+    fmt = sniff_format(head, name)
+    if fmt is not None and fmt.read is None:
+        raise UnsupportedFormatError(f"{name}: {_MOBILITY_HINT}")
+    return None if fmt is None else fmt.name
 
 
-def _supported() -> str:
-    return ", ".join(f"{k} ({'/'.join(v)})" for k, v in SUPPORTED_FORMATS.items())
-
-
-# --------------------------------------------------------------------------- reading
-def _open_error(name: str, exc: OSError) -> StridekeeperError:
-    if isinstance(exc, IsADirectoryError):
-        return StridekeeperError(f"{name}: is a folder, not a file")
-    if isinstance(exc, FileNotFoundError):
-        return StridekeeperError(f"{name}: no such file")
-    return StridekeeperError(f"{name}: cannot read ({exc.strerror or exc})")
-
-
-def _read_bytes(path: str | PathLike[str]) -> tuple[bytes, str]:
-    name = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise _open_error(name, exc) from exc
-    return gunzip(data, name), name
-
-
-def _peek(path: str | PathLike[str]) -> bytes:
-    """The first :data:`HEAD_BYTES` of a file, decompressed when it is gzip."""
-    name = str(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(HEAD_BYTES)
-    except OSError as exc:
-        raise _open_error(name, exc) from exc
-    if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as gz:
-                head = gz.read(HEAD_BYTES)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CorruptFileError(name, f"damaged gzip data ({exc})") from exc
-    return head
-
-
-def _zip_path_format(path: str | PathLike[str], name: str) -> str | None:
-    from .apple_health import find_export_member
-
+def _zip_on_disk(path: str | PathLike[str], name: str) -> Format:
     try:
         with zipfile.ZipFile(path) as zf:
+            if apple_health.export_member(zf) is not None:
+                return APPLE_HEALTH
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise CorruptFileError(name, f"damaged zip archive ({exc})") from exc
-    if find_export_member(names) is not None:
-        return "apple_health"
-    _zip_hint(names, name)
+    raise _zip_hint(names, name)
 
 
-def _zip_hint(names: list[str], name: str) -> NoReturn:
-    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-    raise UnsupportedFormatError(
-        f"{name}: a zip archive without an Apple Health export.xml (members: {shown or 'none'}); "
-        f"to import every activity in it (a Strava or Garmin bulk export) run "
-        f"`stridekeeper import {name}`, or unzip it and inspect the activity files inside"
-    )
+def format_of_path(path: str | PathLike[str], name: str | None = None) -> Format | None:
+    """The registry row for a file on disk (its first :data:`HEAD_BYTES`; for a zip, its
+    member list and the head of its ``export.xml``), as :func:`sniff_format`.
+
+    Raises
+    ------
+    UnreadableFileError
+        The path can't be read.
+    CorruptFileError
+        Damaged gzip or zip data.
+    UnsupportedFormatError
+        As :func:`sniff_format`.
+    """
+    name = str(path) if name is None else name
+    head = read_head(path)
+    if is_zip(head) and is_zip(read_head(path, 4, inflate=False)):  # a zip on disk, not .zip.gz
+        return _zip_on_disk(path, name)  # its whole member list, never the archive read
+    return sniff_format(head, name)
+
+
+def _unknown(name: str) -> UnsupportedFormatError:
+    return UnsupportedFormatError(f"{name}: unrecognised file format; supported: {_supported()}")
+
+
+def _run_format(fmt: Format | None, name: str) -> Format:
+    if fmt is None:
+        raise _unknown(name)
+    if fmt.read is None:
+        raise UnsupportedFormatError(f"{name}: {_MOBILITY_HINT}")
+    return fmt
+
+
+# --------------------------------------------------------------------------- reading
+def _open(
+    source: Source, name: str | None, format: str | None, max_bytes: int
+) -> tuple[Format, Any, str]:
+    """The format of a source, and what to hand its reader: the path itself for a streamed
+    format (Apple Health), else the source opened once (:class:`Opened`)."""
+    fmt = find_format(format) if format else None
+    if isinstance(source, str | PathLike) and not isinstance(source, Opened):
+        display = str(source) if name is None else name
+        if fmt is None:
+            fmt = format_of_path(source, display)
+        if fmt is not None and fmt.streamed:
+            return fmt, Path(source), display
+    opened = open_source(source, name, cap=max_bytes)
+    if fmt is None:
+        head = opened.data if is_zip(opened.data) else opened.data[:HEAD_BYTES]
+        fmt = sniff_format(head, opened.name)
+    if fmt is None:
+        raise _unknown(opened.name)
+    return fmt, opened, opened.name
 
 
 def read_runs(
@@ -342,8 +428,8 @@ def read_runs(
     Parameters
     ----------
     path
-        The file; ``.gz`` files are decompressed on the fly (the source is never modified).
-        Apple Health exports (``export.xml``, ``export.zip``) are streamed from disk.
+        The file; ``.gz`` files are inflated (the source is never modified). Apple Health
+        exports (``export.xml``, ``export.zip``) are streamed from disk.
     sport
         Keep only sessions of this sport or these sports (``"running"``); None keeps all
         (for Apple Health: its running workouts).
@@ -363,19 +449,95 @@ def read_runs(
     CorruptFileError
         The file is damaged beyond recovery.
     """
-    name = str(path)
-    fmt = format.lower() if format else None
-    if fmt is None:
-        head = _peek(path)
-        if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-            fmt = _zip_path_format(path, name)
-        else:
-            fmt = detect_format(head, name)
-    if fmt not in _READERS:
-        what = f"format {format!r} is not supported" if format else "unrecognised file format"
-        raise UnsupportedFormatError(f"{name}: {what}; supported: {_supported()}")
-    if fmt == "apple_health":
-        # streamed from disk twice: memory stays flat however large the export
-        return _READERS[fmt](Path(path), name, sport)
-    data, name = _read_bytes(path)
-    return _READERS[fmt](data, name, sport)
+    try:
+        fmt, src, name = _open(path, None, format, MAX_INFLATED_BYTES)
+    except UnsupportedFormatError as exc:
+        if format and str(exc).startswith("format "):
+            raise UnsupportedFormatError(f"{path}: {exc}") from None
+        raise
+    reader = _run_format(fmt, name).read
+    assert reader is not None
+    return reader(src, name=name, sport=sport)
+
+
+def read_bytes(
+    data: bytes,
+    name: str = "<bytes>",
+    *,
+    sport: str | Iterable[str] | None = None,
+    format: str | None = None,
+    max_bytes: int = MAX_INFLATED_BYTES,
+) -> list[Run]:
+    """Read every session of a file given as bytes (e.g. an archive member).
+
+    Parameters
+    ----------
+    data
+        The file's bytes as stored (``.gz`` inflated here; ``meta['sha256']`` is the hash
+        of these bytes, as for the same file read from disk).
+    name
+        Its name: in messages and ``meta['source']``, and for detection by extension.
+    sport, format
+        As for :func:`read_runs`.
+    max_bytes
+        Largest size a ``.gz`` may inflate to. [bytes]
+    runs_span
+        First and last local date of the athlete's runs: a mobility log's session more
+        than a year outside them is a row error.
+
+    Returns
+    -------
+    list of Run
+
+    Raises
+    ------
+    UnsupportedFormatError, CorruptFileError
+        As for :func:`read_runs`.
+    """
+    fmt, src, name = _open(data, name, format, max_bytes)
+    reader = _run_format(fmt, name).read
+    assert reader is not None
+    return reader(src, name=name, sport=sport)
+
+
+def decode(
+    source: Source,
+    name: str | None = None,
+    *,
+    format: str | None = None,
+    tz: str | tzinfo | int | None = None,
+    max_bytes: int = MAX_INFLATED_BYTES,
+    runs_span: tuple[date, date] | None = None,
+) -> Decoded:
+    """Runs and mobility sessions of one file, from one decode, whatever its format.
+
+    A FIT file's mobility sessions are a function of its decoded sessions
+    (:func:`~stridekeeper.io.mobility_fit.mobility_sessions`); an Apple Health export's
+    workouts are streamed once for runs and mobility workouts; a mobility log gives
+    sessions only.
+
+    Parameters
+    ----------
+    source
+        Path (Apple Health exports streamed from it), bytes, file object or opened source.
+    name
+        Display name (default: the path, ``<bytes>``).
+    format
+        Force a format (any key of :data:`FORMATS`, ``"mobility_log"`` included).
+    tz
+        Zone of a mobility log's local times, and of FIT mobility sessions without a local
+        offset (None: the system's).
+    max_bytes
+        Largest size a ``.gz`` may inflate to. [bytes]
+
+    Returns
+    -------
+    Decoded
+
+    Raises
+    ------
+    UnsupportedFormatError, CorruptFileError, MobilityLogError
+        As the format's reader.
+    """
+    fmt, src, display = _open(source, name, format, max_bytes)
+    return fmt.decode(src, name=display, tz=tz, runs_span=runs_span)

@@ -34,16 +34,13 @@ and the byte offset. No other exception type escapes for any input bytes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import logging
 import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from os import PathLike
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +49,7 @@ from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
 from ._common import json_safe, records_from_arrays
 from ._samples import filter_sport, warn_notes
+from .source import Source, open_source
 
 __all__ = ["FOOT_SPORTS", "MOBILITY_SUB_SPORTS", "decode_fit", "is_fit", "read_fit"]
 
@@ -128,27 +126,16 @@ class DecodedFit:
     decoder: str = "fitdecode"
 
 
+def sniff(head: bytes) -> bool:
+    """True when the first bytes carry the FIT signature (``.FIT`` at byte 8): the format
+    registry's test (:mod:`stridekeeper.io.dispatch`); :func:`is_fit` also checks the header
+    size."""
+    return len(head) >= 12 and head[8:12] == b".FIT"
+
+
 def is_fit(head: bytes) -> bool:
     """True when ``head`` (the first >= 12 bytes) looks like a FIT file header."""
     return len(head) >= 12 and head[8:12] == b".FIT" and head[0] in (12, 14)
-
-
-def _open_bytes(
-    source: str | PathLike[str] | bytes | IO[bytes], name: str | None = None
-) -> tuple[bytes, str]:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return bytes(source), name or "<bytes>"
-    if hasattr(source, "read"):
-        data = source.read()
-        name = name or str(getattr(source, "name", "<stream>"))
-        if not isinstance(data, bytes):
-            raise UnsupportedFormatError(f"{name}: expected a binary stream")
-        return data, name
-    path = Path(source)
-    try:
-        return path.read_bytes(), name or str(source)
-    except OSError as exc:
-        raise StridekeeperError(f"{source}: cannot read file ({exc.strerror or exc})") from exc
 
 
 def _snake(name: str) -> str:
@@ -183,15 +170,14 @@ def _message_dict(frame: Any) -> dict[str, Any]:
     return out
 
 
-def decode_fit(
-    source: str | PathLike[str] | bytes | IO[bytes], *, name: str | None = None, fast: bool = True
-) -> DecodedFit:
+def decode_fit(source: Source, *, name: str | None = None, fast: bool = True) -> DecodedFit:
     """Decode a FIT file into its messages, recovering what precedes any damage.
 
     Parameters
     ----------
     source
-        Path, bytes or binary file object.
+        Path (``.fit`` or ``.fit.gz``), bytes, binary file object or an opened source
+        (:func:`~stridekeeper.io.source.open_source`).
     name
         How to name the file in messages (default: the path, or ``<bytes>``).
     fast
@@ -213,8 +199,7 @@ def decode_fit(
     """
     import fitdecode  # local: keeps `stridekeeper --help` light
 
-    data, name = _open_bytes(source, name)
-    sha = hashlib.sha256(data).hexdigest()
+    data, name, sha = open_source(source, name)
     if len(data) == 0:
         raise CorruptFileError(name, "empty file (0 bytes)", 0)
     if not is_fit(data[:14]):
@@ -1010,7 +995,7 @@ def _laps_frame(
 
 
 def read_fit(
-    source: str | PathLike[str] | bytes | IO[bytes],
+    source: Source,
     *,
     sport: str | Iterable[str] | None = None,
     name: str | None = None,
@@ -1021,7 +1006,8 @@ def read_fit(
     Parameters
     ----------
     source
-        Path, bytes or binary file object.
+        Path (``.fit`` or ``.fit.gz``), bytes, binary file object or an opened source
+        (:func:`~stridekeeper.io.source.open_source`).
     sport
         Keep only sessions of this sport (or these sports), e.g. ``"running"``. ``None``
         keeps all; ``session_index`` always counts every session of the file.

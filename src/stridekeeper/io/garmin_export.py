@@ -40,8 +40,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from os import PathLike
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,12 +57,12 @@ from ._samples import (
     localize,
     parse_duration_s,
     parse_number,
-    read_source,
     resolve_tz,
     summary_run,
     warn_notes,
     warn_skipped,
 )
+from .source import Source, csv_header, json_head, open_source
 
 __all__ = [
     "HEADERS",
@@ -71,6 +70,8 @@ __all__ = [
     "is_garmin_activities_header",
     "read_garmin_activities_csv",
     "read_garmin_summary_json",
+    "sniff_activities_csv",
+    "sniff_summary_json",
 ]
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,18 @@ def is_garmin_activities_header(header: list[str]) -> bool:
     return "activity_type" in f and "date" in f and ("distance" in f or "time" in f)
 
 
+def sniff_activities_csv(head: bytes) -> bool:
+    """True when the first bytes are the header of a Garmin Connect ``Activities.csv``."""
+    fields = csv_header(head)
+    return bool(fields) and is_garmin_activities_header(fields)
+
+
+def sniff_summary_json(head: bytes) -> bool:
+    """True when the first bytes start Garmin's ``*summarizedActivities.json``."""
+    text = json_head(head)
+    return text is not None and ("summarizedActivitiesExport" in text or '"activityId"' in text)
+
+
 # --------------------------------------------------------------------------- Activities.csv
 
 
@@ -237,7 +250,7 @@ def _decide_units(rows: list[dict[str, float]]) -> tuple[str, str, str]:
 
 
 def read_garmin_activities_csv(
-    source: str | PathLike[str] | bytes | IO[bytes] | IO[str],
+    source: Source,
     *,
     name: str | None = None,
     sport: str | Iterable[str] | None = None,
@@ -276,7 +289,7 @@ def read_garmin_activities_csv(
     if units not in (None, "metric", "statute"):
         raise ValueError(f"units must be 'metric', 'statute' or None, got {units!r}")
     zone = resolve_tz(tz)
-    data, display, sha = read_source(source, name)
+    data, display, sha = open_source(source, name)
     try:
         runs = _activities_csv(data, display, sha, zone, units, tz)
     except StridekeeperError:
@@ -436,7 +449,7 @@ def _f(act: dict[str, Any], key: str, factor: float = 1.0) -> float:
 
 
 def read_garmin_summary_json(
-    source: str | PathLike[str] | bytes | IO[bytes],
+    source: Source,
     *,
     name: str | None = None,
     sport: str | Iterable[str] | None = None,
@@ -465,7 +478,7 @@ def read_garmin_summary_json(
     CorruptFileError
         The file is not valid JSON.
     """
-    data, display, sha = read_source(source, name)
+    data, display, sha = open_source(source, name)
     try:
         text = decode_text(data, display)
         try:

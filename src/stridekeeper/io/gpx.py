@@ -46,8 +46,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from os import PathLike
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,13 +62,13 @@ from ._samples import (
     filter_sport,
     gps_distance,
     infer_timer,
-    read_source,
     speed_from_distance,
     warn_notes,
 )
-from ._xml import XmlDamage, iter_events, local_name, looks_like_xml
+from ._xml import XmlDamage, iter_events, local_name, looks_like_xml, sniff_root
+from .source import Source, open_source
 
-__all__ = ["GPX_TYPES", "read_gpx"]
+__all__ = ["GPX_TYPES", "read_gpx", "sniff"]
 
 log = logging.getLogger(__name__)
 
@@ -321,8 +320,13 @@ def _build(tr: _Track, k: int, name: str, sha: str, head: dict[str, Any],
     return Run(records=records, laps=empty_laps(), meta=meta)
 
 
+def sniff(head: bytes) -> bool:
+    """True when the first bytes start a GPX document (root ``<gpx>``)."""
+    return sniff_root(head) == "gpx"
+
+
 def read_gpx(
-    source: str | PathLike[str] | bytes | IO[bytes],
+    source: Source,
     *,
     name: str | None = None,
     sport: str | Iterable[str] | None = None,
@@ -352,7 +356,7 @@ def read_gpx(
     CorruptFileError
         Nothing usable before the damage, or the XML declares entities.
     """
-    data, display, sha = read_source(source, name)
+    data, display, sha = open_source(source, name)
     try:
         tracks, head, notes = _parse(data, display)
         runs = [_build(tr, k, display, sha, head, notes) for k, tr in enumerate(tracks)]

@@ -11,13 +11,11 @@ import pandas as pd
 
 from ..errors import SchemaError
 from ..schema import MOBILITY_COLUMNS, PLANES, REGIONS
+from .mobility_log import LOG_SUFFIXES  # file names whose sessions count as typed in a log
 
 __all__ = ["LOG_SUFFIXES", "ORIGINS", "merge_duplicate_sessions"]
 
 logger = logging.getLogger(__name__)
-
-#: File extensions whose sessions count as typed in a log (everything else: recorded).
-LOG_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
 
 
 #: Columns only a log fills (see ``mobility_log.DETAIL_COLUMNS``): a merged row takes the log's.

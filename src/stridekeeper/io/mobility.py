@@ -19,7 +19,6 @@ other names, found in a folder           ignored (as are hidden files such as ``
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 import warnings
@@ -34,24 +33,23 @@ import pandas as pd
 
 from ..errors import DataQualityWarning, MobilityLogError, RowError, StridekeeperError
 from ..schema import MOBILITY_COLUMNS, validate_sessions
-from .fit import is_fit
+from .dispatch import APPLE_HEALTH, FIT, MOBILITY_LOG, Format, format_of_path
 from .merge import merge_duplicate_sessions
-from .mobility_fit import read_fit_mobility
 from .mobility_log import (
     DETAIL_COLUMNS,
-    LOG_EXTENSIONS,
     _empty_sessions,
     _resolve_tz,
     normalize_details,
     read_mobility_log,
 )
+from .source import read_head
 
 __all__ = ["FIT_SUFFIXES", "MobilityResult", "read_mobility"]
 
 logger = logging.getLogger(__name__)
 
-#: File name endings read as FIT activity files (case-insensitive).
-FIT_SUFFIXES: tuple[str, ...] = (".fit", ".fit.gz")
+#: File name endings read as FIT activity files (case-insensitive), from the registry.
+FIT_SUFFIXES: tuple[str, ...] = (*FIT.extensions, *(e + ".gz" for e in FIT.extensions))
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,62 +77,38 @@ class MobilityResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _is_apple_health(path: Path) -> bool:
-    """An Apple Health ``export.xml`` (optionally gzipped) or an export zip holding one."""
-    lower = path.name.lower()
-    try:
-        if lower.endswith(".zip"):
-            import zipfile
-
-            with zipfile.ZipFile(path) as zf:
-                return any(n.lower().endswith("export.xml") for n in zf.namelist())
-        if lower.endswith((".xml", ".xml.gz")):
-            with open(path, "rb") as fh:
-                head = fh.read(4096)
-                if head[:2] == b"\x1f\x8b":
-                    fh.seek(0)
-                    with gzip.GzipFile(fileobj=fh) as gz:
-                        head = gz.read(4096)
-            return b"<HealthData" in head
-    except (OSError, EOFError, ValueError):
-        return False
-    return False
-
-
-def _kind(path: Path) -> str | None:
-    """``"fit"``, ``"log"``, ``"apple_health"`` or None from the file name."""
-    lower = path.name.lower()
-    if lower.endswith(FIT_SUFFIXES):
-        return "fit"
-    if lower.endswith((".xml", ".xml.gz", ".zip")) and _is_apple_health(path):
-        return "apple_health"
-    if path.suffix.lower() in LOG_EXTENSIONS:
-        return "log"
-    return None
-
-
-def _sniff(path: Path) -> str:
-    """Kind of a file with an unknown name: FIT (possibly gzipped) by its bytes, else log."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(14)
-            if head[:2] == b"\x1f\x8b":
-                fh.seek(0)
-                with gzip.GzipFile(fileobj=fh) as gz:
-                    head = gz.read(14)
-    except (OSError, EOFError):
-        return "log"  # the log reader reports the problem
-    return "fit" if is_fit(head) else "log"
+def _kind(path: Path, explicit: bool) -> Format | None:
+    """The registry row a file is read with (FIT, Apple Health or a mobility log), from its
+    name and, for the export's names and unknown names given explicitly, its first bytes;
+    None: not searched (in a folder)."""
+    lower = path.name.lower().removesuffix(".gz")
+    suffix = Path(lower).suffix
+    if suffix in FIT.extensions:
+        return FIT
+    if suffix in APPLE_HEALTH.extensions:
+        try:
+            if format_of_path(path) is APPLE_HEALTH:
+                return APPLE_HEALTH
+        except (StridekeeperError, OSError):
+            pass
+    if suffix in MOBILITY_LOG.extensions:
+        return MOBILITY_LOG
+    if not explicit:
+        return None
+    try:  # another name, given explicitly: FIT if the bytes say so, else a log
+        return FIT if FIT.sniff(read_head(path, 14)) else MOBILITY_LOG
+    except (StridekeeperError, OSError):
+        return MOBILITY_LOG  # the log reader reports the problem
 
 
 def _expand(
     paths: Iterable[str | os.PathLike[str]], failures: list[tuple[str, str]]
-) -> list[tuple[Path, str]]:
-    """(file, kind) for every file to read, each once, in the order given (folders sorted)."""
-    out: list[tuple[Path, str]] = []
+) -> list[tuple[Path, Format]]:
+    """(file, format) for every file to read, each once, in the order given (folders sorted)."""
+    out: list[tuple[Path, Format]] = []
     seen: set[Path] = set()
 
-    def add(p: Path, kind: str) -> None:
+    def add(p: Path, kind: Format) -> None:
         key = p.resolve()
         if key not in seen:
             seen.add(key)
@@ -148,21 +122,21 @@ def _expand(
                 rel = f.relative_to(p).parts
                 if any(part.startswith(".") for part in rel) or not f.is_file():
                     continue
-                kind = _kind(f)
+                kind = _kind(f, explicit=False)
                 if kind is not None:
                     found.append((f, kind))
             if not found:
                 failures.append(
                     (
                         str(p),
-                        "no mobility logs (.csv, .tsv, .json, .jsonl, .ndjson) or FIT "
-                        "files (.fit, .fit.gz) in this folder",
+                        f"no mobility logs ({', '.join(MOBILITY_LOG.extensions)}) or FIT "
+                        f"files ({', '.join(FIT_SUFFIXES)}) in this folder",
                     )  # fmt: skip
                 )
             for f, kind in found:
                 add(f, kind)
         elif p.exists():
-            add(p, _kind(p) or _sniff(p))
+            add(p, _kind(p, explicit=True) or MOBILITY_LOG)
         else:
             failures.append((str(p), "no such file or folder"))
     return out
@@ -237,12 +211,8 @@ def read_mobility(
     for path, kind in _expand(list(paths), failures):
         file = str(path)
         try:
-            if kind == "fit":
-                table = read_fit_mobility(path, tz=zone)
-            elif kind == "apple_health":
-                from .apple_health import read_apple_health_mobility
-
-                table = read_apple_health_mobility(path)
+            if kind.read_mobility is not None and kind is not MOBILITY_LOG:
+                table = kind.read_mobility(path, tz=zone)
             else:
                 res = read_mobility_log(path, tz=zone, strict=strict, runs_span=runs_span)
                 table = res.sessions
@@ -265,7 +235,7 @@ def read_mobility(
         logger.debug("%s: %d mobility session(s)", file, len(table))
         if len(table):
             tables.append(table)
-            log_flags.append(np.full(len(table), kind == "log"))
+            log_flags.append(np.full(len(table), kind is MOBILITY_LOG))
 
     if not tables:
         return MobilityResult(normalize_details(_empty_sessions()), errors, failures)

@@ -31,26 +31,26 @@ category adds a drill but no region. ``unknown`` (65534) and empty categories ar
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Iterable
 from datetime import timedelta, timezone, tzinfo
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning
 from ..schema import PLANES, REGIONS, Run, validate_sessions
-from ._common import gunzip
 from .fit import MOBILITY_SUB_SPORTS, read_fit
 from .mobility_log import _empty_sessions, _resolve_tz, _session_key
+from .source import Source, open_source
 
 __all__ = [
     "CATEGORY_PLANES",
     "CATEGORY_REGIONS",
     "MOBILITY_SPORTS",
     "is_mobility_session",
+    "mobility_sessions",
     "read_fit_mobility",
 ]
 
@@ -202,30 +202,8 @@ def _duration_min(run: Run) -> float | None:
     return None
 
 
-def _read_source(
-    source: str | os.PathLike[str] | bytes | IO[bytes], name: str | None
-) -> tuple[bytes | IO[bytes], str]:
-    """Bytes to hand to read_fit (``.gz`` inflated) and the display name."""
-    if isinstance(source, str | os.PathLike):
-        from .dispatch import _read_bytes  # same gzip handling and messages as read_runs
-
-        data, path = _read_bytes(source)
-        return data, name or path
-    if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-    elif hasattr(source, "read"):
-        data = source.read()
-        name = name or str(getattr(source, "name", "<stream>"))
-        if not isinstance(data, bytes):
-            raise TypeError(f"{name}: expected a binary stream, read() gave {type(data).__name__}")
-    else:
-        raise TypeError(f"expected a path, bytes or a binary file, got {type(source).__name__}")
-    name = name or "<bytes>"
-    return gunzip(data, name), name
-
-
 def read_fit_mobility(
-    source: str | os.PathLike[str] | bytes | IO[bytes],
+    source: Source,
     *,
     name: str | None = None,
     tz: str | tzinfo | int | None = None,
@@ -291,9 +269,39 @@ def read_fit_mobility(
     :class:`~stridekeeper.errors.DataQualityWarning`. Damage the FIT reader recovered from is
     reported by :func:`~stridekeeper.io.fit.read_fit` with its own warnings.
     """
+    zone = _resolve_tz(tz)  # a bad zone fails before the file is read
+    opened = open_source(source, name)
+    return mobility_sessions(read_fit(opened), name=opened.name, tz=zone)
+
+
+def mobility_sessions(
+    runs: Iterable[Run], *, name: str | None = None, tz: str | tzinfo | int | None = None
+) -> pd.DataFrame:
+    """The mobility sessions among the decoded sessions of a FIT file, as session rows.
+
+    The function of decoded sessions behind :func:`read_fit_mobility`: an importer that
+    has read a file's runs with :func:`~stridekeeper.io.fit.read_fit` gets its mobility
+    sessions from the same decode.
+
+    Parameters
+    ----------
+    runs
+        Every session of one file, as :func:`~stridekeeper.io.fit.read_fit` gives them
+        (sessions of other sports are left out here).
+    name
+        What to record in ``source`` (default: the runs' ``meta['source']``).
+    tz
+        Zone for ``local_date`` when a session has no local offset (see
+        :func:`read_fit_mobility`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical session table, as :func:`read_fit_mobility` documents it.
+    """
     zone = _resolve_tz(tz)
-    data, display = _read_source(source, name)
-    runs = read_fit(data, name=display)
+    runs = list(runs)
+    display = name or (str(runs[0].meta.get("source")) if runs else "<bytes>")
     mobility = [
         r for r in runs if is_mobility_session(r.meta.get("sport"), r.meta.get("sub_sport"))
     ]

@@ -42,7 +42,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -51,10 +51,12 @@ import pandas as pd
 from ..errors import CorruptFileError, DataQualityWarning, MobilityLogError, RowError
 from ..schema import MOBILITY_COLUMNS, PLANES, REGIONS, validate_sessions
 from ._common import system_timezone
+from .source import Opened, Source, csv_header, json_head, open_source
 
 __all__ = [
     "COLUMN_MAP",
     "LOG_EXTENSIONS",
+    "LOG_SUFFIXES",
     "PLANE_SYNONYMS",
     "REGION_SYNONYMS",
     "MobilityLogResult",
@@ -62,6 +64,7 @@ __all__ = [
     "normalize_details",
     "normalize_region",
     "read_mobility_log",
+    "sniff",
 ]
 
 logger = logging.getLogger(__name__)
@@ -173,7 +176,9 @@ def normalize_context(name: str) -> str | None:
     return _CONTEXT_SYNONYMS.get(key) or _CONTEXT_SYNONYMS.get(key.replace("_", " "))
 
 
-#: File extensions that mark a mobility log, and the format each one means.
+#: File extensions that mark a mobility log, and the format each one means (folders are
+#: searched for these). The one list of log names: the format registry, the importer and
+#: the log/watch merge all use it (through :data:`LOG_SUFFIXES`).
 LOG_EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -181,6 +186,9 @@ LOG_EXTENSIONS: dict[str, str] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
+#: Every name a log may end with: :data:`LOG_EXTENSIONS` and ``.txt`` (read as CSV when
+#: given by name; ``.txt`` files in folders are not searched: they are READMEs).
+LOG_SUFFIXES: tuple[str, ...] = (*LOG_EXTENSIONS, ".txt")
 
 #: Common names for body regions -> the vocabulary word in :data:`REGIONS`. Keys are lower
 #: case with single spaces (``_`` and ``-`` are read as spaces before looking up).
@@ -391,11 +399,21 @@ def _localize(naive: list[datetime], tz: tzinfo) -> list[pd.Timestamp]:
 # --------------------------------------------------------------------------------------------
 # reading the bytes
 # --------------------------------------------------------------------------------------------
+def sniff(head: bytes) -> bool:
+    """True when the first bytes start a mobility log: a header (or JSON keys) with both
+    required columns, ``date`` and ``duration_min``."""
+    text = json_head(head)
+    if text is not None:
+        low = text.lower()
+        return '"duration_min"' in low and '"date"' in low
+    keys = {_norm_header(f) for f in csv_header(head)}
+    return "date" in keys and "duration_min" in keys
+
+
 def _read_input(path_or_file: Any) -> tuple[bytes | str, str | None]:
-    if isinstance(path_or_file, str | os.PathLike):
-        name = os.fsdecode(os.fspath(path_or_file))
-        with open(path_or_file, "rb") as fh:
-            return fh.read(), name
+    if isinstance(path_or_file, str | os.PathLike | bytes | Opened):
+        opened = open_source(path_or_file)  # one opener for every reader; .gz inflated
+        return opened.data, None if isinstance(path_or_file, bytes) else opened.name
     if hasattr(path_or_file, "read"):
         data = path_or_file.read()
         shown = getattr(path_or_file, "name", None)
@@ -441,7 +459,7 @@ def _decode(data: bytes | str, display: str) -> str:
 
 def _detect_format(name: str | None, text: str) -> str:
     if name:
-        ext = os.path.splitext(name)[1].lower()
+        ext = os.path.splitext(name.lower().removesuffix(".gz"))[1]
         if ext in LOG_EXTENSIONS:
             return LOG_EXTENSIONS[ext]
     stripped = text.lstrip()
@@ -981,7 +999,7 @@ def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.Data
 
 
 def read_mobility_log(
-    path_or_file: str | os.PathLike[str] | IO[bytes] | IO[str],
+    path_or_file: Source,
     *,
     tz: str | tzinfo | int | None = None,
     strict: bool = False,
@@ -995,7 +1013,8 @@ def read_mobility_log(
     Parameters
     ----------
     path_or_file
-        A path, or an open file (binary or text).
+        A path (``.gz`` inflated), bytes, an open file (binary or text), or an opened source
+        (:func:`~stridekeeper.io.source.open_source`).
     tz
         Time zone of the times written in the log: an IANA name (``"Europe/Copenhagen"``),
         a :class:`zoneinfo.ZoneInfo` (any ``tzinfo``), or a fixed UTC offset in seconds

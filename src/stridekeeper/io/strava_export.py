@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from os import PathLike
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,14 +48,14 @@ from ._samples import (
     filter_sport,
     has_figures,
     parse_number,
-    read_source,
     summary_run,
     warn_notes,
     warn_skipped,
 )
 from .garmin_export import activity_sport
+from .source import Source, csv_header, open_source
 
-__all__ = ["is_strava_activities_header", "read_strava_activities_csv"]
+__all__ = ["is_strava_activities_header", "read_strava_activities_csv", "sniff"]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +72,13 @@ def is_strava_activities_header(header: list[str]) -> bool:
     return "activity id" in keys and "activity type" in keys
 
 
+def sniff(head: bytes) -> bool:
+    """True when the first bytes are the header of Strava's ``activities.csv``."""
+    return is_strava_activities_header(csv_header(head))
+
+
 def read_strava_activities_csv(
-    source: str | PathLike[str] | bytes | IO[bytes] | IO[str],
+    source: Source,
     *,
     name: str | None = None,
     sport: str | Iterable[str] | None = None,
@@ -102,7 +106,7 @@ def read_strava_activities_csv(
     UnsupportedFormatError
         Not Strava's activities.csv (no ``Activity ID`` and ``Activity Type`` columns).
     """
-    data, display, sha = read_source(source, name)
+    data, display, sha = open_source(source, name)
     try:
         runs = _read(data, display, sha)
     except StridekeeperError:

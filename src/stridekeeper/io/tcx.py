@@ -50,8 +50,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from os import PathLike
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,13 +67,13 @@ from ._samples import (
     gps_distance,
     infer_timer,
     pause_candidates,
-    read_source,
     speed_from_distance,
     warn_notes,
 )
-from ._xml import XmlDamage, iter_events, local_name, looks_like_xml
+from ._xml import XmlDamage, iter_events, local_name, looks_like_xml, sniff_root
+from .source import Source, open_source
 
-__all__ = ["read_tcx"]
+__all__ = ["read_tcx", "sniff"]
 
 log = logging.getLogger(__name__)
 
@@ -433,8 +432,13 @@ def _build(act: _Activity, k: int, name: str, sha: str, file_notes: list[str]) -
     return Run(records=records, laps=laps, meta=meta)
 
 
+def sniff(head: bytes) -> bool:
+    """True when the first bytes start a TCX document (root ``<TrainingCenterDatabase>``)."""
+    return sniff_root(head) == "TrainingCenterDatabase"
+
+
 def read_tcx(
-    source: str | PathLike[str] | bytes | IO[bytes],
+    source: Source,
     *,
     name: str | None = None,
     sport: str | Iterable[str] | None = None,
@@ -464,7 +468,7 @@ def read_tcx(
     CorruptFileError
         Nothing usable (damaged before the first trackpoint), or the XML declares entities.
     """
-    data, display, sha = read_source(source, name)
+    data, display, sha = open_source(source, name)
     try:
         acts, notes = _parse(data, display)
         runs = [_build(a, k, display, sha, notes) for k, a in enumerate(acts)]

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import StridekeeperError, UnsupportedFormatError
+from ..io.dispatch import APPLE_HEALTH, FORMATS, format_of_path, is_log_name
 from .dedup import activity_key
 from .store import Commit, Library, typical_offset, write_lock
 
@@ -69,8 +70,11 @@ MAX_ZIP_DEPTH = 8
 SPILL_PREFIX = "stridekeeper-import-"
 #: In folders and archives: activity files (a failure is reported) ...
 ACTIVITY_EXTENSIONS = (".fit", ".tcx", ".gpx")
-#: ... files that may or may not be data (tried; ignored when not a format stridekeeper reads)
-MAYBE_EXTENSIONS = (".csv", ".json", ".jsonl", ".ndjson", ".xml")
+#: ... files that may or may not be data (tried; ignored when not a format stridekeeper
+#: reads): every other extension of the format registry but ``.zip`` (expanded) and ``.txt``
+MAYBE_EXTENSIONS = tuple(dict.fromkeys(
+    e for f in FORMATS for e in f.extensions if e not in (*ACTIVITY_EXTENSIONS, ".zip", ".txt")
+))  # fmt: skip
 
 
 @dataclass
@@ -187,21 +191,15 @@ def _expand_zip(
         for info in infos:
             name = info.filename
             where = f"{display}!{name}"
-            if not name.strip("\x00 ") or name.startswith("\x00"):
-                failures.append((where, "archive member with an empty or NUL name: refused"))
-                continue
-            if not _safe_member(name):
-                failures.append((where, "unsafe path in archive (absolute or '..'): refused"))
-                continue
-            if PurePosixPath(name).name in _SKIP_NAMES or "__MACOSX" in name:
-                continue
             nested = name.lower().endswith(".zip")
-            if not nested and _kind(_Item(display=where)) == "ignore":
+            refusal = _member_refusal(info, where, nested)
+            if refusal == "skip":
+                continue
+            if refusal == "ignore":
                 yield _Item(display=where, data=b"")  # counted as ignored, never read
                 continue
-            if not nested and info.file_size > MAX_MEMBER_BYTES:
-                failures.append((where, f"member refused: {info.file_size / 1e6:.0f} MB, over "
-                                 f"the {MAX_MEMBER_BYTES / 1e6:.0f} MB an activity file may be"))  # fmt: skip
+            if refusal:
+                failures.append((where, refusal))
                 continue
             try:
                 with zf.open(info) as fh:
@@ -229,6 +227,24 @@ def _expand_zip(
                                  "MB an activity file may be"))  # fmt: skip
             else:
                 yield _Item(display=where, data=payload)  # type: ignore[arg-type]
+
+
+def _member_refusal(info: zipfile.ZipInfo, where: str, nested: bool) -> str | None:
+    """Why an archive member is not read: a failure reason, ``"skip"`` (system files),
+    ``"ignore"`` (not data, counted), or None to read it."""
+    name = info.filename
+    if not name.strip("\x00 ") or name.startswith("\x00"):
+        return "archive member with an empty or NUL name: refused"
+    if not _safe_member(name):
+        return "unsafe path in archive (absolute or '..'): refused"
+    if PurePosixPath(name).name in _SKIP_NAMES or "__MACOSX" in name:
+        return "skip"
+    if not nested and _kind(_Item(display=where)) == "ignore":
+        return "ignore"
+    if not nested and info.file_size > MAX_MEMBER_BYTES:
+        return (f"member refused: {info.file_size / 1e6:.0f} MB, over the "
+                f"{MAX_MEMBER_BYTES / 1e6:.0f} MB an activity file may be")  # fmt: skip
+    return None
 
 
 def _spool(fh: Any, limit: int) -> Any:
@@ -315,36 +331,14 @@ def _too_big(path: Path) -> bool:
 
 
 def _is_apple_export(path: Path) -> bool:
-    """An Apple Health ``export.xml`` or the ``export.zip`` holding one."""
-    name = path.name.lower()
-    if name == "export.xml":
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(4096)
-        except OSError:
-            return False
-        return b"<HealthData" in head or b"<!DOCTYPE HealthData" in head
-    if path.suffix.lower() != ".zip":
+    """An Apple Health export (``export.xml``, ``export.zip``...), by the format registry;
+    only files with the export's usual extensions are looked at."""
+    if not path.name.lower().removesuffix(".gz").endswith(APPLE_HEALTH.extensions):
         return False
     try:
-        with zipfile.ZipFile(path) as zf:
-            return any(_is_apple_export_member(zf, n) for n in zf.namelist())
-    except Exception:  # a damaged zip is reported by the ordinary zip expansion
+        return format_of_path(path) is APPLE_HEALTH
+    except (StridekeeperError, OSError):  # reported by the ordinary expansion or decode
         return False
-
-
-def _is_apple_export_member(zf: zipfile.ZipFile, name: str) -> bool:
-    """``export.xml`` at the export's root (``export.xml`` or ``<folder>/export.xml``)
-    whose first bytes are Apple Health's ``<HealthData`` document."""
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if not parts or parts[-1].lower() != "export.xml" or len(parts) > 2:
-        return False
-    try:
-        with zf.open(name) as fh:
-            head = fh.read(4096)
-    except Exception:
-        return False
-    return b"<HealthData" in head or b"<!DOCTYPE HealthData" in head
 
 
 def _athlete_from_path(display: str, roots: Sequence[str | os.PathLike[str]], default: str) -> str:
@@ -384,31 +378,6 @@ def _kind(item: _Item) -> str:
 
 
 # --------------------------------------------------------------------------- decoding
-def _looks_like_mobility_log(data: bytes, name: str) -> bool:
-    low = name.lower().removesuffix(".gz")
-    if not low.endswith((".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")):
-        return False
-    head = data[:4096].decode("utf-8-sig", errors="replace").lower()
-    return "date" in head and "duration_min" in head
-
-
-def _decode_apple(out: dict[str, Any], path: Path, display: str, athlete: str) -> dict[str, Any]:
-    from ..io.apple_health import read_apple_health, read_apple_health_mobility
-
-    for run in read_apple_health(path, name=display):
-        if run.meta.get("sport") in ("running", None):
-            out["runs"].append(_run_entry(run, athlete, None))
-        else:
-            out["skipped"][str(run.meta.get("sport"))] += 1
-    out["sessions"] = read_apple_health_mobility(path, name=display)
-    return out
-
-
-def _is_log_name(display: str) -> bool:
-    name = display.rsplit("!", 1)[-1].lower().removesuffix(".gz")
-    return name.endswith((".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"))
-
-
 def _decode_items(items: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Worker: :func:`_decode_item` for each argument tuple, in order."""
     return [_decode_item(*args) for args in items]
@@ -433,7 +402,6 @@ def _decode_item(
     Arrow IPC file and only its path is sent back (see :func:`_spill`).
     """
     from ..io import dispatch
-    from ..io._common import gunzip
     from ..io.mobility_fit import is_mobility_session
 
     out: dict[str, Any] = {"display": display, "runs": [], "sessions": None,
@@ -441,31 +409,27 @@ def _decode_item(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if apple_path is not None:
-                return _decode_apple(out, apple_path, display, athlete)
-            if data is None:
+            if apple_path is not None:  # streamed from disk: never held in memory
+                dec = dispatch.decode(apple_path, display, format="apple_health")
+            elif data is None:
                 raise StridekeeperError(f"{display}: nothing to read")
-            data = gunzip(data, display, min(cap, MAX_MEMBER_BYTES))
-            if _looks_like_mobility_log(data, display):
-                out["sessions"], out["rejected"] = _read_log(data, display, log_tz, runs_span)
+            else:
+                dec = dispatch.decode(data, display, tz=log_tz, runs_span=runs_span,
+                                      max_bytes=min(cap, MAX_MEMBER_BYTES))  # fmt: skip
+            out["sessions"] = dec.sessions
+            out["rejected"] = [str(e) for e in dec.errors]
+            if dec.format.read is None:  # a mobility log: sessions only
                 return out
-            fmt = dispatch.detect_format(data[:512], display)
-            if fmt not in dispatch._READERS:
-                raise UnsupportedFormatError(f"{display}: not an activity or mobility file this "
-                                             "version reads")  # fmt: skip
-            runs = dispatch._READERS[fmt](data, display, None)
-            _refuse_empty(runs, fmt, display)
-            mobility_runs = []
-            for run in runs:
+            if not dec.format.streamed:
+                _refuse_empty(dec.runs, dec.format.name, display)
+            for run in dec.runs:
                 if is_mobility_session(run.meta.get("sport"), run.meta.get("sub_sport")):
-                    mobility_runs.append(run)
-                elif run.meta.get("sport") not in ("running", None):
+                    continue  # in dec.sessions, from the same decode
+                if run.meta.get("sport") not in ("running", None):
                     # sport None: a GPX or CSV that does not say; it was given as a run
                     out["skipped"][str(run.meta.get("sport"))] += 1
                 else:
                     out["runs"].append(_run_entry(run, athlete, spill_dir))
-            if mobility_runs:
-                out["sessions"] = _watch_sessions(data, display)
     except StridekeeperError as exc:
         out["error"] = str(exc)
         out["unsupported"] = isinstance(exc, UnsupportedFormatError)
@@ -507,22 +471,6 @@ def _refuse_empty(runs: list[Any], fmt: str, display: str) -> None:
 
         n = max(len(r.records) for r in runs)
         raise CorruptFileError(display, f"no usable run: {cut}; only {n} sample(s) before it")
-
-
-def _read_log(data: bytes, display: str, tz: int | None,
-              span: tuple[date, date] | None = None) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
-    from ..io.mobility_log import read_mobility_log
-
-    fh = io.BytesIO(data)
-    fh.name = display  # type: ignore[attr-defined]
-    result = read_mobility_log(fh, source=display, tz=tz, runs_span=span)
-    return result.sessions, [str(e) for e in result.errors]
-
-
-def _watch_sessions(data: bytes, display: str) -> pd.DataFrame:
-    from ..io.mobility_fit import read_fit_mobility
-
-    return read_fit_mobility(data, name=display)
 
 
 def _runs_local_span(runs: pd.DataFrame, new_rows: list[dict[str, Any]],
@@ -830,63 +778,88 @@ def import_paths(
         Path(library).expanduser() if library is not None else default_library_path(),
         wait_s=lock_wait_s, on_wait=on_wait or log.warning))  # fmt: skip
     with held:
-        return _import_locked(paths, library, athlete, jobs, commit_every, commit_seconds,
-                              max_archive_bytes, progress, on_commit, log_tz_s, engine,
-                              scheduler, athlete_from_path)  # fmt: skip
+        opt = _Options(
+            athlete,
+            jobs,
+            commit_every,
+            commit_seconds,
+            max_archive_bytes,
+            progress,
+            on_commit,
+            log_tz_s,
+            engine,
+            scheduler,
+            athlete_from_path,
+        )
+        return _Pipeline(paths, Library.create(library), opt).run()
 
 
-def _import_locked(
-    paths: Sequence[str | os.PathLike[str]],
-    library: str | os.PathLike[str] | None,
-    athlete: str,
-    jobs: int | None,
-    commit_every: int,
-    commit_seconds: float,
-    max_archive_bytes: int,
-    progress: bool,
-    on_commit: Callable[[int], None] | None,
-    log_tz_s: int | None,
-    engine: str,
-    scheduler: str | None,
-    athlete_from_path: bool,
-) -> ImportReport:
-    """:func:`import_paths` with the library's writer lock held."""
-    if engine == "dask":
-        from ..cluster import dask_executor
-    lib = Library.create(library)
-    report = ImportReport()
-    expand_failures: list[tuple[str, str]] = []
-    known = lib.sources()
-    # a file that failed before is tried again (a newer version may read it), and so is
-    # one whose runs lost their records (a crash, a full disk): never "unchanged"
-    sha_known = set(known.loc[known["status"] == "imported", "sha256"].dropna())
-    sha_known -= lib.lost_sources()
-    # identical files in one import: decoded once; a failure is each copy's failure
-    failed_sha: dict[str, tuple[str, str]] = {}
-    copies_of: dict[str, list[str]] = {}
-    path_sha = dict(zip(known["path"], known["sha256"], strict=False))
-    runs_now = lib.runs()
-    jobs_arg = jobs
-    jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+@dataclass
+class _Options:
+    """What :func:`import_paths` was asked to do (besides the paths and the library)."""
 
-    pending: list[dict[str, Any]] = []
-    progress_ui = _Progress(progress)
+    athlete: str
+    jobs: int | None
+    commit_every: int
+    commit_seconds: float
+    max_archive_bytes: int
+    progress: bool
+    on_commit: Callable[[int], None] | None
+    log_tz_s: int | None
+    engine: str
+    scheduler: str | None
+    athlete_from_path: bool
 
-    def all_items() -> Iterator[_Item]:
+
+#: What a decoded item's result is matched back with: (sha256, size, kind, athlete).
+_Meta = tuple[str, int, str, str]
+
+
+class _Pipeline:
+    """One import, in three stages: **expand** the inputs into items (files, archive
+    members) not in the library yet; **decode** each in a worker (or in this process); and
+    **commit** the results in batches. Runs with the library's writer lock held."""
+
+    def __init__(self, paths: Sequence[str | os.PathLike[str]], lib: Library, opt: _Options):
+        self.paths, self.lib, self.opt = paths, lib, opt
+        self.report = ImportReport()
+        self.expand_failures: list[tuple[str, str]] = []
+        known = lib.sources()
+        # a file that failed before is tried again (a newer version may read it), and so is
+        # one whose runs lost their records (a crash, a full disk): never "unchanged"
+        self.sha_known = set(known.loc[known["status"] == "imported", "sha256"].dropna())
+        self.sha_known -= lib.lost_sources()
+        # identical files in one import: decoded once; a failure is each copy's failure
+        self.failed_sha: dict[str, tuple[str, str]] = {}
+        self.copies_of: dict[str, list[str]] = {}
+        self.path_sha = dict(zip(known["path"], known["sha256"], strict=False))
+        self.runs_now = lib.runs()
+        self.jobs = max(1, opt.jobs if opt.jobs is not None else (os.cpu_count() or 1))
+        self.pending: list[dict[str, Any]] = []
+        self.progress = _Progress(opt.progress)
+        self.last_commit = time.monotonic()
+
+    # ------------------------------------------------------------------ expand
+    def _items(self) -> Iterator[_Item]:
         # logs last: they hold local times only, read in the offset of the runs imported
         logs = []
-        for item in _expand(paths, expand_failures, max_archive_bytes, lib.root.resolve()):
-            if _is_log_name(item.display):
+        for item in _expand(self.paths, self.expand_failures, self.opt.max_archive_bytes,
+                            self.lib.root.resolve()):  # fmt: skip
+            if is_log_name(item.display):
                 logs.append(item)
             else:
                 yield item
         yield from logs
 
-    def athlete_of(item: _Item) -> str:
-        return _athlete_from_path(item.display, paths, athlete) if athlete_from_path else athlete
+    def athlete_of(self, item: _Item) -> str:
+        if self.opt.athlete_from_path:
+            return _athlete_from_path(item.display, self.paths, self.opt.athlete)
+        return self.opt.athlete
 
-    def items_to_decode() -> Iterator[tuple[_Item, bytes, str, str]]:
-        for item in all_items():
+    def to_decode(self) -> Iterator[tuple[_Item, bytes, str, str]]:
+        """(item, bytes, sha256, kind) of every item whose content is new to the library."""
+        report = self.report
+        for item in self._items():
             report.files_seen += 1
             kind = _kind(item)
             if kind == "ignore":
@@ -901,146 +874,172 @@ def _import_locked(
             except OSError as exc:
                 report.failures.append((item.display, f"cannot read ({exc.strerror or exc})"))
                 continue
-            if sha in failed_sha:
-                report.failures.append((item.display, _as_copy(failed_sha[sha], item.display)))  # fmt: skip
-                continue
-            if sha in copies_of:
-                copies_of[sha].append(item.display)
-                continue
-            if sha in sha_known:
+            if sha in self.failed_sha:
+                report.failures.append((item.display, _as_copy(self.failed_sha[sha], item.display)))  # fmt: skip
+            elif sha in self.copies_of:
+                self.copies_of[sha].append(item.display)
+            elif sha in self.sha_known:
                 report.unchanged += 1
-                progress_ui.tick(report.imported_runs)
-                continue
-            sha_known.add(sha)
-            copies_of[sha] = []
-            yield item, data, sha, kind
+                self.progress.tick(report.imported_runs)
+            else:
+                self.sha_known.add(sha)
+                self.copies_of[sha] = []
+                yield item, data, sha, kind
 
-    last_commit = [time.monotonic()]
+    def decode_args(self, item: _Item, data: bytes, tz: int | None,
+                    spill: str | None) -> tuple[Any, ...]:  # fmt: skip
+        """The arguments of :func:`_decode_item` for one item."""
+        who = self.athlete_of(item)
+        span = self.log_span(who) if is_log_name(item.display) else None
+        return (item.display, data, who, self.opt.max_archive_bytes, tz,
+                item.path if item.apple else None, spill, span)  # fmt: skip
 
-    def flush(last: bool = False) -> None:
-        nonlocal runs_now
-        last_commit[0] = time.monotonic()
-        if not pending:
-            return
-        change = _build_commit(pending, runs_now, path_sha, athlete, report)
-        lib.commit(change)
-        if not last:  # the next batch is checked against the runs committed so far
-            runs_now = lib.runs()
-        pending.clear()
-        if on_commit is not None:
-            on_commit(lib.generation)
+    def log_span(self, who: str) -> tuple[date, date] | None:
+        """First and last local date of ``who``'s runs, stored and decoded so far."""
+        new = [row for p in self.pending for row, _ in p["runs"]]
+        return _runs_local_span(self.runs_now, new, who)
 
-    def log_tz() -> int | None:
-        if log_tz_s is not None:
-            return log_tz_s
-        offsets = list(runs_now.get("utc_offset_s", [])) + [
-            row["utc_offset_s"] for p in pending for row, _ in p["runs"]
+    # ------------------------------------------------------------------ commit
+    def log_tz(self) -> int | None:
+        """UTC offset of mobility logs' local times: asked for, else the athlete's usual."""
+        if self.opt.log_tz_s is not None:
+            return self.opt.log_tz_s
+        offsets = list(self.runs_now.get("utc_offset_s", [])) + [
+            row["utc_offset_s"] for p in self.pending for row, _ in p["runs"]
         ]
         return typical_offset(offsets)
 
-    def log_span(who: str) -> tuple[date, date] | None:
-        return _runs_local_span(runs_now, [row for p in pending for row, _ in p["runs"]], who)
-
-    def handle(result: dict[str, Any], sha: str, size: int, kind: str, who: str) -> None:
+    def handle(self, result: dict[str, Any], sha: str, size: int, kind: str, who: str) -> None:
+        """Take one decoded item's result; commit when a batch is due."""
+        report = self.report
         result["sha256"], result["size"], result["athlete"] = sha, size, who
         if result["error"] and kind == "maybe" and result.get("unsupported"):
-            report.ignored += 1 + len(copies_of.pop(sha, []))  # not ours to read
-            sha_known.discard(sha)
-            progress_ui.tick(report.imported_runs)
+            report.ignored += 1 + len(self.copies_of.pop(sha, []))  # not ours to read
+            self.sha_known.discard(sha)
+            self.progress.tick(report.imported_runs)
             return
         result["runs"] = [(row, _unspill(rec)) for row, rec in result["runs"]]
-        copies = copies_of.pop(sha, [])
+        copies = self.copies_of.pop(sha, [])
         if result["error"]:
             report.failures.append((result["display"], result["error"]))
-            failed_sha[sha] = (result["display"], result["error"])
-            report.failures.extend((c, _as_copy(failed_sha[sha], c)) for c in copies)
-            pending.append({**result, "runs": [], "sessions": None})  # remembered as failed
+            self.failed_sha[sha] = (result["display"], result["error"])
+            report.failures.extend((c, _as_copy(self.failed_sha[sha], c)) for c in copies)
+            self.pending.append({**result, "runs": [], "sessions": None})  # remembered as failed
         else:
             report.unchanged += len(copies)
-            pending.append(result)
+            self.pending.append(result)
         report.skipped_by_sport.update(result["skipped"])
         report.rejected_rows.extend(result.get("rejected", []))
-        progress_ui.tick(report.imported_runs + sum(len(p["runs"]) for p in pending))
-        if len(pending) >= commit_every or time.monotonic() - last_commit[0] > commit_seconds:
-            flush()
+        self.progress.tick(report.imported_runs + sum(len(p["runs"]) for p in self.pending))
+        if (len(self.pending) >= self.opt.commit_every
+                or time.monotonic() - self.last_commit > self.opt.commit_seconds):  # fmt: skip
+            self.flush()
 
-    stack = contextlib.ExitStack()
-    try:
-        if jobs == 1 and engine == "local":
-            for item, data, sha, kind in items_to_decode():
-                is_log = _is_log_name(item.display)
-                tz = log_tz() if is_log else None
-                apple = item.path if item.apple else None
-                who = athlete_of(item)
-                span = log_span(who) if is_log else None
-                handle(_decode_item(item.display, data, who, max_archive_bytes, tz, apple,
-                                    runs_span=span), sha, len(data), kind, who)  # fmt: skip
-        else:
-            spill = None
-            if engine == "dask":
-                executor: Any = dask_executor(scheduler, n_workers=jobs_arg)
+    def flush(self, last: bool = False) -> None:
+        """Commit what is pending, atomically."""
+        self.last_commit = time.monotonic()
+        if not self.pending:
+            return
+        self.lib.commit(_build_commit(self.pending, self.runs_now, self.path_sha,
+                                      self.opt.athlete, self.report))  # fmt: skip
+        if not last:  # the next batch is checked against the runs committed so far
+            self.runs_now = self.lib.runs()
+        self.pending.clear()
+        if self.opt.on_commit is not None:
+            self.opt.on_commit(self.lib.generation)
+
+    # ------------------------------------------------------------------ the stages run
+    def run(self) -> ImportReport:
+        stack = contextlib.ExitStack()
+        try:
+            if self.jobs == 1 and self.opt.engine == "local":
+                self._decode_here()
             else:
-                spill = _spill_folder(stack)
-                executor = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                                               initargs=(os.getpid(), spill))  # fmt: skip
-            with executor as pool:
-                width = getattr(pool, "width", jobs)
-                # a local pool gets a few files per task: each task costs a worker ~0.5 ms
-                # of pipe round trip and wake-ups, a tenth of decoding a one-hour run
-                per_task = CHUNK_FILES if engine == "local" else 1
-                inflight: dict[Future, list[tuple[str, int, str, str]]] = {}
-                chunk: list[tuple[tuple[Any, ...], tuple[str, int, str, str]]] = []
-                chunk_bytes = 0
-                warmed = False
+                self._decode_in_pool(stack)
+            self.flush(last=True)
+            from .personal import personalise_dropoff
 
-                def finish(fut: Future) -> None:
-                    for result, meta in zip(fut.result(), inflight.pop(fut), strict=True):
-                        handle(result, *meta)
+            self.report.personalised_runs = personalise_dropoff(self.lib)
+            self.lib.compact()
+        finally:
+            stack.close()
+            self.progress.close()
+        self.report.failures = self.expand_failures + self.report.failures
+        return self.report
 
-                def send() -> None:
-                    nonlocal chunk_bytes, warmed
-                    if chunk:
-                        fut = pool.submit(_decode_items, [args for args, _ in chunk])
-                        inflight[fut] = [meta for _, meta in chunk]
-                        chunk.clear()
-                        chunk_bytes = 0
-                    while len(inflight) >= 4 * width or (
-                        len(inflight) > 1 and _inflight_bytes(inflight) > MAX_INFLIGHT_BYTES
-                    ):
-                        if not warmed:  # the workers are busy: load what the commit needs
-                            import pyarrow.parquet  # noqa: F401
+    def _decode_here(self) -> None:
+        for item, data, sha, kind in self.to_decode():
+            tz = self.log_tz() if is_log_name(item.display) else None
+            args = self.decode_args(item, data, tz, None)
+            self.handle(_decode_item(*args), sha, len(data), kind, args[2])
 
-                            warmed = True
-                        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                        for f in done:
-                            finish(f)
+    def _decode_in_pool(self, stack: contextlib.ExitStack) -> None:
+        spill = None
+        if self.opt.engine == "dask":
+            from ..cluster import dask_executor
 
-                for item, data, sha, kind in items_to_decode():
-                    tz, span, who = None, None, athlete_of(item)
-                    if _is_log_name(item.display):  # runs decoded so far set the offset
-                        send()
-                        for f in list(inflight):
-                            finish(f)
-                        tz, span = log_tz(), log_span(who)
-                    args = (item.display, data, who, max_archive_bytes, tz,
-                            item.path if item.apple else None, spill, span)  # fmt: skip
-                    chunk.append((args, (sha, len(data), kind, who)))
-                    chunk_bytes += len(data)
-                    if len(chunk) >= per_task or chunk_bytes > CHUNK_BYTES or item.apple:
-                        send()
-                send()
-                for f in list(inflight):
-                    finish(f)
-        flush(last=True)
-        from .personal import personalise_dropoff
+            executor: Any = dask_executor(self.opt.scheduler, n_workers=self.opt.jobs)
+        else:
+            spill = _spill_folder(stack)
+            executor = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
+                                           initargs=(os.getpid(), spill))  # fmt: skip
+        with executor as pool:
+            feed = _Feed(self, pool, getattr(pool, "width", self.jobs),
+                         CHUNK_FILES if self.opt.engine == "local" else 1)  # fmt: skip
+            for item, data, sha, kind in self.to_decode():
+                tz = None
+                if is_log_name(item.display):  # runs decoded so far set the offset
+                    feed.drain()
+                    tz = self.log_tz()
+                args = self.decode_args(item, data, tz, spill)
+                feed.add(args, (sha, len(data), kind, args[2]), flush=item.apple)
+            feed.drain()
 
-        report.personalised_runs = personalise_dropoff(lib)
-        lib.compact()
-    finally:
-        stack.close()
-        progress_ui.close()
-    report.failures = expand_failures + report.failures
-    return report
+
+class _Feed:
+    """Hands items to a pool a few at a time, keeping the bytes in flight bounded."""
+
+    def __init__(self, pipeline: _Pipeline, pool: Any, width: int, per_task: int):
+        # a local pool gets a few files per task: each task costs a worker ~0.5 ms of pipe
+        # round trip and wake-ups, a tenth of decoding a one-hour run
+        self.pipeline, self.pool, self.width, self.per_task = pipeline, pool, width, per_task
+        self.inflight: dict[Future, list[_Meta]] = {}
+        self.chunk: list[tuple[tuple[Any, ...], _Meta]] = []
+        self.chunk_bytes = 0
+        self.warmed = False
+
+    def add(self, args: tuple[Any, ...], meta: _Meta, flush: bool = False) -> None:
+        self.chunk.append((args, meta))
+        self.chunk_bytes += meta[1]
+        if flush or len(self.chunk) >= self.per_task or self.chunk_bytes > CHUNK_BYTES:
+            self.send()
+
+    def _finish(self, fut: Future) -> None:
+        for result, meta in zip(fut.result(), self.inflight.pop(fut), strict=True):
+            self.pipeline.handle(result, *meta)
+
+    def send(self) -> None:
+        if self.chunk:
+            fut = self.pool.submit(_decode_items, [args for args, _ in self.chunk])
+            self.inflight[fut] = [meta for _, meta in self.chunk]
+            self.chunk.clear()
+            self.chunk_bytes = 0
+        while len(self.inflight) >= 4 * self.width or (
+            len(self.inflight) > 1 and _inflight_bytes(self.inflight) > MAX_INFLIGHT_BYTES
+        ):
+            if not self.warmed:  # the workers are busy: load what the commit needs
+                import pyarrow.parquet  # noqa: F401
+
+                self.warmed = True
+            done, _ = wait(self.inflight, return_when=FIRST_COMPLETED)
+            for f in done:
+                self._finish(f)
+
+    def drain(self) -> None:
+        """Send what is waiting and take every result back."""
+        self.send()
+        for f in list(self.inflight):
+            self._finish(f)
 
 
 def _inflight_bytes(inflight: dict[Any, list[tuple[str, int, str, str]]]) -> int:
