@@ -63,7 +63,7 @@ def test_log_and_watch_duplicate_is_merged_with_both_sources(folder: Path) -> No
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.errors = []  # type: ignore[misc]
     s = res.sessions
-    assert list(s.columns) == list(MOBILITY_COLUMNS)
+    assert list(s.columns) == [*MOBILITY_COLUMNS, "time_known", "before_run"]
     validate_sessions(s)
     assert len(s) == 2 and list(s.index) == [0, 1]
     merged, logged = s.iloc[0], s.iloc[1]

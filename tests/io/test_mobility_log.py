@@ -142,7 +142,8 @@ def test_output_schema(tmp_path):
     assert isinstance(result, MobilityLogResult)
     s = result.sessions
     validate_sessions(s)
-    assert list(s.columns) == list(MOBILITY_COLUMNS)
+    # the canonical columns, then when the row says it was done (issue 17 item 4)
+    assert list(s.columns) == [*MOBILITY_COLUMNS, "time_known", "before_run"]
     assert isinstance(s["start_time"].dtype, pd.DatetimeTZDtype)
     assert str(s["start_time"].dtype.tz) == "UTC"
     assert s["start_time"].iloc[0] == pd.Timestamp("2024-05-01T07:30Z")
@@ -171,7 +172,7 @@ def test_header_only_gives_empty_valid_table(tmp_path):
     result = read_mobility_log(write(tmp_path, HEADER), tz="UTC")
     assert result.errors == []
     assert len(result.sessions) == 0
-    assert list(result.sessions.columns) == list(MOBILITY_COLUMNS)
+    assert list(result.sessions.columns) == [*MOBILITY_COLUMNS, "time_known", "before_run"]
     assert str(result.sessions["start_time"].dtype.tz) == "UTC"
     validate_sessions(result.sessions)
 

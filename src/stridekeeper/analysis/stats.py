@@ -605,6 +605,7 @@ def analyze(
     window_days: float = 14,
     controls: Sequence[str] | None = None,
     seed: int = 0,
+    date_only: str = "next_day",
 ) -> AnalysisResult:
     """Is mobility consistency associated with less late-run stride drop-off?
 
@@ -627,6 +628,10 @@ def analyze(
         used only if present, varying and missing in < 20 % of runs.
     seed
         Seed of the bootstrap (results are reproducible).
+    date_only
+        Where a session logged with a date only counts (see
+        :func:`~stridekeeper.analysis.link.link_exposure`): ``"next_day"`` (default) or the
+        athlete's habitual local time ``"HH:MM"``.
 
     Returns
     -------
@@ -645,7 +650,7 @@ def analyze(
     windows = {*(float(v) for v in LAG_WINDOWS_DAYS)}
     (lagged if isinstance(w, tuple) else windows).add(w)  # type: ignore[arg-type]
     linked = link_exposure(runs, sessions, windows_days=sorted(windows),
-                           lagged_windows_days=sorted(lagged))  # fmt: skip
+                           lagged_windows_days=sorted(lagged), date_only=date_only)  # fmt: skip
     return analyze_linked(
         linked, exposure=exposure, window_days=window_days, controls=controls, seed=seed,
         _column=column,

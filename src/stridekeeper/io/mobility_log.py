@@ -108,11 +108,15 @@ COLUMN_MAP: dict[str, str] = {
     "breathwork": "breathwork",
     "breathing": "breathwork",
     "example": "example",
+    "before_run": "before_run",
+    "before_running": "before_run",
+    "before_the_run": "before_run",
 }
 
 _REQUIRED = ("date", "duration_min")
 _OPTIONAL = ("focus", "planes", "drills", "rpe", "notes", "context", "range_feel",
-             "pain_before", "pain_after", "balance", "breathwork", "example")  # fmt: skip
+             "pain_before", "pain_after", "balance", "breathwork", "example",
+             "before_run")  # fmt: skip
 
 #: When a session was done, relative to running (``context``).
 CONTEXTS: tuple[str, ...] = ("warm-up", "post-run", "standalone", "rest-day")
@@ -127,6 +131,11 @@ RANGE_FEELS: tuple[str, ...] = ("open", "normal", "restricted")
 #: Columns of :attr:`MobilityLogResult.details` besides ``session_id``.
 DETAIL_COLUMNS: tuple[str, ...] = ("context", "range_feel", "pain_before", "pain_after",
                                    "balance", "breathwork")  # fmt: skip
+#: Columns of the sessions table besides the canonical ones: ``time_known`` (False = the
+#: row gave a date only) and ``before_run`` (True = done before that day's run, False =
+#: after it, None = not said), which decide whether a date-only session counts for a run
+#: on its own date (:func:`~stridekeeper.analysis.link.link_exposure`).
+TIMING_COLUMNS: tuple[str, ...] = ("time_known", "before_run")
 _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0", ""}
 
@@ -683,7 +692,8 @@ def _parse_date(value: Any) -> tuple[datetime, date, tzinfo | None] | str:
     except ValueError:
         return f"not a real calendar date; {_MSG_DATE}"
     if m["h"] is None:
-        # Date only: the time of day is unknown; local noon is the neutral middle of the day.
+        # Date only: the time of day is unknown; local noon is the neutral middle of the day
+        # (its time_known is False: the analysis counts it from the next day, see link.py).
         return datetime(day.year, day.month, day.day, 12, 0), day, None
     hour, minute, sec = int(m["h"]), int(m["mi"]), int(m["s"] or 0)
     micro = int((m["frac"] or "0").ljust(6, "0"))
@@ -795,6 +805,7 @@ def _parse_row(
             problems.append(("date", raw, parsed))
         else:
             out["wall"], out["local_date"], out["offset"] = parsed
+            out["date_only"] = ":" not in str(raw)  # no time of day was written
 
     raw = values.get("duration_min")
     if _is_blank(raw):
@@ -863,6 +874,18 @@ def _parse_row(
             out[col] = False
         else:
             problems.append((col, raw, "expected yes or no"))
+    raw = values.get("before_run")
+    text = "" if raw is None else _as_text(raw).strip().lower()
+    if text in _YES or text in _NO - {""}:
+        out["before_run"] = text in _YES
+    elif text:
+        problems.append(("before_run", raw, "expected yes (done before that day's run) or no, "
+                                            "or leave it empty"))  # fmt: skip
+    else:  # a warm-up is before the run, a post-run session after it
+        ctx = out.get("context")
+        out["before_run"] = True if ctx == "warm-up" else False if ctx == "post-run" else None
+    if "wall" in out:
+        out["time_known"] = not out.pop("date_only", False)
     return (None if problems else out), problems
 
 
@@ -901,7 +924,7 @@ def _empty_sessions() -> pd.DataFrame:
 def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.DataFrame:
     if not good:
         empty = _empty_sessions()
-        for c in DETAIL_COLUMNS:
+        for c in (*TIMING_COLUMNS, *DETAIL_COLUMNS):
             empty[c] = pd.Series([], dtype=object)
         return empty
     naive_idx = [i for i, g in enumerate(good) if g["offset"] is None]
@@ -941,8 +964,9 @@ def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.Data
                 c: obj([g.get(c, "" if c in ("context", "range_feel") else math.nan) for g in good])
                 for c in DETAIL_COLUMNS
             },
+            **{c: obj([g.get(c) for g in good]) for c in TIMING_COLUMNS},
         }
-    )[[*MOBILITY_COLUMNS, *DETAIL_COLUMNS]]
+    )[[*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]]
     return table.sort_values("start_time", kind="stable").reset_index(drop=True)
 
 
@@ -1010,6 +1034,10 @@ def read_mobility_log(
         rpe           float64, [0-10]             perceived exertion; NaN when not given
         source        str                         the ``source`` argument or the path
         notes         str                         free text, ``""`` when empty
+        time_known    object (bool)               False when the row gave a date only
+        before_run    object (bool or None)       the ``before_run`` column (yes/no); else True
+                                                  for a ``warm-up``, False for ``post-run``,
+                                                  None when not said
         ============  ==========================  ====================================================
 
         ``errors``: one :class:`~stridekeeper.errors.RowError` per bad value (a row with two
@@ -1031,9 +1059,11 @@ def read_mobility_log(
 
     Notes
     -----
-    - A date-only row (``2024-05-01``) starts at **local 12:00**: the time of day is
-      unknown, and noon is the neutral middle of the day (it counts as before an evening
-      run and after a morning run of that day). Give a time to be exact.
+    - A date-only row (``2024-05-01``) starts at **local 12:00** with ``time_known``
+      False: the time of day is unknown, so the analysis counts it for runs from the next
+      day on, unless ``before_run`` is yes (done before that day's run; a ``context`` of
+      ``warm-up`` says the same) or the user gives a habitual time
+      (``stridekeeper analyze --date-only-time HH:MM``). Give a time to be exact.
     - Local times are converted to UTC with the zone's DST rules: a time that does not
       exist (skipped when clocks go forward, e.g. 02:30 on Europe/Copenhagen's spring-forward
       day) is **shifted forward** to the first valid time (03:00 local); a time that occurs
