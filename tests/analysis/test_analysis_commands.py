@@ -219,7 +219,7 @@ def test_register_builds_standalone_parsers() -> None:
     assert analyze_cmd.DEFAULT_PRIMARY == ("sessions_per_week", 14.0)
     assert args.func is analyze_cmd.cmd_analyze
     args = parser.parse_args(["power", "--effect", "1.5", "--weeks", "12"])
-    assert args.sims == 400 and args.func is power_cmd.cmd_power
+    assert args.sims == 200 and args.func is power_cmd.cmd_power  # each runs the full headline test
 
 
 def test_parameters_from_library_recover_the_simulated_athlete() -> None:

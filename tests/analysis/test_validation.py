@@ -13,8 +13,11 @@ Measured (in brackets: the seeds of this file, 200 athletes; outside: 1000-2000 
   AR 0.9: 4.4 % (2.0 %);
 * power against a strong effect, 2 % points per session/week (true long-run Spearman
   rho -0.71, -0.64 expected within one 16-week season): 88 % (87.5 %). A moderate effect
-  (1 % point, rho -0.44) is detected in only about 40 % of 16-week seasons; 80 % needs about
-  110 runs (32 weeks): see test_runs_needed_claims_match_the_power_simulation;
+  (1 % point, rho -0.44) is detected in only about 40 % of 16-week seasons. With the
+  headline's own test (load-adjusted, p < 0.05 and an interval excluding zero; the default
+  of :func:`~stridekeeper.synth.season.power`), 80 % needs about 110 runs (32 weeks) for the
+  moderate effect and about 60 runs (17 weeks) for the strong one: see
+  test_runs_needed_claims_match_the_power_simulation;
 * coverage of the 95 % block-bootstrap interval: 91 % with no effect (92.5 %), 91 % with the
   moderate effect against the expected within-season rho (96.5 %), 92 % with the strong
   one; against the long-run rho 89 % and 85 %. Short of the nominal 95 % because the

@@ -14,7 +14,7 @@ import pytest
 
 from stridekeeper.errors import DataQualityWarning
 from stridekeeper.io.mobility import MobilityResult, read_mobility
-from stridekeeper.io.mobility_log import DETAIL_COLUMNS
+from stridekeeper.io.mobility_log import DETAIL_COLUMNS, TIMING_COLUMNS
 from stridekeeper.schema import MOBILITY_COLUMNS, validate_sessions
 from stridekeeper.synth.fitwrite import SessionSpec, encode_activity
 
@@ -64,7 +64,7 @@ def test_log_and_watch_duplicate_is_merged_with_both_sources(folder: Path) -> No
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.errors = []  # type: ignore[misc]
     s = res.sessions
-    assert list(s.columns) == [*MOBILITY_COLUMNS, *DETAIL_COLUMNS]
+    assert list(s.columns) == [*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]
     validate_sessions(s)
     assert len(s) == 2 and list(s.index) == [0, 1]
     merged, logged = s.iloc[0], s.iloc[1]
@@ -137,7 +137,8 @@ def test_failures_are_listed_and_good_files_go_on(folder: Path, tmp_path_factory
 
 def test_empty_folder_is_a_failure(tmp_path: Path) -> None:
     res = read(tmp_path)
-    assert res.sessions.empty and list(res.sessions.columns) == [*MOBILITY_COLUMNS, *DETAIL_COLUMNS]
+    assert res.sessions.empty
+    assert list(res.sessions.columns) == [*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]
     assert len(res.failures) == 1 and "no mobility logs" in res.failures[0][1]
 
 

@@ -26,6 +26,7 @@ from stridekeeper.errors import (
 )
 from stridekeeper.io.mobility_log import (
     DETAIL_COLUMNS,
+    TIMING_COLUMNS,
     MobilityLogResult,
     normalize_region,
     read_mobility_log,
@@ -143,7 +144,7 @@ def test_output_schema(tmp_path):
     assert isinstance(result, MobilityLogResult)
     s = result.sessions
     validate_sessions(s)
-    assert list(s.columns) == [*MOBILITY_COLUMNS, *DETAIL_COLUMNS]
+    assert list(s.columns) == [*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]
     assert s["context"].iloc[0] == "" and np.isnan(s["pain_after"].iloc[0])
     assert isinstance(s["start_time"].dtype, pd.DatetimeTZDtype)
     assert str(s["start_time"].dtype.tz) == "UTC"
@@ -173,7 +174,7 @@ def test_header_only_gives_empty_valid_table(tmp_path):
     result = read_mobility_log(write(tmp_path, HEADER), tz="UTC")
     assert result.errors == []
     assert len(result.sessions) == 0
-    assert list(result.sessions.columns) == [*MOBILITY_COLUMNS, *DETAIL_COLUMNS]
+    assert list(result.sessions.columns) == [*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]
     assert str(result.sessions["start_time"].dtype.tz) == "UTC"
     validate_sessions(result.sessions)
 

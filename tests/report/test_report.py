@@ -68,7 +68,9 @@ def test_every_run_goes_to_a_csv_and_the_pdf_only_when_asked(sample_library: Pat
     notable = next(p for p in pages if "Notable runs" in p)
     longest = truth.loc[truth["distance_m"].idxmax()]
     assert f"{longest['distance_m'] / 1000:.1f}" in notable
-    assert pd.Timestamp(longest["start_time"]).strftime("%Y-%m-%d %H:%M") in notable
+    # at its local start time (the watch's UTC offset), not UTC
+    local = pd.Timestamp(longest["start_time"]) + pd.Timedelta(seconds=longest["utc_offset_s"])
+    assert longest["utc_offset_s"] != 0 and local.strftime("%Y-%m-%d %H:%M") in notable
 
 
 def test_report_covers_exactly_its_period(sample_library: Path, tmp_path: Path, capsys) -> None:

@@ -78,3 +78,17 @@ def test_fast_null_subset_stays_near_the_nominal_rate() -> None:
         assert r["headline_pct"] <= 100 * 4 / 30, r
         assert r["adjusted_pct"] <= 100 * 4 / 30, r
         assert r["exploratory_pct"] <= 100 * 1 / 30, r
+
+
+def test_headline_only_path_is_the_full_analysis() -> None:
+    """The fast path of the table (no exploratory grid) says what analyze() says."""
+    from stridekeeper.analysis.stats import analyze
+    from stridekeeper.synth.confounded import _said_associated, headline_and_adjusted
+
+    for scen, i in (("reactive", 0), ("reactive", 5), ("missing_weeks", 9), ("all", 3)):
+        s = simulate_confounded(scen, weeks=16, seed=1000 * i + 17)
+        res = analyze(s.runs, s.sessions, seed=i)
+        full = (_said_associated(res), bool(res.partial.p_value < 0.05))
+        assert headline_and_adjusted(s, seed=i) == full, (scen, i)
+    rows = null_scenario_table(3, scenarios=("reactive",), headline_only=True)
+    assert rows[0]["n"] == 3 and rows[0]["exploratory_pct"] is None

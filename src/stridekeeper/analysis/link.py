@@ -23,6 +23,7 @@ __all__ = [
     "LOAD_COLUMNS",
     "exposure_column",
     "link_exposure",
+    "place_date_only",
     "training_load",
     "window_label",
 ]
@@ -178,7 +179,9 @@ def link_exposure(
     date_only
         Date-only sessions (``time_known`` False) not marked ``before_run``:
         ``"next_day"`` (default) counts them from the next day on, so never for a run on
-        the same date; ``"HH:MM"`` puts them at that habitual local time of their date.
+        the same date; ``"HH:MM"`` puts them at that habitual local time of their date
+        (those marked ``before_run`` False, done after the run, still count from the next
+        day).
     load
         Also add the training-load columns of :func:`training_load`.
 
@@ -275,6 +278,34 @@ def link_exposure(
     return out
 
 
+def place_date_only(sessions: pd.DataFrame, date_only: str = "next_day") -> pd.DataFrame:
+    """Date-only sessions moved to where they fairly count, then marked ``time_known``.
+
+    Parameters
+    ----------
+    sessions
+        Mobility sessions, optionally with ``time_known`` and ``before_run`` (as the log
+        reader writes them). Not modified.
+    date_only
+        ``"next_day"`` (from the next local midnight on) or ``"HH:MM"``, the athlete's
+        habitual local time; a session marked ``before_run`` goes to the start of its day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy whose date-only sessions start at their placed time, ``time_known`` True.
+
+    Raises
+    ------
+    ValueError
+        On a bad ``date_only``.
+    """
+    out = _date_only_times(sessions, date_only)
+    if "time_known" in out.columns:
+        out = out.assign(time_known=True)
+    return out
+
+
 def _date_only_times(sessions: pd.DataFrame, date_only: str) -> pd.DataFrame:
     """Sessions with date-only start times moved where they can fairly count."""
     if date_only != "next_day":
@@ -292,17 +323,20 @@ def _date_only_times(sessions: pd.DataFrame, date_only: str) -> pd.DataFrame:
     date_only_rows = known.map(lambda v: v is False or v is np.False_ or v == 0).to_numpy(bool)
     if not date_only_rows.any():
         return sessions
-    before = np.zeros(len(sessions), dtype=bool)
+    before = after = np.zeros(len(sessions), dtype=bool)
     if "before_run" in sessions.columns:
-        before = sessions["before_run"].astype(object).map(lambda v: v is True or v is np.True_
-                                                           or v == 1).to_numpy(bool)  # fmt: skip
+        flag = sessions["before_run"].astype(object)
+        before = flag.map(lambda v: v is True or v is np.True_ or v == 1).to_numpy(bool)
+        after = flag.map(lambda v: v is False or v is np.False_ or v == 0).to_numpy(bool)
     out = sessions.copy()
     start = pd.to_datetime(out["start_time"], utc=True)
     midnight = start - pd.Timedelta(hours=_DATE_ONLY_NEXT_DAY_H)  # reader: date-only = noon
+    next_day = midnight + pd.Timedelta(days=1)
     if date_only == "next_day":
-        moved = midnight + pd.Timedelta(days=1)
-    else:
-        moved = midnight + pd.Timedelta(hours=hh, minutes=mm)
+        moved = next_day
+    else:  # the habitual time, except for a session the log says was after the run
+        habit = midnight + pd.Timedelta(hours=hh, minutes=mm)
+        moved = pd.Series(np.where(after, next_day, habit), index=start.index)
     new = np.where(date_only_rows & before, midnight, np.where(date_only_rows, moved, start))
     idx = pd.DatetimeIndex(new)
     out["start_time"] = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")

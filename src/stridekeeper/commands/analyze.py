@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import UTC
 from typing import Any
@@ -53,6 +54,14 @@ def _primary_spec(value: str) -> tuple[str, float | tuple[float, float]]:
         raise argparse.ArgumentTypeError(f"unknown exposure {name!r}; choose one of: "
                                          + ", ".join(EXPOSURE_CHOICES))  # fmt: skip
     return name, _positive_days(window) if window else 14.0
+
+
+def _clock_time(value: str) -> str:
+    """``"18:30"`` -> ``"18:30"``; anything else is a usage error."""
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+    if m is None or int(m[1]) > 23 or int(m[2]) > 59:
+        raise argparse.ArgumentTypeError(f"expected a local time HH:MM, got {value!r}")
+    return f"{int(m[1]):02d}:{m[2]}"
 
 
 def _window_text(w: float | tuple[float, float]) -> str:
@@ -116,6 +125,10 @@ def register(sub: Any) -> None:
                         "active_day_share, longest_gap_days, gap_cv, minutes_per_week_<region>, "
                         "ewm_load_min)")  # fmt: skip
     p.add_argument("--athlete", default=None, help="one athlete (default: everyone in the library)")
+    p.add_argument("--date-only-time", type=_clock_time, default=None, metavar="HH:MM",
+                   help="your habitual local time for sessions logged with a date only (by "
+                        "default they count from the next day, unless the log says "
+                        "before_run=yes)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     from .library import _engine_args
 
@@ -174,6 +187,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         source = (f"exploratory: the primary result is {what}"
                   + (f", set {primary['set_on']}" if primary else " (the default)"))  # fmt: skip
     args.exposure, args.window_days = exposure, window
+    if getattr(args, "date_only_time", None):
+        from ..analysis.link import place_date_only
+
+        sessions = place_date_only(sessions, args.date_only_time)
     if args.athlete is not None and len(runs) == 0:
         print(f"error: no runs of athlete {args.athlete!r} in the library", file=sys.stderr)
         return 1

@@ -35,8 +35,10 @@ def register(sub: Any) -> None:
         help="chance of detecting an effect of a given size, by weeks of logging",
         description=("Simulate athletes whose late-run stride drop-off changes by EFFECT % "
                      "points per extra mobility session per week (over the prior 14 days) "
-                     "and report how often the analysis detects it (permutation p < 0.05 with "
-                     "the right sign) after N/4, N/2, N and 2N weeks of logging."),
+                     "and report how often the headline detects it (its own test: the rank "
+                     "correlation adjusted for run characteristics, training load and time "
+                     "trend, permutation p < 0.05 and a 95 %% interval excluding zero, with the "
+                     "right sign) after N/4, N/2, N and 2N weeks of logging."),
     )  # fmt: skip
     p.add_argument(
         "--design",
@@ -71,8 +73,9 @@ def register(sub: Any) -> None:
     p.add_argument("--library", metavar="DIR", default=None,
                    help="library folder for --from-library")  # fmt: skip
     p.add_argument("--athlete", default=None, help="with --from-library: one athlete")
-    p.add_argument("--sims", type=_sims, default=400, metavar="K",
-                   help="simulated athletes per season length (default 400)")  # fmt: skip
+    p.add_argument("--sims", type=_sims, default=200, metavar="K",
+                   help="simulated athletes per season length (default 200; each is analysed "
+                        "with the headline's full test)")  # fmt: skip
     p.add_argument("--runs-per-week", type=float, default=3.5, metavar="R",
                    help="runs per week (default 3.5)")  # fmt: skip
     p.add_argument("--noise-pct", type=float, default=2.0, metavar="SD",
@@ -155,11 +158,14 @@ def cmd_power(args: argparse.Namespace) -> int:
         hit = [r for r in rows if r["power"] >= 0.8]
         more = (f"about {hit[0]['weeks'] - int(own['weeks'])} more weeks" if hit
                 else f"more than {rows[-1]['weeks'] - int(own['weeks'])} more weeks")  # fmt: skip
-        print(f"How many more weeks would tell? {more} (80 % chance of detection).")
+        print(f"How many more weeks would tell? {more} (80 % chance that the headline says "
+              "associated).")  # fmt: skip
     print(f"  {'weeks':>5}  {'runs':>5}  {'detected':>8}")
     for r in rows:
         print(f"  {r['weeks']:>5}  {r['n_runs']:>5}  {100 * r['power']:>7.0f}%")
     print()
-    print("'Detected' = permutation p < 0.05 with the right sign. Fewer than 20 runs can never "
-          "reach p < 0.05. Aim for a season length detected at least 80 % of the time.")  # fmt: skip
+    print("'Detected' = the headline's test says associated: the load-adjusted permutation "
+          "p < 0.05 and its 95 % interval excludes zero, with the right sign. Fewer than 20 "
+          "runs can never reach p < 0.05. Aim for a season length detected at least 80 % of "
+          "the time.")  # fmt: skip
     return 0

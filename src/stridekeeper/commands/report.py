@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import re
 import sys
@@ -51,6 +52,12 @@ def register(sub: Any) -> None:
                         "(FILE_cohort.txt)")  # fmt: skip
     p.add_argument("--run-table", action="store_true",
                    help="also list every run in the PDF (as plain text)")  # fmt: skip
+    p.add_argument(
+        "--units",
+        choices=("km", "mi"),
+        default="km",
+        help="distances in km (default) or miles, paces per km or per mile",
+    )
     p.add_argument("--out", required=True, metavar="FILE.pdf", help="where to write the PDF")
     p.set_defaults(func=cmd_report)
 
@@ -97,6 +104,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         inputs = report_inputs(lib.root, since=args.since, until=args.until,
                                athlete=args.athlete, exposure=args.exposure,
                                window_days=args.window_days)  # fmt: skip
+        inputs = dataclasses.replace(inputs, units=args.units)
         _progress(f"report: drawing {len(inputs.runs)} runs", start)
         path = write_report(inputs, args.out, run_table=args.run_table)
     _progress("report: done", start)
@@ -135,6 +143,7 @@ def _each_athlete(args: argparse.Namespace, athletes: list[str]) -> int:
             inputs = report_inputs(args.library, since=args.since, until=args.until,
                                    athlete=name, exposure=args.exposure,
                                    window_days=args.window_days)  # fmt: skip
+            inputs = dataclasses.replace(inputs, units=args.units)
             path = write_report(inputs, out.with_name(f"{out.stem}_{safe}{out.suffix or '.pdf'}"),
                                 run_table=args.run_table)  # fmt: skip
             conclusion = headline(inputs)

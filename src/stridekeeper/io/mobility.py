@@ -37,6 +37,7 @@ from .dispatch import APPLE_HEALTH, FIT, MOBILITY_LOG, Format, format_of_path
 from .merge import merge_duplicate_sessions
 from .mobility_log import (
     DETAIL_COLUMNS,
+    TIMING_COLUMNS,
     _empty_sessions,
     _resolve_tz,
     normalize_details,
@@ -239,7 +240,8 @@ def read_mobility(
 
     if not tables:
         return MobilityResult(normalize_details(_empty_sessions()), errors, failures)
-    cols = [*MOBILITY_COLUMNS, *DETAIL_COLUMNS]  # a watch recording has blank log fields
+    # a watch recording has blank log fields
+    cols = [*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]
     sessions = pd.concat([normalize_details(t)[cols] for t in tables], ignore_index=True)
     is_log = np.concatenate(log_flags)
     dup = sessions["session_id"].duplicated().to_numpy()

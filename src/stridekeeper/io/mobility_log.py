@@ -113,11 +113,15 @@ COLUMN_MAP: dict[str, str] = {
     "breathwork": "breathwork",
     "breathing": "breathwork",
     "example": "example",
+    "before_run": "before_run",
+    "before_running": "before_run",
+    "before_the_run": "before_run",
 }
 
 _REQUIRED = ("date", "duration_min")
 _OPTIONAL = ("focus", "planes", "drills", "rpe", "notes", "context", "range_feel",
-             "pain_before", "pain_after", "balance", "breathwork", "example")  # fmt: skip
+             "pain_before", "pain_after", "balance", "breathwork", "example",
+             "before_run")  # fmt: skip
 
 #: When a session was done, relative to running (``context``).
 CONTEXTS: tuple[str, ...] = ("warm-up", "post-run", "standalone", "rest-day")
@@ -134,21 +138,32 @@ RANGE_FEELS: tuple[str, ...] = ("open", "normal", "restricted")
 #: library's mobility table.
 DETAIL_COLUMNS: tuple[str, ...] = ("context", "range_feel", "pain_before", "pain_after",
                                    "balance", "breathwork")  # fmt: skip
+#: Columns of the sessions table besides the canonical ones: ``time_known`` (False = the
+#: row gave a date only) and ``before_run`` (True = done before that day's run, False =
+#: after it, None = not said), which decide whether a date-only session counts for a run
+#: on its own date (:func:`~stridekeeper.analysis.link.link_exposure`).
+TIMING_COLUMNS: tuple[str, ...] = ("time_known", "before_run")
 _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0", ""}
 
 
 def normalize_details(sessions: pd.DataFrame) -> pd.DataFrame:
-    """The session table with every column of :data:`DETAIL_COLUMNS`, in canonical dtypes.
+    """The session table with every column of :data:`TIMING_COLUMNS` and
+    :data:`DETAIL_COLUMNS`, in canonical dtypes.
 
     ``context`` and ``range_feel`` are str (``""`` when not given), ``pain_before`` and
     ``pain_after`` float64 [0-10] (NaN when not given), ``balance`` and ``breathwork`` the
     nullable ``boolean`` dtype (``<NA>`` when not given). Missing columns are added with those
     blanks, so watch recordings and tables stored before these fields existed fit the same
-    table. Returns a new table; the input is not modified.
+    table; a missing ``time_known`` is True (a recorded session's time is known) and a missing
+    ``before_run`` None. Returns a new table; the input is not modified.
     """
     out = sessions.copy()
     n = len(out)
+    if "time_known" not in out:
+        out["time_known"] = pd.Series([True] * n, index=out.index, dtype=object)
+    if "before_run" not in out:
+        out["before_run"] = pd.Series([None] * n, index=out.index, dtype=object)
     for col in ("context", "range_feel"):
         v = out[col] if col in out else pd.Series([""] * n, index=out.index, dtype=object)
         out[col] = pd.Series(["" if _is_blank_cell(x) else str(x) for x in v],
@@ -735,7 +750,8 @@ def _parse_date(value: Any) -> tuple[datetime, date, tzinfo | None] | str:
     except ValueError:
         return f"not a real calendar date; {_MSG_DATE}"
     if m["h"] is None:
-        # Date only: the time of day is unknown; local noon is the neutral middle of the day.
+        # Date only: the time of day is unknown; local noon is the neutral middle of the day
+        # (its time_known is False: the analysis counts it from the next day, see link.py).
         return datetime(day.year, day.month, day.day, 12, 0), day, None
     hour, minute, sec = int(m["h"]), int(m["mi"]), int(m["s"] or 0)
     micro = int((m["frac"] or "0").ljust(6, "0"))
@@ -847,6 +863,7 @@ def _parse_row(
             problems.append(("date", raw, parsed))
         else:
             out["wall"], out["local_date"], out["offset"] = parsed
+            out["date_only"] = ":" not in str(raw)  # no time of day was written
 
     raw = values.get("duration_min")
     if _is_blank(raw):
@@ -915,6 +932,18 @@ def _parse_row(
             out[col] = False
         else:
             problems.append((col, raw, "expected yes or no"))
+    raw = values.get("before_run")
+    text = "" if raw is None else _as_text(raw).strip().lower()
+    if text in _YES or text in _NO - {""}:
+        out["before_run"] = text in _YES
+    elif text:
+        problems.append(("before_run", raw, "expected yes (done before that day's run) or no, "
+                                            "or leave it empty"))  # fmt: skip
+    else:  # a warm-up is before the run, a post-run session after it
+        ctx = out.get("context")
+        out["before_run"] = True if ctx == "warm-up" else False if ctx == "post-run" else None
+    if "wall" in out:
+        out["time_known"] = not out.pop("date_only", False)
     return (None if problems else out), problems
 
 
@@ -953,7 +982,7 @@ def _empty_sessions() -> pd.DataFrame:
 def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.DataFrame:
     if not good:
         empty = _empty_sessions()
-        for c in DETAIL_COLUMNS:
+        for c in (*TIMING_COLUMNS, *DETAIL_COLUMNS):
             empty[c] = pd.Series([], dtype=object)
         return empty
     naive_idx = [i for i, g in enumerate(good) if g["offset"] is None]
@@ -993,8 +1022,9 @@ def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.Data
                 c: obj([g.get(c, "" if c in ("context", "range_feel") else math.nan) for g in good])
                 for c in DETAIL_COLUMNS
             },
+            **{c: obj([g.get(c) for g in good]) for c in TIMING_COLUMNS},
         }
-    )[[*MOBILITY_COLUMNS, *DETAIL_COLUMNS]]
+    )[[*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]]
     return table.sort_values("start_time", kind="stable").reset_index(drop=True)
 
 
@@ -1063,6 +1093,10 @@ def read_mobility_log(
         rpe           float64, [0-10]             perceived exertion; NaN when not given
         source        str                         the ``source`` argument or the path
         notes         str                         free text, ``""`` when empty
+        time_known    object (bool)               False when the row gave a date only
+        before_run    object (bool or None)       the ``before_run`` column (yes/no); else True
+                                                  for a ``warm-up``, False for ``post-run``,
+                                                  None when not said
         context       str                         warm-up, post-run, standalone, rest-day or ``""``
         range_feel    str                         open, normal, restricted or ``""``
         pain_before   float64, [0-10]             pain before the session; NaN when not given
@@ -1090,9 +1124,11 @@ def read_mobility_log(
 
     Notes
     -----
-    - A date-only row (``2024-05-01``) starts at **local 12:00**: the time of day is
-      unknown, and noon is the neutral middle of the day (it counts as before an evening
-      run and after a morning run of that day). Give a time to be exact.
+    - A date-only row (``2024-05-01``) starts at **local 12:00** with ``time_known``
+      False: the time of day is unknown, so the analysis counts it for runs from the next
+      day on, unless ``before_run`` is yes (done before that day's run; a ``context`` of
+      ``warm-up`` says the same) or the user gives a habitual time
+      (``stridekeeper analyze --date-only-time HH:MM``). Give a time to be exact.
     - Local times are converted to UTC with the zone's DST rules: a time that does not
       exist (skipped when clocks go forward, e.g. 02:30 on Europe/Copenhagen's spring-forward
       day) is **shifted forward** to the first valid time (03:00 local); a time that occurs

@@ -355,6 +355,12 @@ def _athlete_from_path(display: str, roots: Sequence[str | os.PathLike[str]], de
     return default
 
 
+def _source_key(sha: str, athlete: str, display: str) -> str:
+    """What makes two files "the same source": the content hash, and for a mobility log the
+    athlete too (two athletes' folders may hold identical logs; each is that athlete's)."""
+    return f"{athlete}\0{sha}" if is_log_name(display) else sha
+
+
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -827,8 +833,12 @@ class _Pipeline:
         known = lib.sources()
         # a file that failed before is tried again (a newer version may read it), and so is
         # one whose runs lost their records (a crash, a full disk): never "unchanged"
-        self.sha_known = set(known.loc[known["status"] == "imported", "sha256"].dropna())
-        self.sha_known -= lib.lost_sources()
+        ok = known[(known["status"] == "imported") & known["sha256"].notna()]
+        ok = ok[~ok["sha256"].isin(lib.lost_sources())]
+        owners = (ok["athlete"].fillna(opt.athlete) if "athlete" in ok
+                  else pd.Series(opt.athlete, ok.index))  # fmt: skip
+        self.sha_known = {_source_key(sha, who, path)
+                          for sha, who, path in zip(ok["sha256"], owners, ok["path"], strict=True)}  # fmt: skip
         # identical files in one import: decoded once; a failure is each copy's failure
         self.failed_sha: dict[str, tuple[str, str]] = {}
         self.copies_of: dict[str, list[str]] = {}
@@ -874,16 +884,17 @@ class _Pipeline:
             except OSError as exc:
                 report.failures.append((item.display, f"cannot read ({exc.strerror or exc})"))
                 continue
-            if sha in self.failed_sha:
-                report.failures.append((item.display, _as_copy(self.failed_sha[sha], item.display)))  # fmt: skip
-            elif sha in self.copies_of:
-                self.copies_of[sha].append(item.display)
-            elif sha in self.sha_known:
+            key = _source_key(sha, self.athlete_of(item), item.display)
+            if key in self.failed_sha:
+                report.failures.append((item.display, _as_copy(self.failed_sha[key], item.display)))  # fmt: skip
+            elif key in self.copies_of:
+                self.copies_of[key].append(item.display)
+            elif key in self.sha_known:
                 report.unchanged += 1
                 self.progress.tick(report.imported_runs)
             else:
-                self.sha_known.add(sha)
-                self.copies_of[sha] = []
+                self.sha_known.add(key)
+                self.copies_of[key] = []
                 yield item, data, sha, kind
 
     def decode_args(self, item: _Item, data: bytes, tz: int | None,
@@ -913,17 +924,18 @@ class _Pipeline:
         """Take one decoded item's result; commit when a batch is due."""
         report = self.report
         result["sha256"], result["size"], result["athlete"] = sha, size, who
+        key = _source_key(sha, who, result["display"])
         if result["error"] and kind == "maybe" and result.get("unsupported"):
-            report.ignored += 1 + len(self.copies_of.pop(sha, []))  # not ours to read
-            self.sha_known.discard(sha)
+            report.ignored += 1 + len(self.copies_of.pop(key, []))  # not ours to read
+            self.sha_known.discard(key)
             self.progress.tick(report.imported_runs)
             return
         result["runs"] = [(row, _unspill(rec)) for row, rec in result["runs"]]
-        copies = self.copies_of.pop(sha, [])
+        copies = self.copies_of.pop(key, [])
         if result["error"]:
             report.failures.append((result["display"], result["error"]))
-            self.failed_sha[sha] = (result["display"], result["error"])
-            report.failures.extend((c, _as_copy(self.failed_sha[sha], c)) for c in copies)
+            self.failed_sha[key] = (result["display"], result["error"])
+            report.failures.extend((c, _as_copy(self.failed_sha[key], c)) for c in copies)
             self.pending.append({**result, "runs": [], "sessions": None})  # remembered as failed
         else:
             report.unchanged += len(copies)
@@ -1067,13 +1079,13 @@ def _build_commit(
     sessions: list[pd.DataFrame] = []
     source_rows: list[dict[str, Any]] = []
     drop_runs: set[str] = set()
-    drop_mob: set[str] = set()
+    drop_mob: set[tuple[str, str]] = set()  # (athlete, sha): that athlete's copy changed
     for res in pending:
         display, sha = res["display"], res["sha256"]
         old_sha = path_sha.get(display)
         if old_sha is not None and old_sha != sha:  # the file changed: its runs are replaced
             drop_runs |= set(runs_now.loc[runs_now["source_sha256"] == old_sha, "run_id"])
-            drop_mob.add(old_sha)
+            drop_mob.add((res.get("athlete", athlete), old_sha))
         path_sha[display] = sha
         who = res.get("athlete", athlete)
         n_sessions = 0
@@ -1123,5 +1135,5 @@ def _build_commit(
         mobility=mob,
         sources=pd.DataFrame(source_rows),
         drop_run_ids=frozenset(drop_runs),
-        drop_mobility_sources=frozenset(drop_mob),
+        drop_athlete_mobility=frozenset(drop_mob),
     )

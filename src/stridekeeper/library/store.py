@@ -396,9 +396,9 @@ def _empty_sources() -> pd.DataFrame:
 
 
 def _empty_mobility() -> pd.DataFrame:
-    from ..io.mobility_log import DETAIL_COLUMNS
+    from ..io.mobility_log import DETAIL_COLUMNS, TIMING_COLUMNS
 
-    cols = [*MOBILITY_COLUMNS, *DETAIL_COLUMNS, "athlete", "source_sha256"]
+    cols = [*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS, "athlete", "source_sha256"]
     return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
 
 
@@ -446,6 +446,9 @@ class Commit:
         Runs to remove (a source whose content changed, a summary row superseded by a file).
     drop_mobility_sources
         ``source_sha256`` values whose mobility sessions are removed.
+    drop_athlete_mobility
+        ``(athlete, source_sha256)`` pairs whose mobility sessions are removed (one
+        athlete's copy of a log changed; another athlete's identical copy stays).
     """
 
     runs: pd.DataFrame
@@ -454,6 +457,7 @@ class Commit:
     sources: pd.DataFrame
     drop_run_ids: frozenset[str] = frozenset()
     drop_mobility_sources: frozenset[str] = frozenset()
+    drop_athlete_mobility: frozenset[tuple[str, str]] = frozenset()
 
 
 class Library:
@@ -821,9 +825,15 @@ class Library:
         mob = _empty_mobility() if mob is None else mob
         if change.drop_mobility_sources:
             mob = mob[~mob["source_sha256"].isin(change.drop_mobility_sources)]
+        if change.drop_athlete_mobility:
+            pairs = pd.MultiIndex.from_arrays([mob["athlete"].astype(str), mob["source_sha256"]])
+            mob = mob[~pairs.isin(list(change.drop_athlete_mobility))]
         if len(change.mobility):
             add = _mobility_to_disk(change.mobility)
-            mob = mob[~mob["session_id"].isin(add["session_id"])]
+            # identical logs of two athletes have the same session ids: each keeps its own
+            same = pd.MultiIndex.from_arrays([mob["athlete"].astype(str), mob["session_id"]])
+            new = pd.MultiIndex.from_arrays([add["athlete"].astype(str), add["session_id"]])
+            mob = mob[~same.isin(new)]
             mob = pd.concat([mob, add], ignore_index=True)
         # sources
         src = self._table("sources")

@@ -86,6 +86,8 @@ class ReportInputs:
         The period (dates as text, or None for open ends).
     athlete
         Whose data.
+    units
+        ``"km"`` (default) or ``"mi"``: distances and paces in the report's tables.
     """
 
     runs: pd.DataFrame
@@ -100,6 +102,7 @@ class ReportInputs:
     experiment: tuple[Any, Any] | None = None
     #: (sessions per kind, exploratory table by kind) of the period, or None (exposure_kinds).
     kinds: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    units: str = "km"
 
 
 def fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
@@ -165,7 +168,7 @@ def _count(n: int, noun: str) -> str:
 def _summary_page(inp: ReportInputs) -> TextPage:
     runs, an = inp.runs, inp.analysis or {}
     n_drop = int(runs["stride_dropoff_pct"].notna().sum()) if len(runs) else 0
-    km = runs["distance_m"].sum() / 1000 if len(runs) else 0.0
+    km = runs["distance_m"].sum() / UNIT_M[inp.units] if len(runs) else 0.0
     minutes = inp.sessions["duration_min"].sum() if len(inp.sessions) else 0.0
     sessions_text = (f"{_count(len(inp.sessions), 'mobility session')} ({minutes:,.0f} minutes)"
                      if len(inp.sessions) else "no mobility sessions")  # fmt: skip
@@ -173,7 +176,7 @@ def _summary_page(inp: ReportInputs) -> TextPage:
         f"{n_drop} of them are")  # fmt: skip
     sections: list[tuple[str | None, str]] = [
         ("What was analysed",
-         f"{_count(len(runs), 'run')} ({km:,.0f} km) from {_period(inp)}"
+         f"{_count(len(runs), 'run')} ({km:,.0f} {inp.units}) from {_period(inp)}"
          f"; {steady} long and steady enough for a drop-off; {sessions_text}."),
     ]  # fmt: skip
     conclusion = headline(inp)
@@ -290,13 +293,24 @@ def _hm_series(seconds: Any) -> pd.Series:
                       for v in x.tolist()], dtype=object)  # fmt: skip
 
 
-def _pace_series(speed: Any) -> pd.Series:
+def _pace_series(speed: Any, units: str = "km") -> pd.Series:
     x = pd.to_numeric(pd.Series(speed), errors="coerce").to_numpy(dtype=float)
-    return pd.Series([_pace(v) if v == v and v > 0 else "—" for v in x.tolist()], dtype=object)
+    return pd.Series([_pace(v, units) if v == v and v > 0 else "—" for v in x.tolist()],
+                     dtype=object)  # fmt: skip
 
 
-def _dates(times: Any, spec: str = "%Y-%m-%d %H:%M") -> pd.Series:
-    return pd.Series(pd.DatetimeIndex(times).strftime(spec), dtype=object)
+#: Metres in one unit of distance the tables can be written in (``--units``).
+UNIT_M = {"km": 1000.0, "mi": 1609.344}
+#: Heading of the start-time column: local wall-clock time, from the device's UTC offset.
+START = "start (local)"
+
+
+def _dates(runs: pd.DataFrame, spec: str = "%Y-%m-%d %H:%M") -> pd.Series:
+    """Local start times of ``runs`` (the device's UTC offset; UTC when unknown)."""
+    t = pd.DatetimeIndex(pd.to_datetime(runs["start_time"], utc=True)).tz_localize(None)
+    offset = runs["utc_offset_s"] if "utc_offset_s" in runs.columns else pd.Series(0, runs.index)
+    off = pd.to_numeric(offset, errors="coerce").fillna(0).to_numpy(dtype=float)
+    return pd.Series((t + pd.to_timedelta(off, unit="s")).strftime(spec), dtype=object)
 
 
 def _reasons(runs: pd.DataFrame) -> pd.Series:
@@ -322,13 +336,13 @@ def _dropoff_text(runs: pd.DataFrame) -> pd.Series:
     return out.where(drop != "—", "—")
 
 
-def _run_table(runs: pd.DataFrame) -> pd.DataFrame:
+def _run_table(runs: pd.DataFrame, units: str = "km") -> pd.DataFrame:
     """Every run as text (only in the PDF with ``run_table=True``)."""
     return pd.DataFrame({
-        "date (UTC)": _dates(runs["start_time"]),
-        "km": _num(runs["distance_m"], ".1f", 1e-3),
+        START: _dates(runs),
+        units: _num(runs["distance_m"], ".1f", 1 / UNIT_M[units]),
         "moving": _hm_series(runs["moving_time_s"]),
-        "pace /km": _pace_series(runs["avg_speed_mps"]),
+        f"pace /{units}": _pace_series(runs["avg_speed_mps"], units),
         "spm": _num(runs["running_cadence_spm"], ".0f"),
         "step m": _num(runs["avg_step_length_m"], ".2f"),
         "drop-off % [95 %]": _dropoff_text(runs.reset_index(drop=True)),
@@ -341,7 +355,7 @@ def _hm(seconds: Any) -> str:
     return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}"
 
 
-def _pace(speed: Any) -> str:
+def _pace(speed: Any, units: str = "km") -> str:
     if (
         speed is None
         or not isinstance(speed, int | float)
@@ -349,8 +363,8 @@ def _pace(speed: Any) -> str:
         or speed <= 0
     ):
         return NOT_ENOUGH
-    s = 1000.0 / speed
-    return f"{int(s // 60)}:{int(round(s % 60)) % 60:02d}"
+    s = round(UNIT_M[units] / speed)
+    return f"{int(s // 60)}:{int(s % 60):02d}"
 
 
 #: Periods up to this long are shown week by week, longer ones month by month. [days]
@@ -380,7 +394,7 @@ def _period_table(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
 
     runs, ses = inp.runs, inp.sessions
     r = pd.DataFrame({"k": key(runs["start_time"]).to_numpy(),
-                      "km": runs["distance_m"].to_numpy(dtype=float) / 1000,
+                      "km": runs["distance_m"].to_numpy(dtype=float) / UNIT_M[inp.units],
                       "h": runs["moving_time_s"].to_numpy(dtype=float) / 3600,
                       "drop": runs["stride_dropoff_pct"].to_numpy(dtype=float)})  # fmt: skip
     g = r.groupby("k").agg(runs=("km", "size"), km=("km", "sum"), h=("h", "sum"),
@@ -401,7 +415,7 @@ def _period_table(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
     table = pd.DataFrame({
         f"{word} of" if freq == "W" else word: pd.Series(label, dtype=object),
         "runs": _num(g["runs"], ".0f"),
-        "km": _num(g["km"], ".0f"),
+        inp.units: _num(g["km"], ".0f"),
         "moving h": _num(g["h"], ".1f"),
         "with drop-off": _num(g["with_drop"], ".0f"),
         "median drop-off %": _num(g["drop"], "+.1f"),
@@ -411,7 +425,7 @@ def _period_table(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
     return table, word
 
 
-def _notable_runs(runs: pd.DataFrame) -> pd.DataFrame:
+def _notable_runs(runs: pd.DataFrame, units: str = "km") -> pd.DataFrame:
     """The longest, fastest, and the largest and smallest drop-off of the period."""
     picks: list[tuple[str, int]] = []
     r = runs.reset_index(drop=True)
@@ -428,7 +442,7 @@ def _notable_runs(runs: pd.DataFrame) -> pd.DataFrame:
     add("largest drop-off", r["stride_dropoff_pct"], True)
     add("smallest drop-off", r["stride_dropoff_pct"], False)
     if not picks:
-        return pd.DataFrame(columns=["why", "date (UTC)", "km", "moving", "pace /km",
+        return pd.DataFrame(columns=["why", START, units, "moving", f"pace /{units}",
                                      "drop-off % [95 %]"])  # fmt: skip
     merged: dict[int, list[str]] = {}
     for label, i in picks:  # one row per run: a single run is longest and fastest at once
@@ -436,10 +450,10 @@ def _notable_runs(runs: pd.DataFrame) -> pd.DataFrame:
     rows = r.iloc[list(merged)].reset_index(drop=True)
     return pd.DataFrame({
         "why": pd.Series([", ".join(w) for w in merged.values()], dtype=object),
-        "date (UTC)": _dates(rows["start_time"]),
-        "km": _num(rows["distance_m"], ".1f", 1e-3),
+        START: _dates(rows),
+        units: _num(rows["distance_m"], ".1f", 1 / UNIT_M[units]),
         "moving": _hm_series(rows["moving_time_s"]),
-        "pace /km": _pace_series(rows["avg_speed_mps"]),
+        f"pace /{units}": _pace_series(rows["avg_speed_mps"], units),
         "drop-off % [95 %]": _dropoff_text(rows),
     })  # fmt: skip
 
@@ -473,8 +487,8 @@ def _excluded(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
         text += (f" The first {MAX_EXCLUDED_LISTED} are listed; every run is in the CSV "
                  "written beside this PDF.")  # fmt: skip
     table = pd.DataFrame({
-        "date (UTC)": _dates(rows["start_time"]),
-        "km": _num(rows["distance_m"], ".1f", 1e-3),
+        START: _dates(rows),
+        inp.units: _num(rows["distance_m"], ".1f", 1 / UNIT_M[inp.units]),
         "moving": _hm_series(rows["moving_time_s"]),
         "why left out": pd.Series(reasons[out].head(MAX_EXCLUDED_LISTED).tolist(), dtype=object),
     })  # fmt: skip
@@ -524,14 +538,14 @@ def build_report(
     if len(inp.runs):
         excluded, why = _excluded(inp)
     if len(inp.runs) >= 3:
-        pages.append(TextTablePage(title="Notable runs", table=_notable_runs(inp.runs),
+        pages.append(TextTablePage(title="Notable runs", table=_notable_runs(inp.runs, inp.units),
                                    intro="The extremes of the period; every run is in the CSV "
                                          "written beside this PDF."))  # fmt: skip
     if len(inp.runs):
         pages.append(TextTablePage(title="Runs the analysis left out", table=excluded,
                                    intro=why))  # fmt: skip
         if run_table:
-            pages.append(TextTablePage(title="Every run", table=_run_table(inp.runs),
+            pages.append(TextTablePage(title="Every run", table=_run_table(inp.runs, inp.units),
                                        note=("Drop-off: positive = shorter steps late than speed "
                                              "and grade predict; [95 % interval]. Runs under 20 "
                                              "minutes of running have none.")))  # fmt: skip

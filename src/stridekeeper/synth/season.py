@@ -528,14 +528,18 @@ def power(
     confounding: float = 0.0,
     noise_autocorr: float = NOISE_AUTOCORR,
     seed: int = 0,
+    test: str = "headline",
 ) -> pd.DataFrame:
     """Probability of detecting a true effect, by weeks of logging.
 
     For each number of weeks, ``n_sim`` athletes are simulated (summary level, all at once)
-    and analysed with the circular-shift permutation test of
-    :func:`~stridekeeper.analysis.stats.circular_shift_test`; an effect is detected when
-    ``p < alpha`` and rho has the right sign (negative for a positive ``effect``; either
-    sign for ``effect = 0``, which gives the false-positive rate).
+    and each is analysed with the test the headline uses
+    (:func:`~stridekeeper.analysis.stats.primary_test`: partial rank correlation given the
+    run characteristics, training load and time trend, circular-shift p-value, and a
+    block-bootstrap interval); an effect is detected when the headline would say
+    "associated": ``p < alpha``, the 95 % interval excludes zero and rho has the right sign
+    (negative for a positive ``effect``; either sign for ``effect = 0``, which gives the
+    false-positive rate).
 
     Parameters
     ----------
@@ -553,6 +557,10 @@ def power(
         Run-to-run AR(1) coefficient of the drop-off noise (default 0.3).
     seed
         Random seed.
+    test
+        ``"headline"`` (default) or ``"unadjusted"``: the plain circular-shift test of
+        :func:`~stridekeeper.analysis.stats.circular_shift_test` (p only, no controls), as
+        before the headline controlled for training load.
 
     Returns
     -------
@@ -564,6 +572,8 @@ def power(
     """
     from ..analysis.stats import circular_shift_test
 
+    if test not in ("headline", "unadjusted"):
+        raise ValueError(f"test must be 'headline' or 'unadjusted', got {test!r}")
     kw = _params(runs_per_week=runs_per_week, effect=effect, noise_pct=noise_pct,
                  exposure_autocorr=exposure_autocorr,
                  mean_sessions_per_week=mean_sessions_per_week, confounding=confounding)  # fmt: skip
@@ -573,11 +583,14 @@ def power(
     for weeks in weeks_list:
         arr = _simulate_arrays(int(n_sim), weeks=int(weeks), rng=rng,
                                noise_autocorr=float(noise_autocorr), **kw)  # fmt: skip
-        with np.errstate(invalid="ignore"):
-            rho, p = circular_shift_test(arr["y"], arr["x"])
         sign = np.sign(-effect)
-        right = np.ones(len(rho), dtype=bool) if sign == 0 else np.sign(rho) == sign
-        hit = np.isfinite(p) & (p < alpha) & right
+        if test == "headline":
+            rho, hit = _headline_hits(arr, alpha, sign, seed)
+        else:
+            with np.errstate(invalid="ignore"):
+                rho, p = circular_shift_test(arr["y"], arr["x"])
+            right = np.ones(len(rho), dtype=bool) if sign == 0 else np.sign(rho) == sign
+            hit = np.isfinite(p) & (p < alpha) & right
         share = float(hit.mean())
         rows.append({
             "weeks": int(weeks),
@@ -591,6 +604,35 @@ def power(
             "alpha": float(alpha),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _headline_hits(
+    arr: dict[str, np.ndarray], alpha: float, sign: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each simulated athlete analysed with the headline's test: (rho, said "associated")."""
+    from ..analysis.stats import primary_controls, primary_test
+
+    a = arr["y"].shape[0]
+    names = [f"sim{i:04d}" for i in range(a)]
+    runs = _runs_table(arr, names)
+    n = arr["y"].shape[1]
+    rho = np.full(a, np.nan)
+    hit = np.zeros(a, dtype=bool)
+    ok = np.ones(n, dtype=bool)
+    for i in range(a):
+        frame = runs.iloc[i * n : (i + 1) * n]  # one athlete, in time order
+        y, x = arr["y"][i], arr["x"][i]
+        if n < 10:
+            continue
+        z = primary_controls(frame, ok)[0]
+        r, p, _, _ = primary_test(y, x, z, interval=False)
+        rho[i] = r
+        right = sign == 0 or np.sign(r) == sign
+        if not (np.isfinite(p) and p < alpha and right):
+            continue
+        _, _, (lo, hi), _ = primary_test(y, x, z, seed=seed + i)
+        hit[i] = bool(lo > 0 or hi < 0)
+    return rho, hit
 
 
 def parameters_from_library(runs: pd.DataFrame, sessions: pd.DataFrame) -> dict[str, float]:
