@@ -105,7 +105,7 @@ def analyze_cohort(
     column = _column or exposure_column(exposure, window_days)
     win = None if column == exposure else float(window_days)
     cands = tuple(DEFAULT_CONTROLS if controls is None else controls)
-    # training load and time trend (SCIENCE.md section 5), computed when the table lacks them
+    # training load and time trend (docs/methods.md), computed when the table lacks them
     if not all(c in linked.columns for c in LOAD_COLUMNS):
         linked = linked.assign(**{c: v for c, v in training_load(linked).items()})
     # a run with no earlier run has no known load: the athlete's median, not a lost run

@@ -1,4 +1,4 @@
-"""How consistently mobility work was done before given moments (SCIENCE.md section 4).
+"""How consistently mobility work was done before given moments (docs/methods.md).
 
 Everything here is pure and vectorised: reference times are matched to sessions with
 :func:`numpy.searchsorted` and windowed sums come from cumulative sums, so the cost grows

@@ -1,4 +1,4 @@
-"""Link each run to the mobility work done before it (SCIENCE.md sections 4-5).
+"""Link each run to the mobility work done before it (docs/methods.md).
 
 The unit of analysis is one run; its exposure is computed by
 :func:`~stridekeeper.analysis.consistency.consistency` from the sessions that started
@@ -27,7 +27,7 @@ __all__ = [
     "window_label",
 ]
 
-#: Look-back windows chosen in advance (SCIENCE.md section 4). [days] ``2`` is the last 48 h.
+#: Look-back windows chosen in advance (docs/methods.md). [days] ``2`` is the last 48 h.
 LAG_WINDOWS_DAYS: tuple[float, ...] = (2, 7, 14, 28)
 #: Lagged windows ``(near, far)``: sessions from ``far`` to ``near`` days before the run, for
 #: delayed effects (e.g. ``(7, 35)``: 7 to 35 days before). Columns end in ``_7to35d``.
@@ -319,7 +319,7 @@ def _run_hours(runs: pd.DataFrame) -> np.ndarray:
 
 
 def training_load(runs: pd.DataFrame) -> pd.DataFrame:
-    """Training load before each run, from the runs table itself (SCIENCE.md section 5).
+    """Training load before each run, from the runs table itself (docs/methods.md).
 
     Running time is ``moving_time_s`` (else ``timer_time_s``, ``elapsed_time_s``); a run's
     own time is never counted, only runs that started strictly before it. Windows are whole

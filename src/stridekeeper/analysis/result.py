@@ -1,6 +1,6 @@
 """Typed, immutable results of the analysis and their plain-English and JSON forms.
 
-The words follow SCIENCE.md section 5: an association is "associated with" or "no
+The words follow docs/statistics.md: an association is "associated with" or "no
 detectable association", never a claim about what brought it about; every statement
 carries N, the interval and what was controlled for.
 """

@@ -1,4 +1,4 @@
-"""Does mobility consistency go with preserved stride? Statistics said honestly (SCIENCE.md §5).
+"""Does mobility consistency go with preserved stride? Statistics said honestly (docs/statistics.md).
 
 One run is the unit of analysis, ``stride_dropoff_pct`` the outcome and one consistency
 measure in one window the exposure (default: sessions per week over the prior 14 days).
@@ -376,8 +376,8 @@ def partial_regression(
 
     On simulated athletes with about 56 runs the HAC test rejected a true null 12-16 % of the
     time at alpha = 0.05 (its variance estimate is too noisy with so few runs), the AR(1)
-    model 6-7 %; hence the AR(1) model is the one reported (SCIENCE.md section 5 allows
-    either). Rows with a NaN anywhere are dropped; controls that are collinear with the
+    model 6-7 %; hence the AR(1) model is the one reported (docs/methods.md names
+    both). Rows with a NaN anywhere are dropped; controls that are collinear with the
     others are left out.
 
     Parameters

@@ -161,7 +161,7 @@ def decode_text(data: bytes, name: str) -> str:
 def cadence_convention(
     values: np.ndarray, *, threshold_spm: float = PER_FOOT_BELOW_SPM
 ) -> tuple[float, str, float]:
-    """Decide per file whether cadence counts one foot or both (SCIENCE.md section 1).
+    """Decide per file whether cadence counts one foot or both (docs/methods.md, units).
 
     A running file whose median non-zero cadence is below ``threshold_spm`` counts one foot
     (strides/min: Garmin's TCX ``RunCadence``, GPX ``cad``, FIT): it is doubled. Above, it is

@@ -29,7 +29,7 @@ column                       unit       GPX source
 Sport: from ``trk/type`` (Garmin Connect writes ``running``, Strava ``running`` or its
 activity-type number, 9 for a run), else None. ``gpxtpx:cad`` is documented as revolutions
 per minute; Garmin writes strides/min (one foot), some apps steps/min: the file decides by its
-median non-zero cadence (SCIENCE.md section 1), for running files and files of unknown sport.
+median non-zero cadence (docs/methods.md, "Units and device traps"), for running files and files of unknown sport.
 A cycling track's cadence is rpm and is not kept.
 
 Pauses: GPX has no timer. A gap of more than 10 s between points crossed at under 1 m/s

@@ -2,7 +2,7 @@
 
 A FIT activity file holds one ``session`` message per session (a multisport file may hold a
 run and a yoga session). :func:`read_fit_mobility` keeps the sessions a watch records for
-mobility work (SCIENCE.md section 1) and turns each into one row of the canonical
+mobility work (docs/methods.md, "Mobility consistency") and turns each into one row of the canonical
 mobility-session table (:data:`~stridekeeper.schema.MOBILITY_COLUMNS`), so that watch
 recordings and a hand-kept log (:func:`~stridekeeper.io.mobility_log.read_mobility_log`) can
 be combined and de-duplicated.

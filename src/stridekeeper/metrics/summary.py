@@ -101,7 +101,7 @@ def _centred_mean(x: np.ndarray, window: int) -> np.ndarray:
 
 
 def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
-    """Every per-run metric of SCIENCE.md sections 2-3 as one row.
+    """Every per-run metric of docs/methods.md (averages, drop-off) as one row.
 
     Parameters
     ----------

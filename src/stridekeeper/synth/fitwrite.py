@@ -1106,7 +1106,7 @@ def _summary_from_session(prep: _Prepared) -> dict[str, Any]:
 def summarize_spec(spec: SessionSpec) -> dict[str, Any]:
     """The session summary :func:`encode_activity` writes for `spec`, as a reader decodes it.
 
-    Computed the way a Garmin watch does (SCIENCE.md section 2) over the records that
+    Computed the way a Garmin watch does (docs/device_rules.md) over the records that
     are written (timer running; records inside pauses are dropped), from the values as
     quantized in the file. Each record weighs the timer time until the next record,
     the last one the median of those weights. Cadence counts zeros; step length is
