@@ -211,8 +211,6 @@ def decode_fit(
     CorruptFileError
         The file is a FIT file but nothing could be decoded.
     """
-    import fitdecode  # local: keeps `stridekeeper --help` light
-
     data, name = _open_bytes(source, name)
     sha = hashlib.sha256(data).hexdigest()
     if len(data) == 0:
@@ -229,10 +227,105 @@ def decode_fit(
         if col is not None:
             return DecodedFit(name, sha, [_segment_from_columnar(c) for c in col.segments], [],
                               None, decoder="columnar")  # fmt: skip
+    return _decode_with_fitdecode(data, name, sha)
+
+
+#: FIT message name -> the ``_Segment`` list that collects it.
+_SEGMENT_LISTS = {"event": "events", "session": "sessions", "lap": "laps", "set": "sets",
+                  "sport": "sports"}  # fmt: skip
+
+
+def _dev_column(
+    fd: Any, key: tuple[int, int], dev_names: dict[tuple[int, int], str], notes: list[str]
+) -> str:
+    """The records column of one developer field (named once per segment and app field)."""
+    known = dev_names.get(key)
+    if known is not None:
+        return known
+    if isinstance(fd.name, str) and fd.name.strip():
+        col = "dev_" + _snake(fd.name)
+        if col in dev_names.values():
+            col = f"{col}_{key[0]}"
+    else:
+        col = unnamed_dev_column(*key)
+        notes.append(f"developer field {key[1]} of app {key[0]} has no name "
+                     f"in its description: kept as {col}")  # fmt: skip
+    dev_names[key] = col
+    return col
+
+
+def _record_dict(
+    frame: Any, seg: _Segment, dev_names: dict[tuple[int, int], str], notes: list[str]
+) -> dict[str, Any]:
+    """One ``record`` message as a dict, developer fields under their ``dev_`` columns."""
+    rec = _message_dict(frame)
+    for fd in frame.fields:
+        if getattr(fd.field_def, "is_dev", False) and fd.value is not None:
+            key = (fd.field_def.dev_data_index, fd.field_def.def_num)
+            col = _dev_column(fd, key, dev_names, notes)
+            seg.dev_units.setdefault(col, str(getattr(fd, "units", "") or ""))
+            rec[col] = fd.value
+    return rec
+
+
+def _add_message(
+    frame: Any, seg: _Segment, dev_names: dict[tuple[int, int], str], notes: list[str]
+) -> None:
+    """File one decoded data message into its segment."""
+    mname = frame.name
+    if mname == "record":
+        seg.records.append(_record_dict(frame, seg, dev_names, notes))
+    elif mname in _SEGMENT_LISTS:
+        getattr(seg, _SEGMENT_LISTS[mname]).append(_message_dict(frame))
+    elif mname == "file_id":
+        if not seg.file_id:
+            seg.file_id = _message_dict(frame)
+    elif mname == "activity":
+        seg.activity = _message_dict(frame)
+
+
+def _read_frames(reader: Any, name: str, segments: list[_Segment], notes: list[str]) -> int | None:
+    """Walk fitdecode's frames into ``segments``; the byte offset of any damage, else None."""
+    import fitdecode
+
+    dev_names: dict[tuple[int, int], str] = {}
+    try:
+        for frame in reader:
+            if isinstance(frame, fitdecode.FitHeader):
+                segments.append(_Segment())
+                dev_names = {}
+            elif isinstance(frame, fitdecode.FitDataMessage):
+                if not segments:
+                    segments.append(_Segment())
+                _add_message(frame, segments[-1], dev_names, notes)
+    except fitdecode.FitHeaderError as exc:
+        at = _offset(exc, reader)
+        if not segments:
+            raise CorruptFileError(name, f"not a valid FIT header ({exc})", at) from exc
+        notes.append(f"stray bytes after the last complete FIT file at byte {at}: "
+                     f"ignored ({exc})")  # fmt: skip
+    except Exception as exc:  # fitdecode can raise many types on damaged bytes
+        at = _offset(exc, reader)
+        notes.append(f"file damaged or truncated at byte {at} "
+                     f"({type(exc).__name__}: {exc}); data before it recovered")  # fmt: skip
+        return at
+    return None
+
+
+def _warning_note(msg: str) -> str:
+    if "CRC" in msg:
+        return f"checksum mismatch ({msg}); values decoded as they are"
+    if "invalid field size" in msg:
+        return f"malformed field definition ({msg}); field read as raw bytes"
+    return f"decoder warning: {msg}"
+
+
+def _decode_with_fitdecode(data: bytes, name: str, sha: str) -> DecodedFit:
+    """The fitdecode path of :func:`decode_fit`: tolerant of damage, notes on what it saw."""
+    import fitdecode
+
     segments: list[_Segment] = []
     notes: list[str] = []
-    damaged_at: int | None = None
-    dev_names: dict[tuple[int, int], str] = {}
     reader = fitdecode.FitReader(
         io.BytesIO(data),
         check_crc=fitdecode.CrcCheck.WARN,
@@ -240,73 +333,8 @@ def decode_fit(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            for frame in reader:
-                if isinstance(frame, fitdecode.FitHeader):
-                    segments.append(_Segment())
-                    dev_names = {}
-                    continue
-                if not isinstance(frame, fitdecode.FitDataMessage):
-                    continue
-                if not segments:
-                    segments.append(_Segment())
-                seg = segments[-1]
-                mname = frame.name
-                if mname == "record":
-                    rec = _message_dict(frame)
-                    for fd in frame.fields:
-                        if getattr(fd.field_def, "is_dev", False) and fd.value is not None:
-                            key = (fd.field_def.dev_data_index, fd.field_def.def_num)
-                            col = dev_names.get(key)
-                            if col is None:
-                                if isinstance(fd.name, str) and fd.name.strip():
-                                    col = "dev_" + _snake(fd.name)
-                                    if col in dev_names.values():
-                                        col = f"{col}_{key[0]}"
-                                else:
-                                    col = unnamed_dev_column(*key)
-                                    notes.append(
-                                        f"developer field {key[1]} of app {key[0]} has no name "
-                                        f"in its description: kept as {col}"
-                                    )
-                                dev_names[key] = col
-                                seg.dev_units[col] = str(getattr(fd, "units", "") or "")
-                            rec[col] = fd.value
-                    seg.records.append(rec)
-                elif mname == "event":
-                    seg.events.append(_message_dict(frame))
-                elif mname == "session":
-                    seg.sessions.append(_message_dict(frame))
-                elif mname == "lap":
-                    seg.laps.append(_message_dict(frame))
-                elif mname == "file_id":
-                    if not seg.file_id:
-                        seg.file_id = _message_dict(frame)
-                elif mname == "activity":
-                    seg.activity = _message_dict(frame)
-                elif mname == "set":
-                    seg.sets.append(_message_dict(frame))
-                elif mname == "sport":
-                    seg.sports.append(_message_dict(frame))
-        except fitdecode.FitHeaderError as exc:
-            damaged_at = _offset(exc, reader)
-            if not segments:
-                raise CorruptFileError(name, f"not a valid FIT header ({exc})", damaged_at) from exc
-            notes.append(f"stray bytes after the last complete FIT file at byte {damaged_at}: "
-                         f"ignored ({exc})")  # fmt: skip
-            damaged_at = None
-        except Exception as exc:  # fitdecode can raise many types on damaged bytes
-            damaged_at = _offset(exc, reader)
-            notes.append(f"file damaged or truncated at byte {damaged_at} "
-                         f"({type(exc).__name__}: {exc}); data before it recovered")  # fmt: skip
-    for w in caught:
-        msg = str(w.message)
-        if "CRC" in msg:
-            notes.append(f"checksum mismatch ({msg}); values decoded as they are")
-        elif "invalid field size" in msg:
-            notes.append(f"malformed field definition ({msg}); field read as raw bytes")
-        else:
-            notes.append(f"decoder warning: {msg}")
+        damaged_at = _read_frames(reader, name, segments, notes)
+    notes.extend(_warning_note(str(w.message)) for w in caught)
     if not any(s.has_records or s.sessions for s in segments):
         ftype = next((s.file_id.get("type") for s in segments if s.file_id), None)
         if damaged_at is None and ftype not in (None, "activity", 4):
@@ -543,9 +571,9 @@ def _device_summary(sess: dict[str, Any], sport: str | None) -> dict[str, Any]:
         "total_ascent_m": _num(sess.get("total_ascent")),
         "avg_temperature_c": _num(sess.get("avg_temperature")),
     }
-    out = {k: (None if np.isnan(v) else float(v)) for k, v in out.items()}
-    out["raw"] = json_safe(sess)
-    return out
+    summary: dict[str, Any] = {k: (None if np.isnan(v) else float(v)) for k, v in out.items()}
+    summary["raw"] = json_safe(sess)
+    return summary
 
 
 def _local_offset_s(seg: _Segment) -> float | None:
