@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning, MobilityLogError, RowError, StridekeeperError
-from ..schema import validate_sessions
+from ..schema import empty_sessions, validate_sessions
 from .fit import is_fit
 from .merge import merge_duplicate_sessions
 from .mobility_fit import read_fit_mobility
-from .mobility_log import LOG_EXTENSIONS, _empty_sessions, _resolve_tz, read_mobility_log
+from .mobility_log import LOG_EXTENSIONS, _resolve_tz, read_mobility_log
 
 __all__ = ["FIT_SUFFIXES", "MobilityResult", "read_mobility"]
 
@@ -261,7 +261,7 @@ def read_mobility(
             log_flags.append(np.full(len(table), kind == "log"))
 
     if not tables:
-        return MobilityResult(_empty_sessions(), errors, failures)
+        return MobilityResult(empty_sessions(), errors, failures)
     sessions = pd.concat(tables, ignore_index=True)
     is_log = np.concatenate(log_flags)
     dup = sessions["session_id"].duplicated().to_numpy()

@@ -41,10 +41,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning
-from ..schema import PLANES, REGIONS, Run, validate_sessions
+from ..schema import PLANES, REGIONS, Run, empty_sessions, sessions_table, validate_sessions
 from ._common import gunzip
 from .fit import MOBILITY_SUB_SPORTS, read_fit
-from .mobility_log import _empty_sessions, _resolve_tz, _session_key
+from .mobility_log import _resolve_tz
 
 __all__ = [
     "CATEGORY_PLANES",
@@ -299,7 +299,7 @@ def read_fit_mobility(
     ]
     if not mobility:
         logger.debug("%s: no mobility sessions among %d session(s)", display, len(runs))
-        return _empty_sessions()
+        return empty_sessions()
 
     names = _category_names()
     rows: list[dict[str, Any]] = []
@@ -341,39 +341,4 @@ def read_fit_mobility(
 
 
 def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    if not rows:
-        return _empty_sessions()
-    ids: list[str] = []
-    seen: dict[str, int] = {}
-    for r in rows:
-        base = _session_key(r["start_time"], r["duration_min"], r["regions"], r["drills"])
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-
-    def obj(key: str) -> pd.Series:
-        arr = np.empty(len(rows), dtype=object)
-        for i, r in enumerate(rows):  # element-wise: keeps tuples and dates as objects
-            arr[i] = r[key]
-        return pd.Series(arr, dtype=object)
-
-    template = _empty_sessions()
-    table = pd.DataFrame(
-        {
-            "session_id": pd.Series(ids, dtype=str),
-            "start_time": pd.Series(
-                pd.DatetimeIndex([r["start_time"] for r in rows])
-                .tz_convert("UTC")
-                .as_unit("us")
-                .array
-            ),
-            "local_date": obj("local_date"),
-            "duration_min": pd.Series([r["duration_min"] for r in rows], dtype="float64"),
-            "regions": obj("regions"),
-            "planes": obj("planes"),
-            "drills": obj("drills"),
-            "rpe": pd.Series([r["rpe"] for r in rows], dtype="float64"),
-            "source": pd.Series([r["source"] for r in rows], dtype=str),
-            "notes": pd.Series([r["notes"] for r in rows], dtype=str),
-        }
-    )[list(template.columns)]
-    return table.sort_values("start_time", kind="stable").reset_index(drop=True)
+    return sessions_table(rows)

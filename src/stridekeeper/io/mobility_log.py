@@ -31,7 +31,6 @@ are accepted (``duration``/``minutes`` for ``duration_min``, ``regions`` for ``f
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -45,11 +44,16 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, DataQualityWarning, MobilityLogError, RowError
-from ..schema import MOBILITY_COLUMNS, PLANES, REGIONS, validate_sessions
+from ..schema import (
+    PLANES,
+    REGIONS,
+    empty_sessions,
+    sessions_table,
+    validate_sessions,
+)
 from ._common import system_timezone
 
 __all__ = [
@@ -869,38 +873,9 @@ def _parse_row(
 # --------------------------------------------------------------------------------------------
 # assembling the table
 # --------------------------------------------------------------------------------------------
-def _session_key(start: pd.Timestamp, duration_min: float, regions: tuple, drills: tuple) -> str:
-    key = "|".join(
-        [
-            start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            f"{duration_min:.6f}",
-            ",".join(sorted(regions)),
-            ";".join(sorted(drills)),
-        ]
-    )
-    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
-
-
-def _empty_sessions() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "session_id": pd.Series([], dtype=str),
-            "start_time": pd.Series([], dtype="datetime64[us, UTC]"),
-            "local_date": pd.Series([], dtype=object),
-            "duration_min": pd.Series([], dtype="float64"),
-            "regions": pd.Series([], dtype=object),
-            "planes": pd.Series([], dtype=object),
-            "drills": pd.Series([], dtype=object),
-            "rpe": pd.Series([], dtype="float64"),
-            "source": pd.Series([], dtype=str),
-            "notes": pd.Series([], dtype=str),
-        }
-    )[list(MOBILITY_COLUMNS)]
-
-
 def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.DataFrame:
     if not good:
-        empty = _empty_sessions()
+        empty = empty_sessions()
         for c in DETAIL_COLUMNS:
             empty[c] = pd.Series([], dtype=object)
         return empty
@@ -912,38 +887,10 @@ def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.Data
         if g["offset"] is not None:
             starts[i] = pd.Timestamp(g["wall"].replace(tzinfo=g["offset"])).tz_convert("UTC")
 
-    ids: list[str] = []
-    seen: dict[str, int] = {}
-    for g, st in zip(good, starts, strict=True):
-        base = _session_key(st, g["duration_min"], g["regions"], g["drills"])
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-
-    def obj(values: list[Any]) -> pd.Series:
-        arr = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):  # element-wise: keeps tuples and dates as objects
-            arr[i] = v
-        return pd.Series(arr, dtype=object)
-
-    table = pd.DataFrame(
-        {
-            "session_id": pd.Series(ids, dtype=str),
-            "start_time": pd.Series(pd.DatetimeIndex(starts).tz_convert("UTC").as_unit("us").array),
-            "local_date": obj([g["local_date"] for g in good]),
-            "duration_min": pd.Series([g["duration_min"] for g in good], dtype="float64"),
-            "regions": obj([g["regions"] for g in good]),
-            "planes": obj([g["planes"] for g in good]),
-            "drills": obj([g["drills"] for g in good]),
-            "rpe": pd.Series([g["rpe"] for g in good], dtype="float64"),
-            "source": pd.Series([source] * len(good), dtype=str),
-            "notes": pd.Series([g["notes"] for g in good], dtype=str),
-            **{
-                c: obj([g.get(c, "" if c in ("context", "range_feel") else math.nan) for g in good])
-                for c in DETAIL_COLUMNS
-            },
-        }
-    )[[*MOBILITY_COLUMNS, *DETAIL_COLUMNS]]
-    return table.sort_values("start_time", kind="stable").reset_index(drop=True)
+    rows = [{**g, "start_time": st, "source": source} for g, st in zip(good, starts, strict=True)]
+    details = {c: [g.get(c, "" if c in ("context", "range_feel") else math.nan) for g in good]
+               for c in DETAIL_COLUMNS}  # fmt: skip
+    return sessions_table(rows, details)
 
 
 def read_mobility_log(
