@@ -42,11 +42,11 @@ def register(sub: Any) -> None:
 
 def _tz_arg(value: str) -> str:
     """argparse type of ``--tz``: an IANA zone name (checked here, so a typo is a usage error)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from ..timezones import resolve_tz
 
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        resolve_tz(value)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(
             f"unknown time zone {value!r}; give an IANA name such as 'Europe/Copenhagen' or 'UTC'"
         ) from exc

@@ -6,18 +6,16 @@ import datetime as dt
 import gzip
 import io
 import math
-import os
 import warnings
 import zlib
-from datetime import tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, DataQualityWarning
 from ..schema import RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS
+from ..timezones import system_timezone
 
 __all__ = [
     "attach_grade",
@@ -319,24 +317,3 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, int):
         return obj
     return str(obj)
-
-
-def system_timezone() -> tzinfo:
-    """The system's local time zone, with its DST rules when they can be found."""
-    key = os.environ.get("TZ", "").lstrip(":")
-    if key:
-        try:
-            return ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    try:
-        real = os.path.realpath("/etc/localtime")
-        if "zoneinfo/" in real:
-            return ZoneInfo(real.split("zoneinfo/", 1)[1])
-        with open("/etc/localtime", "rb") as fh:
-            return ZoneInfo.from_file(fh, key="localtime")
-    except (OSError, ZoneInfoNotFoundError, ValueError):
-        pass
-    # Last resort (e.g. Windows without tzdata): today's fixed offset.
-    local = dt.datetime.now().astimezone().tzinfo
-    return local if local is not None else dt.UTC

@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..errors import CorruptFileError, DataQualityWarning, StridekeeperError, UnsupportedFormatError
 from ..schema import LAP_COLUMNS, Run
-from ._common import MAX_INFLATED_BYTES, gunzip, system_timezone
+from ..timezones import resolve_tz, system_timezone
+from ._common import MAX_INFLATED_BYTES, gunzip
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -511,36 +512,6 @@ def filter_sport(runs: list[Run], sport: str | Iterable[str] | None) -> list[Run
         return runs
     wanted = {sport} if isinstance(sport, str) else set(sport)
     return [r for r in runs if r.meta.get("sport") in wanted]
-
-
-def resolve_tz(tz: Any) -> Any:
-    """An IANA name, a tzinfo or a UTC offset in seconds as a tzinfo; None: the system's.
-
-    Raises
-    ------
-    ValueError
-        Unknown zone name or an offset of a day or more.
-    """
-    import datetime as dt
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    if tz is None:
-        return system_timezone()
-    if isinstance(tz, bool):
-        raise ValueError("tz must be an IANA name, a tzinfo or an offset in seconds")
-    if isinstance(tz, int | float):
-        if abs(tz) >= 86400:
-            raise ValueError(f"tz offset must be less than a day in seconds, got {tz}")
-        return dt.timezone(dt.timedelta(seconds=float(tz)))
-    if isinstance(tz, str):
-        try:
-            return ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {tz!r}; give an IANA name such as "
-                             "'Europe/Copenhagen' or a UTC offset in seconds") from exc  # fmt: skip
-    if isinstance(tz, dt.tzinfo):
-        return tz
-    raise ValueError(f"tz must be an IANA name, a tzinfo or an offset in seconds, got {tz!r}")
 
 
 def localize(naive: pd.DatetimeIndex, tz: Any) -> tuple[pd.DatetimeIndex, np.ndarray]:

@@ -34,10 +34,11 @@ import pandas as pd
 
 from ..errors import DataQualityWarning, MobilityLogError, RowError, StridekeeperError
 from ..schema import empty_sessions, validate_sessions
+from ..timezones import resolve_tz
 from .fit import is_fit
 from .merge import merge_duplicate_sessions
 from .mobility_fit import read_fit_mobility
-from .mobility_log import LOG_EXTENSIONS, _resolve_tz, read_mobility_log
+from .mobility_log import LOG_EXTENSIONS, read_mobility_log
 
 __all__ = ["FIT_SUFFIXES", "MobilityResult", "read_mobility"]
 
@@ -218,7 +219,7 @@ def read_mobility(
     ``session_id``; it is kept once, with a :class:`~stridekeeper.errors.DataQualityWarning`.
     Readers' own data-quality warnings (rejected rows, recovered damage) are passed on.
     """
-    zone = _resolve_tz(tz)
+    zone = resolve_tz(tz)
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     elif not isinstance(paths, Iterable):

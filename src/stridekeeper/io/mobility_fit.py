@@ -42,9 +42,9 @@ import pandas as pd
 
 from ..errors import DataQualityWarning
 from ..schema import PLANES, REGIONS, Run, empty_sessions, sessions_table, validate_sessions
+from ..timezones import resolve_tz
 from ._common import gunzip
 from .fit import MOBILITY_SUB_SPORTS, read_fit
-from .mobility_log import _resolve_tz
 
 __all__ = [
     "CATEGORY_PLANES",
@@ -291,7 +291,7 @@ def read_fit_mobility(
     :class:`~stridekeeper.errors.DataQualityWarning`. Damage the FIT reader recovered from is
     reported by :func:`~stridekeeper.io.fit.read_fit` with its own warnings.
     """
-    zone = _resolve_tz(tz)
+    zone = resolve_tz(tz)
     data, display = _read_source(source, name)
     runs = read_fit(data, name=display)
     mobility = [

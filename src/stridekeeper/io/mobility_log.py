@@ -42,7 +42,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
@@ -54,7 +53,7 @@ from ..schema import (
     sessions_table,
     validate_sessions,
 )
-from ._common import system_timezone
+from ..timezones import resolve_tz
 
 __all__ = [
     "COLUMN_MAP",
@@ -323,28 +322,6 @@ def _normalize_plane(name: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 # time zones
 # --------------------------------------------------------------------------------------------
-def _resolve_tz(tz: str | tzinfo | int | None) -> tzinfo:
-    if tz is None:
-        return system_timezone()
-    if isinstance(tz, bool):
-        raise TypeError("tz must be an IANA name, a tzinfo or an offset in seconds, not a bool")
-    if isinstance(tz, int):
-        if abs(tz) >= 86400:
-            raise ValueError(f"tz offset must be less than one day in seconds, got {tz}")
-        return timezone(timedelta(seconds=tz))
-    if isinstance(tz, str):
-        try:
-            return ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {tz!r}; give an IANA name such as 'Europe/Copenhagen' "
-                "or a UTC offset in seconds"
-            ) from exc
-    if isinstance(tz, tzinfo):
-        return tz
-    raise TypeError(f"tz must be an IANA name, a tzinfo or an offset in seconds, got {tz!r}")
-
-
 def _localize(naive: list[datetime], tz: tzinfo) -> list[pd.Timestamp]:
     """Local wall-clock times -> UTC; nonexistent times shift forward, ambiguous take the first."""
     if not naive:
@@ -991,7 +968,7 @@ def read_mobility_log(
       ``focus`` and ``planes`` also accept ``,`` between items and, in JSON, a list.
     - Empty ``focus``, ``planes`` or ``drills`` give ``()``; an empty ``rpe`` gives NaN.
     """
-    zone = _resolve_tz(tz)
+    zone = resolve_tz(tz)
     data, name = _read_input(path_or_file)
     display = source if source is not None else (name or "<stream>")
     text = _decode(data, display)
