@@ -44,3 +44,19 @@ def test_system_zone_from_tz_then_tzlocal_then_the_system(monkeypatch) -> None:
     assert isinstance(zone, dt.tzinfo)
     now = dt.datetime.now()
     assert now.replace(tzinfo=zone).utcoffset() == now.astimezone().utcoffset()
+
+
+def test_the_one_json_cleaner() -> None:
+    import json
+
+    import numpy as np
+
+    from stridekeeper.jsonsafe import json_safe
+
+    value = {1: (np.float64("nan"), np.int64(3), np.bool_(True), np.array([1.5, np.inf]),
+                 pd.Timestamp("2026-01-01T07:00", tz="UTC"), dt.date(2026, 1, 2), b"\x01\xff")}  # fmt: skip
+    out = json_safe(value)
+    assert out == {"1": [None, 3, True, [1.5, None], "2026-01-01T07:00:00+00:00", "2026-01-02",
+                         "01ff"]}  # fmt: skip
+    assert type(out["1"][1]) is int and type(out["1"][3][0]) is float
+    json.dumps(out, allow_nan=False)

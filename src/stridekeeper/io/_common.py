@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import io
-import math
 import warnings
 import zlib
 from typing import Any
@@ -14,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, DataQualityWarning
+from ..jsonsafe import json_safe
 from ..schema import RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS
 from ..timezones import system_timezone
 
@@ -296,24 +295,3 @@ def times_utc(values: Any, *, format: str = "ISO8601") -> pd.DatetimeIndex:
         except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
             parsed.append(pd.NaT)
     return pd.DatetimeIndex(parsed, tz="UTC").as_unit("ns")
-
-
-def json_safe(obj: Any) -> Any:
-    """Convert decoder output (datetimes, tuples, bytes, numpy scalars) to JSON types."""
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, dt.datetime | pd.Timestamp):
-        return obj.isoformat()
-    if isinstance(obj, bytes | bytearray):
-        return obj.hex()
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, int):
-        return obj
-    return str(obj)
