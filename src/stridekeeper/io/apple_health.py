@@ -67,10 +67,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
+from ..jsonsafe import json_safe
 from ..schema import Run, sessions_table, validate_sessions
-from ._common import attach_grade, empty_records, finalize_records, json_safe
-from ._samples import device_summary, empty_laps, filter_sport, warn_notes
 from ._xml import XmlDamage, looks_like_xml, sax_feed
+from .geo import attach_grade
+from .records import (
+    device_summary,
+    empty_laps,
+    empty_records,
+    filter_sport,
+    finalize_records,
+    warn_notes,
+)
 
 __all__ = [
     "MOBILITY_TYPES",

@@ -59,18 +59,15 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._common import attach_grade, finalize_records, times_utc
-from ._samples import (
-    accel_spikes,
+from ._samples import decode_text, read_source
+from .geo import accel_spikes, attach_grade, gps_distance, speed_from_distance
+from .parsing import csv_rows, times_utc
+from .records import (
     cadence_convention,
     clean_index,
-    csv_rows,
-    decode_text,
     empty_laps,
-    gps_distance,
+    finalize_records,
     infer_timer,
-    read_source,
-    speed_from_distance,
     warn_notes,
 )
 

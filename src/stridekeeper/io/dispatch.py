@@ -39,8 +39,9 @@ from typing import NoReturn
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
 from ._common import gunzip
-from ._samples import filter_sport
 from ._xml import looks_like_xml, sniff_root
+from .parsing import sniff_delimiter
+from .records import filter_sport
 
 __all__ = ["SUPPORTED_FORMATS", "detect_format", "read_runs"]
 
@@ -188,8 +189,8 @@ def _header_fields(text: str) -> list[str]:
     if not lines:
         return []
     first = lines[0]
-    delim = max((",", ";", "\t"), key=first.count)
-    if first.count(delim) == 0:
+    delim = sniff_delimiter(first)
+    if delim is None:
         return []
     try:
         return [h.strip() for h in next(csv.reader([first], delimiter=delim))]

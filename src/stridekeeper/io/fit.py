@@ -49,9 +49,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
+from ..jsonsafe import json_safe
 from ..schema import Run
-from ._common import json_safe, records_from_arrays
-from ._samples import filter_sport, warn_notes
+from .records import filter_sport, records_from_arrays, warn_notes
 
 __all__ = ["FOOT_SPORTS", "MOBILITY_SUB_SPORTS", "decode_fit", "is_fit", "read_fit"]
 

@@ -54,6 +54,7 @@ from ..schema import (
     validate_sessions,
 )
 from ..timezones import resolve_tz
+from .parsing import sniff_delimiter
 
 __all__ = [
     "COLUMN_MAP",
@@ -454,16 +455,6 @@ def _check_required(canon: set[str], found: list[str], display: str) -> None:
         )
 
 
-def _pick_delimiter(line: str) -> str:
-    best, best_score = ",", -1
-    for delim in (",", ";", "\t"):
-        fields = next(csv.reader([line], delimiter=delim), [])
-        score = sum(_norm_header(f) in COLUMN_MAP for f in fields)
-        if score > best_score:
-            best, best_score = delim, score
-    return best
-
-
 def _physical_lines(text: str) -> list[str]:
     """The file's lines as the CSV parser counts them (``\n``, ``\r\n`` or ``\r``)."""
     return [ln.rstrip("\r\n") for ln in io.StringIO(text, newline="")]
@@ -477,7 +468,7 @@ def _rows_csv(text: str, display: str) -> _Parsed:
             f"{display}: the file is empty (no header row); expected columns: "
             f"{', '.join(_REQUIRED + _OPTIONAL)}"
         )
-    delim = _pick_delimiter(first)
+    delim = sniff_delimiter(first, lambda f: _norm_header(f) in COLUMN_MAP) or ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
     header: list[str] | None = None
     mapping: dict[str, str] = {}

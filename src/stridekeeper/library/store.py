@@ -709,7 +709,7 @@ class Library:
             raise StridekeeperError(f"no run {run_id!r} in the library at {self.root}")
         fname = runs.loc[runs["run_id"] == run_id, "records_file"].iloc[0]
         if not isinstance(fname, str):
-            from ..io._common import empty_records
+            from ..io.records import empty_records
 
             return empty_records()
         try:
