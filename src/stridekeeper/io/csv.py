@@ -61,7 +61,7 @@ from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
 from ._samples import decode_text, read_source
 from .geo import accel_spikes, attach_grade, gps_distance, speed_from_distance
-from .parsing import csv_rows, times_utc
+from .parsing import MISSING_TOKENS, csv_rows, parse_numbers, times_utc
 from .records import (
     cadence_convention,
     clean_index,
@@ -165,7 +165,7 @@ _UNITS: dict[str, str] = {
 _DURATION = re.compile(r"^\s*-?\d+(:\d{1,2}){1,2}(\.\d+)?\s*$")
 _ABBR = re.compile(r"(?<![A-Za-z])([A-Z]{1,5})(?![A-Za-z])")
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})\s*$")
-_MISSING = {"", "--", "-", "nan", "NaN", "NA", "N/A", "null", "None"}
+_MISSING = MISSING_TOKENS
 
 
 @dataclass
@@ -229,14 +229,6 @@ def header_is_canonical(header: str) -> bool:
 
 
 # --------------------------------------------------------------------------- values
-def _numbers(values: pd.Series, decimal_comma: bool) -> np.ndarray:
-    s = values.astype(str).str.strip()
-    s = s.where(~s.isin(_MISSING), "")
-    if decimal_comma:
-        s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
-
-
 def _durations_s(values: pd.Series) -> np.ndarray:
     """``h:mm:ss``, ``mm:ss`` or plain numbers as seconds."""
     s = values.astype(str).str.strip()
@@ -496,7 +488,8 @@ def _read(data: bytes, name: str, sha: str, column_map: Mapping[str, str],
         )
 
     def num(c: _Col) -> np.ndarray:
-        return _numbers(_column(rows, c.position), decimal_comma)
+        return parse_numbers(_column(rows, c.position), decimal_comma=decimal_comma,
+                             thousands=False)  # fmt: skip
 
     out: dict[str, np.ndarray] = {}
 
