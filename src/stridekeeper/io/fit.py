@@ -597,110 +597,139 @@ def _local_offset_s(seg: _Segment) -> float | None:
     return float(round(off / 900.0) * 900.0)
 
 
+@dataclass
+class _SegmentRuns:
+    """What every session of one segment shares while its runs are built."""
+
+    dec: DecodedFit
+    seg: _Segment
+    rel_anchor: pd.Timestamp | None
+    intervals: Any
+    jumps: list[tuple[int, int]]
+    sessions: list[dict[str, Any]]
+    synthetic: bool
+    notes: list[str]
+    windows: list[Any] = field(default_factory=list)
+    arrays: dict[bool, tuple[np.ndarray, dict[str, np.ndarray]]] = field(default_factory=dict)
+
+    @property
+    def starts(self) -> list[Any]:
+        return [w[0] for w in self.windows]
+
+    def records(self, foot: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """All records of the segment with the cadence rule of ``foot`` (cached per rule)."""
+        if foot not in self.arrays:
+            got = (_records_arrays(self.seg, self.rel_anchor, foot) if self.seg.has_records
+                   else (np.zeros(0, dtype=np.int64), {}))  # fmt: skip
+            if self.jumps:
+                got = (_shift_times(got[0], self.jumps), got[1])
+            self.arrays[foot] = got
+        return self.arrays[foot]
+
+    def select(self, foot: bool, k: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        start, end = self.windows[k]
+        return _select_session(*self.records(foot), start, end, self.starts, k, self.synthetic)
+
+
+def _segment_runs(dec: DecodedFit, seg: _Segment) -> _SegmentRuns:
+    """The shared state of one segment: its sessions (one built when none), timer
+    intervals, clock jumps and session windows."""
+    notes = list(dec.warnings)
+    rel_anchor, rel_note = _relative_anchor(seg)
+    if rel_note:
+        notes.append(rel_note)
+    intervals = _timer_intervals(seg.events, rel_anchor)
+    sessions = list(seg.sessions)
+    synthetic = not sessions
+    if synthetic:
+        sport = seg.sports[0].get("sport") if seg.sports else None
+        sub = seg.sports[0].get("sub_sport") if seg.sports else None
+        sessions = [{"sport": sport, "sub_sport": sub}]
+        notes.append("no session message (file cut short?): one session built from "
+                     "all records; no device summary")  # fmt: skip
+    jumps: list[tuple[int, int]] = []
+    if seg.has_records:
+        first_ts = _records_arrays(seg, rel_anchor, False)[0]
+        jumps = _clock_jumps(first_ts, seg, rel_anchor)
+        for at, shift in jumps:
+            notes.append(
+                f"the watch's clock jumped forward by {_human_s(shift / 1e9)} mid-session "
+                f"at {pd.Timestamp(at, tz='UTC')} (no timer stop, no new session): later "
+                "records and events moved back to keep the timeline continuous"
+            )
+        if jumps:
+            intervals = _shift_intervals(intervals, jumps)
+    ctx = _SegmentRuns(dec, seg, rel_anchor, intervals, jumps, sessions, synthetic, notes)
+    ctx.windows = _session_windows(sessions, seg.laps, intervals, rel_anchor, jumps)
+    return ctx
+
+
 def _build_runs(dec: DecodedFit) -> list[Run]:
     runs: list[Run] = []
-    session_index = 0
     for seg in dec.segments:
         if not seg.has_records and not seg.sessions:
             continue
-        seg_notes = list(dec.warnings)
-        rel_anchor, rel_note = _relative_anchor(seg)
-        if rel_note:
-            seg_notes.append(rel_note)
-        manufacturer, product = _device(seg.file_id)
-        offset_s = _local_offset_s(seg)
-        intervals = _timer_intervals(seg.events, rel_anchor)
-        sessions = list(seg.sessions)
-        synthetic_session = False
-        if not sessions:
-            synthetic_session = True
-            sport = seg.sports[0].get("sport") if seg.sports else None
-            sub = seg.sports[0].get("sub_sport") if seg.sports else None
-            sessions = [{"sport": sport, "sub_sport": sub}]
-            seg_notes.append("no session message (file cut short?): one session built from "
-                             "all records; no device summary")  # fmt: skip
-        # all records of the segment, per sport flavour (cadence rule depends on sport)
-        arrays: dict[bool, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
-        jumps: list[tuple[int, int]] = []
-        if seg.has_records:
-            first_ts = _records_arrays(seg, rel_anchor, False)[0]
-            jumps = _clock_jumps(first_ts, seg, rel_anchor)
-            for at, shift in jumps:
-                seg_notes.append(
-                    f"the watch's clock jumped forward by {_human_s(shift / 1e9)} mid-session "
-                    f"at {pd.Timestamp(at, tz='UTC')} (no timer stop, no new session): later "
-                    "records and events moved back to keep the timeline continuous"
-                )
-            if jumps:
-                intervals = _shift_intervals(intervals, jumps)
-        windows = _session_windows(sessions, seg.laps, intervals, rel_anchor, jumps)
-        starts = [w[0] for w in windows]
-        for k, sess in enumerate(sessions):
-            sport = _sport_name(sess.get("sport"))
-            sub_sport = _sport_name(sess.get("sub_sport"))
-            foot = sport in FOOT_SPORTS
-            if foot not in arrays:
-                arrays[foot] = (_records_arrays(seg, rel_anchor, foot) if seg.has_records
-                                else (np.zeros(0, dtype=np.int64), {}))  # fmt: skip
-                if jumps:
-                    arrays[foot] = (_shift_times(arrays[foot][0], jumps), arrays[foot][1])
-            notes = list(seg_notes)
-            start, end = windows[k]
-            ts, cols = _select_session(*arrays[foot], start, end, starts, k, synthetic_session)
-            if sport in _GENERIC_SPORTS and seg.has_records:
-                if True not in arrays:
-                    arrays[True] = _records_arrays(seg, rel_anchor, True)
-                    if jumps:
-                        arrays[True] = (_shift_times(arrays[True][0], jumps), arrays[True][1])
-                ts_f, cols_f = _select_session(*arrays[True], start, end, starts, k,
-                                               synthetic_session)  # fmt: skip
-                share = _running_share(cols_f)
-                if share >= RUNNING_SHARE_MIN:
-                    notes.append(f"sport recorded as {sport!r}, but {share:.0%} of the records "
-                                 "have running cadence, speed and step length: read as running")  # fmt: skip
-                    sport, foot, ts, cols = "running", True, ts_f, cols_f
-            if not synthetic_session:
-                left = _left_out(arrays[foot][0], start, end, starts, k)
-                if left:
-                    notes.append(f"{left} record(s) after the session's end and before the next "
-                                 "session (or the end of the file) left out of this run")  # fmt: skip
-            ts, cols, clean_notes = _clean_times(ts, cols)
-            notes += clean_notes
-            if start is None:
-                start = pd.Timestamp(int(ts[0]), tz="UTC") if len(ts) else None
-            cols.update(_time_columns(ts, start, intervals, notes))
-            timer_s, elapsed_s = _session_times(ts, start, end, intervals)
-            # the timer cannot run longer than the session lasted by the device's own clock
-            # (FR645m: whole-second events span 2-3 s more than its ms-precise elapsed time)
-            dev_elapsed = _num(sess.get("total_elapsed_time"))
-            if np.isfinite(dev_elapsed) and dev_elapsed > 0 and timer_s > dev_elapsed:
-                timer_s = dev_elapsed
-            recs = records_from_arrays(ts, cols, sub_sport=sub_sport)
-            laps = _laps_frame(seg.laps, start, end, rel_anchor)
-            summary = None if synthetic_session else _device_summary(sess, sport)
-            meta = {
-                "source": dec.source,
-                "sha256": dec.sha256,
-                "format": "fit",
-                "decoder": dec.decoder,
-                "session_index": session_index,
-                "sport": sport,
-                "sub_sport": sub_sport,
-                "manufacturer": manufacturer,
-                "product": product,
-                "device": None if manufacturer is None else f"{manufacturer}/{product}",
-                "start_time": start,
-                "utc_offset_s": offset_s,
-                "device_summary": summary,
-                "timer_time_s": timer_s,
-                "elapsed_time_s": elapsed_s,
-                "dev_field_units": {c: u for c, u in seg.dev_units.items() if c in recs},
-                "sets": [json_safe(s) for s in seg.sets if _in_window(s, start, end, rel_anchor)],
-                "warnings": notes,
-            }
-            session_index += 1
-            runs.append(Run(records=recs, laps=laps, meta=meta))
+        ctx = _segment_runs(dec, seg)
+        for k, sess in enumerate(ctx.sessions):
+            runs.append(_session_run(ctx, k, sess, len(runs)))
     return runs
+
+
+def _session_run(ctx: _SegmentRuns, k: int, sess: dict[str, Any], session_index: int) -> Run:
+    """The run of session ``k`` of a segment."""
+    seg = ctx.seg
+    sport = _sport_name(sess.get("sport"))
+    sub_sport = _sport_name(sess.get("sub_sport"))
+    foot = sport in FOOT_SPORTS
+    notes = list(ctx.notes)
+    start, end = ctx.windows[k]
+    ts, cols = ctx.select(foot, k)
+    if sport in _GENERIC_SPORTS and seg.has_records:
+        ts_f, cols_f = ctx.select(True, k)
+        share = _running_share(cols_f)
+        if share >= RUNNING_SHARE_MIN:
+            notes.append(f"sport recorded as {sport!r}, but {share:.0%} of the records "
+                         "have running cadence, speed and step length: read as running")  # fmt: skip
+            sport, foot, ts, cols = "running", True, ts_f, cols_f
+    if not ctx.synthetic:
+        left = _left_out(ctx.records(foot)[0], start, end, ctx.starts, k)
+        if left:
+            notes.append(f"{left} record(s) after the session's end and before the next "
+                         "session (or the end of the file) left out of this run")  # fmt: skip
+    ts, cols, clean_notes = _clean_times(ts, cols)
+    notes += clean_notes
+    if start is None:
+        start = pd.Timestamp(int(ts[0]), tz="UTC") if len(ts) else None
+    cols.update(_time_columns(ts, start, ctx.intervals, notes))
+    timer_s, elapsed_s = _session_times(ts, start, end, ctx.intervals)
+    # the timer cannot run longer than the session lasted by the device's own clock
+    # (FR645m: whole-second events span 2-3 s more than its ms-precise elapsed time)
+    dev_elapsed = _num(sess.get("total_elapsed_time"))
+    if np.isfinite(dev_elapsed) and dev_elapsed > 0 and timer_s > dev_elapsed:
+        timer_s = dev_elapsed
+    recs = records_from_arrays(ts, cols, sub_sport=sub_sport)
+    manufacturer, product = _device(seg.file_id)
+    meta = {
+        "source": ctx.dec.source,
+        "sha256": ctx.dec.sha256,
+        "format": "fit",
+        "decoder": ctx.dec.decoder,
+        "session_index": session_index,
+        "sport": sport,
+        "sub_sport": sub_sport,
+        "manufacturer": manufacturer,
+        "product": product,
+        "device": None if manufacturer is None else f"{manufacturer}/{product}",
+        "start_time": start,
+        "utc_offset_s": _local_offset_s(seg),
+        "device_summary": None if ctx.synthetic else _device_summary(sess, sport),
+        "timer_time_s": timer_s,
+        "elapsed_time_s": elapsed_s,
+        "dev_field_units": {c: u for c, u in seg.dev_units.items() if c in recs},
+        "sets": [json_safe(s) for s in seg.sets if _in_window(s, start, end, ctx.rel_anchor)],
+        "warnings": notes,
+    }
+    return Run(records=recs, laps=_laps_frame(seg.laps, start, end, ctx.rel_anchor), meta=meta)
 
 
 #: A forward step between consecutive records longer than this, with the timer running
