@@ -477,73 +477,74 @@ def _timer_intervals(events: list[dict[str, Any]], rel_anchor: pd.Timestamp | No
     return np.array(intervals, dtype=np.int64).reshape(-1, 2)
 
 
+def _record_times(seg: _Segment, rel_anchor: pd.Timestamp | None) -> np.ndarray:
+    """UTC times of a segment's records [int64 ns; int64 min when unknown], file order."""
+    missing = np.iinfo(np.int64).min
+    if seg.columns is None:
+        ts = np.full(len(seg.records), missing, dtype=np.int64)
+        for i, r in enumerate(seg.records):
+            t = _to_utc(r.get("timestamp"), rel_anchor)
+            if t is not None:
+                ts[i] = t.value
+        return ts
+    raw = seg.columns["timestamp"]
+    ts = np.full(len(raw), missing, dtype=np.int64)
+    ok = raw != missing
+    absolute = ok & (raw >= _RELATIVE_TIME_LIMIT)
+    epoch_ns = pd.Timestamp(_FIT_EPOCH).value
+    ts[absolute] = epoch_ns + raw[absolute] * 1_000_000_000
+    relative = ok & ~absolute
+    base = rel_anchor.value if rel_anchor is not None else epoch_ns
+    ts[relative] = base + raw[relative] * 1_000_000_000
+    return ts
+
+
+def _field(seg: _Segment, key: str) -> np.ndarray | None:
+    """One record field of a segment as floats (NaN where absent), None when no record has it."""
+    if seg.columns is not None:
+        arr = seg.columns.get(key)
+        return None if arr is None else np.asarray(arr, dtype=float)
+    if not any(key in r for r in seg.records):
+        return None
+    return np.array([_num(r.get(key)) for r in seg.records], dtype=float)
+
+
+def _some(arr: np.ndarray | None) -> bool:
+    return arr is not None and not np.isnan(arr).all()
+
+
 def _records_arrays(
     seg: _Segment, rel_anchor: pd.Timestamp | None, foot: bool
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """All records of a segment: UTC times [int64 ns; int64 min when unknown] and the
     canonical columns (file order, unsorted)."""
-    rows = seg.records
-    missing = np.iinfo(np.int64).min
-    if seg.columns is not None:
-        raw = seg.columns["timestamp"]
-        n = len(raw)
-        ts = np.full(n, missing, dtype=np.int64)
-        ok = raw != missing
-        absolute = ok & (raw >= _RELATIVE_TIME_LIMIT)
-        epoch_ns = pd.Timestamp(_FIT_EPOCH).value
-        ts[absolute] = epoch_ns + raw[absolute] * 1_000_000_000
-        relative = ok & ~absolute
-        base = rel_anchor.value if rel_anchor is not None else epoch_ns
-        ts[relative] = base + raw[relative] * 1_000_000_000
-    else:
-        n = len(rows)
-        ts = np.full(n, missing, dtype=np.int64)
-        for i, r in enumerate(rows):
-            t = _to_utc(r.get("timestamp"), rel_anchor)
-            if t is not None:
-                ts[i] = t.value
+    ts = _record_times(seg, rel_anchor)
     cols: dict[str, np.ndarray] = {}
-
-    def column(key: str) -> np.ndarray | None:
-        if seg.columns is not None:
-            arr = seg.columns.get(key)
-            return None if arr is None else np.asarray(arr, dtype=float)
-        if not any(key in r for r in rows):
-            return None
-        return np.array([_num(r.get(key)) for r in rows], dtype=float)
-
     for fit_name, (col, factor) in _RECORD_MAP.items():
-        arr = column(fit_name)
-        if arr is not None and not np.isnan(arr).all():
+        arr = _field(seg, fit_name)
+        if arr is not None and _some(arr):
             cols[col] = arr * factor
     for col, sources in _PREFERRED.items():
         merged = None
-        for src in sources:
-            arr = column(src)
-            if arr is None:
-                continue
-            merged = arr if merged is None else np.where(np.isnan(merged), arr, merged)
-        if merged is not None and not np.isnan(merged).all():
+        for arr in (_field(seg, src) for src in sources):
+            if arr is not None:
+                merged = arr if merged is None else np.where(np.isnan(merged), arr, merged)
+        if merged is not None and _some(merged):
             cols[col] = merged
-    if foot:
-        cad = column("cadence")
-        if cad is not None and not np.isnan(cad).all():
-            frac = column("fractional_cadence")
-            frac = np.zeros(n) if frac is None else np.nan_to_num(frac, nan=0.0)
-            cols["cadence_spm"] = 2.0 * (cad + frac)
-    if seg.columns is not None:
-        dev_cols = sorted(k for k in seg.columns if k.startswith("dev_"))
-    else:
-        dev_cols = sorted({k for r in rows for k in r if k.startswith("dev_")})
+    cad = _field(seg, "cadence") if foot else None
+    if cad is not None and _some(cad):
+        frac = _field(seg, "fractional_cadence")
+        frac = np.zeros(len(ts)) if frac is None else np.nan_to_num(frac, nan=0.0)
+        cols["cadence_spm"] = 2.0 * (cad + frac)
+    keys = seg.columns if seg.columns is not None else {k for r in seg.records for k in r}
+    dev_cols = sorted(k for k in keys if k.startswith("dev_"))
     for col in dev_cols:
-        arr = column(col)
-        if arr is not None and not np.isnan(arr).all():
+        arr = _field(seg, col)
+        if arr is not None and _some(arr):
             cols[col] = arr
-    if "power_w" not in cols:
-        for col in dev_cols:
-            if col in ("dev_power",) and "watt" in seg.dev_units.get(col, "watts").lower():
-                cols["power_w"] = cols[col]
-                break
+    if "power_w" not in cols and "dev_power" in cols:
+        if "watt" in seg.dev_units.get("dev_power", "watts").lower():
+            cols["power_w"] = cols["dev_power"]
     return ts, cols
 
 
