@@ -6,9 +6,10 @@ Readers translate their source's names into these; nothing downstream renames th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,11 +18,21 @@ from .errors import SchemaError
 
 __all__ = [
     "LAP_COLUMNS",
+    "LIBRARY_RUN_COLUMNS",
     "MOBILITY_COLUMNS",
+    "MOBILITY_DTYPES",
     "PLANES",
     "RECORD_COLUMNS",
     "REGIONS",
+    "RUN_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "Column",
     "Run",
+    "empty_runs",
+    "empty_sessions",
+    "mobility_session_id",
+    "runs_table",
+    "sessions_table",
     "validate_records",
     "validate_sessions",
 ]
@@ -92,6 +103,93 @@ MOBILITY_COLUMNS: dict[str, tuple[str, str]] = {
     "source": ("", "Where the session came from (file path; several joined by ';')."),
     "notes": ("", "Free text."),
 }
+
+#: dtype of each :data:`MOBILITY_COLUMNS` column ("object" holds tuples and dates).
+MOBILITY_DTYPES: dict[str, str] = {
+    "session_id": "str",
+    "start_time": "datetime64[us, UTC]",
+    "local_date": "object",
+    "duration_min": "float64",
+    "regions": "object",
+    "planes": "object",
+    "drills": "object",
+    "rpe": "float64",
+    "source": "str",
+    "notes": "str",
+}
+
+
+class Column(NamedTuple):
+    """One column of a table: its unit, what it holds and its dtype."""
+
+    unit: str
+    description: str
+    dtype: str
+
+
+_S, _F, _I, _T = "str", "float64", "int64", "datetime64[us, UTC]"
+
+#: The per-run metrics of ``summarize`` (one row per run), in order: name -> Column.
+_SUMMARY: dict[str, Column] = {
+    "source": Column("", "file the run was read from", _S),
+    "session_index": Column("", "0-based position of the session in its file (all sports counted)", _I),
+    "sport": Column("", "sport as the device recorded it", _S),
+    "sub_sport": Column("", "sub-sport as the device recorded it", _S),
+    "device": Column("", "manufacturer/product", _S),
+    "start_time": Column("UTC", "session start", _T),
+    "distance_m": Column("m", "distance covered", _F),
+    "elapsed_time_s": Column("s", "session duration, pauses included", _F),
+    "timer_time_s": Column("s", "time with the timer running", _F),
+    "moving_time_s": Column("s", "time running (moving samples)", _F),
+    "avg_speed_mps": Column("m/s", "distance / timer time", _F),
+    "avg_cadence_spm": Column("steps/min", "device-comparable average cadence, timer time", _F),
+    "running_cadence_spm": Column("steps/min", "average cadence over moving samples", _F),
+    "avg_step_length_m": Column("m", "device-comparable average step length", _F),
+    "avg_stride_length_m": Column("m", "2 x avg_step_length_m", _F),
+    "step_length_source": Column("", "device (per-record) or derived (speed / cadence)", _S),
+    "stride_dropoff_pct": Column("%", "late-run step-length drop-off at the same speed and grade", _F),
+    "stride_dropoff_raw_pct": Column("%", "late vs reference step length, not normalised", _F),
+    "stride_dropoff_ci95_low_pct": Column("%", "95 % interval of the drop-off, low end", _F),
+    "stride_dropoff_ci95_high_pct": Column("%", "95 % interval of the drop-off, high end", _F),
+    "cadence_drift_pct": Column("%", "late cadence vs speed/grade prediction (+ = higher)", _F),
+    "dropoff_reason": Column("", "why the drop-off is missing (empty when it is computed)", _S),
+    "dropoff_model": Column("", "speed+grade, or speed (no altitude)", _S),
+    "dropoff_warning": Column("", "a caveat on the drop-off (extrapolated speed, implausible size)", _S),
+    "gait_excluded_pct": Column("%", "timer time left out of the drop-off as walking, standing", _F),
+    "gait_cadence_spm": Column("steps/min", "the gait rule's cadence threshold (walking below it, when slow)", _F),
+    "gait_estimate_spm": Column("steps/min", "this run's own estimate of that threshold (for the athlete's)", _F),
+    "dropoff_elasticity": Column("", "the fresh part's own step-speed elasticity (for the personal model)", _F),
+    "dropoff_elasticity_se": Column("", "its standard error", _F),
+    "dropoff_prior": Column("", "population (this run alone) or personal (the athlete's runs)", _S),
+    "elevation_gain_m": Column("m", "total ascent", _F),
+    "avg_temperature_c": Column("degC", "mean temperature while running", _F),
+    "n_warnings": Column("", "data-quality notes attached by the reader", _I),
+}  # fmt: skip
+
+#: Columns the athlete library adds to each summary row: name -> Column.
+LIBRARY_RUN_COLUMNS: dict[str, Column] = {
+    "run_id": Column("", "stable id of the run (file content and session)", _S),
+    "athlete": Column("", "whose run it is", _S),
+    "source_sha256": Column("", "sha256 of the source file's stored bytes", _S),
+    "format": Column("", "the reader's format name", _S),
+    "utc_offset_s": Column("s", "local time offset at the run's start", _F),
+    "summary_only": Column("bool", "True when only the source's averages are known (no samples)", "bool"),
+    "device_summary_json": Column("", "the device's own session figures, as JSON", _S),
+    "warnings_json": Column("", "the reader's data-quality notes, as JSON", _S),
+    "records_file": Column("", "the library file holding the run's records", _S),
+    "activity_id": Column("", "the export's id of the activity (Strava/Garmin), when known", _S),
+    "imported_at": Column("UTC", "when the run was imported", _T),
+}  # fmt: skip
+
+#: The runs table: every :func:`~stridekeeper.metrics.summarize` column, then the library's.
+RUN_COLUMNS: dict[str, Column] = {**_SUMMARY, **LIBRARY_RUN_COLUMNS}
+
+#: The columns of :func:`~stridekeeper.metrics.summarize`'s row: name -> description with
+#: the unit in brackets.
+SUMMARY_COLUMNS: dict[str, str] = {
+    name: c.description + (f" [{c.unit}]" if c.unit not in ("", "UTC") else " (UTC)" if c.unit else "")
+    for name, c in _SUMMARY.items()
+}  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,3 +325,100 @@ def validate_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     if sessions["session_id"].duplicated().any():
         raise SchemaError("'session_id' must be unique")
     return sessions
+
+
+def _typed(values: Sequence[Any] | None, dtype: str, n: int) -> pd.Series:
+    if dtype == "object":
+        arr = np.empty(n, dtype=object)
+        for i, v in enumerate(values or ()):  # element-wise: keeps tuples and dates as objects
+            arr[i] = v
+        return pd.Series(arr, dtype=object)
+    if dtype.startswith("datetime64"):
+        idx = pd.DatetimeIndex(pd.to_datetime(list(values or ()), utc=True))
+        return pd.Series(idx.as_unit("us").array)
+    return pd.Series(list(values or ()), dtype=dtype)
+
+
+def empty_runs(columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """A runs table with no rows and every column typed as :data:`RUN_COLUMNS` says.
+
+    Parameters
+    ----------
+    columns
+        Keep these columns (default: all of :data:`RUN_COLUMNS`, in order).
+    """
+    names = list(RUN_COLUMNS) if columns is None else [c for c in columns if c in RUN_COLUMNS]
+    return pd.DataFrame({c: _typed(None, RUN_COLUMNS[c].dtype, 0) for c in names})
+
+
+def runs_table(
+    rows: Sequence[Mapping[str, Any]], columns: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Summary rows (dicts keyed by :data:`RUN_COLUMNS` names) as one table, in order.
+
+    Columns are those of ``columns`` (default: every :data:`SUMMARY_COLUMNS` column); a
+    value a row lacks is missing. No rows give :func:`empty_runs` of those columns.
+    """
+    names = list(SUMMARY_COLUMNS) if columns is None else list(columns)
+    if not rows:
+        return empty_runs(names)
+    return pd.DataFrame({c: [r.get(c) for r in rows] for c in names})
+
+
+def mobility_session_id(
+    start_time: pd.Timestamp, duration_min: float, regions: Iterable[str], drills: Iterable[str]
+) -> str:
+    """The stable id of a mobility session: the same session read twice gets the same id.
+
+    Parameters
+    ----------
+    start_time
+        Session start, tz-aware UTC.
+    duration_min
+        Duration. [min]
+    regions, drills
+        Body regions and drill names (order does not matter).
+    """
+    key = "|".join([start_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), f"{duration_min:.6f}",
+                    ",".join(sorted(regions)), ";".join(sorted(drills))])  # fmt: skip
+    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+def empty_sessions() -> pd.DataFrame:
+    """A mobility-session table with no rows, typed as :data:`MOBILITY_DTYPES`."""
+    return pd.DataFrame({c: _typed(None, MOBILITY_DTYPES[c], 0) for c in MOBILITY_COLUMNS})
+
+
+def sessions_table(
+    rows: Sequence[Mapping[str, Any]], extra: Mapping[str, Sequence[Any]] | None = None
+) -> pd.DataFrame:
+    """The canonical mobility-session table from one dict per session, by start time.
+
+    Parameters
+    ----------
+    rows
+        One mapping per session with every :data:`MOBILITY_COLUMNS` key but ``session_id``
+        (``start_time`` tz-aware). Ids come from :func:`mobility_session_id`; a repeat
+        of the same session within the table gets ``-2``, ``-3``... appended.
+    extra
+        More columns (name -> one value per row, kept as objects) after the canonical ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`MOBILITY_COLUMNS` typed as :data:`MOBILITY_DTYPES`, then ``extra``, sorted by
+        ``start_time`` (stable), index 0..n-1.
+    """
+    n = len(rows)
+    ids: list[str] = []
+    seen: dict[str, int] = {}
+    for r in rows:
+        start = pd.Timestamp(r["start_time"]).tz_convert("UTC")
+        base = mobility_session_id(start, r["duration_min"], r["regions"], r["drills"])
+        seen[base] = seen.get(base, 0) + 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    cols = {c: _typed(ids if c == "session_id" else [r[c] for r in rows], MOBILITY_DTYPES[c], n)
+            for c in MOBILITY_COLUMNS}  # fmt: skip
+    cols.update({c: _typed(v, "object", n) for c, v in (extra or {}).items()})
+    table = pd.DataFrame(cols)
+    return table.sort_values("start_time", kind="stable").reset_index(drop=True)

@@ -27,7 +27,6 @@ from fitdecode import profile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stridekeeper.io import fit_columnar
 from stridekeeper.io.fit import _message_dict, _num, _snake
 from stridekeeper.io.fit_columnar import (
     DEFAULT_MESSAGES,
@@ -485,6 +484,26 @@ def test_records_without_timestamp() -> None:
 
 @pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 1000, 4097, 65_537, 300_001])
 def test_numpy_crc_matches_the_fit_sdk_crc(n: int) -> None:
+    from stridekeeper.io import fit_crc as crc
+
     data = np.random.default_rng(n).integers(0, 256, n, dtype=np.uint8).tobytes()
-    assert fit_columnar._crc16_numpy(data) == fit_crc(data)
-    assert fit_columnar._crc16(data) == fit_crc(data)  # fastcrc when installed
+    reference = _sdk_crc(data)
+    assert crc.crc16_numpy(data) == reference
+    assert crc.fit_crc(data) == reference  # fastcrc when installed
+    assert crc.fit_crc(data[n // 3 :], crc.fit_crc(data[: n // 3])) == reference
+    assert crc._numpy_with_start(data[n // 3 :], crc.fit_crc(data[: n // 3])) == reference
+
+
+def _sdk_crc(data: bytes) -> int:
+    """``FitCRC_Get16`` of the FIT SDK, nibble by nibble as it is written there."""
+    table = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
+             0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)  # fmt: skip
+    crc = 0
+    for byte in data:
+        tmp = table[crc & 0xF]
+        crc = (crc >> 4) & 0x0FFF
+        crc = crc ^ tmp ^ table[byte & 0xF]
+        tmp = table[crc & 0xF]
+        crc = (crc >> 4) & 0x0FFF
+        crc = crc ^ tmp ^ table[(byte >> 4) & 0xF]
+    return crc

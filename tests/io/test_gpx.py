@@ -11,7 +11,7 @@ import pytest
 
 from stridekeeper.errors import CorruptFileError, DataQualityWarning, UnsupportedFormatError
 from stridekeeper.io import read_runs
-from stridekeeper.io._samples import haversine_m
+from stridekeeper.io.geo import haversine_m
 from stridekeeper.io.gpx import read_gpx
 from stridekeeper.metrics import summarize
 from stridekeeper.metrics.averages import avg_cadence_spm

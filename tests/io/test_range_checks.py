@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from stridekeeper.errors import DataQualityWarning
-from stridekeeper.io._common import finalize_records, records_from_arrays
 from stridekeeper.io.csv import read_csv_run
+from stridekeeper.io.records import finalize_records, records_from_arrays
 from stridekeeper.metrics.averages import avg_cadence_spm
 
 

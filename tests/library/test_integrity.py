@@ -329,8 +329,7 @@ def test_escape() -> None:
 
 
 def test_no_records_while_the_device_says_12_km_is_a_warning() -> None:
-    from stridekeeper.io._common import empty_records, finalize_records
-    from stridekeeper.io._samples import device_summary
+    from stridekeeper.io.records import device_summary, empty_records, finalize_records
     from stridekeeper.library.importer import _run_row
     from stridekeeper.schema import Run
 

@@ -62,7 +62,7 @@ def analyze_cohort(
     window_days: float = 14,
     controls: Sequence[str] | None = None,
     min_runs_per_athlete: int = MIN_RUNS_PER_ATHLETE,
-    _column: str | None = None,
+    column: str | None = None,
 ) -> CohortResult:
     """Within- and between-athlete association of exposure with drop-off.
 
@@ -86,6 +86,10 @@ def analyze_cohort(
         are always added.
     min_runs_per_athlete
         Athletes with fewer runs that have a drop-off and an exposure are left out.
+    column
+        The exposure column of ``linked`` to use (default:
+        :func:`~stridekeeper.analysis.link.exposure_column` of ``exposure`` and
+        ``window_days``).
 
     Returns
     -------
@@ -102,10 +106,10 @@ def analyze_cohort(
     """
     from .controls import DEFAULT_CONTROLS, MIN_RUNS, OUTCOME, select_controls
 
-    column = _column or exposure_column(exposure, window_days)
+    column = column or exposure_column(exposure, window_days)
     win = None if column == exposure else float(window_days)
     cands = tuple(DEFAULT_CONTROLS if controls is None else controls)
-    # training load and time trend (SCIENCE.md section 5), computed when the table lacks them
+    # training load and time trend (docs/methods.md), computed when the table lacks them
     if not all(c in linked.columns for c in LOAD_COLUMNS):
         linked = linked.assign(**{c: v for c, v in training_load(linked).items()})
     # a run with no earlier run has no known load: the athlete's median, not a lost run

@@ -1,4 +1,4 @@
-"""How consistently mobility work was done before given moments (SCIENCE.md section 4).
+"""How consistently mobility work was done before given moments (docs/methods.md).
 
 Everything here is pure and vectorised: reference times are matched to sessions with
 :func:`numpy.searchsorted` and windowed sums come from cumulative sums, so the cost grows
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from ..errors import SchemaError
 from ..schema import REGIONS
+from ..timezones import resolve_tz
 
 __all__ = ["consistency", "weekly_summary"]
 
@@ -327,19 +327,6 @@ def _ewm_load(s: np.ndarray, cum_min: np.ndarray, t: np.ndarray, span_days: floa
     return out
 
 
-def _zone(tz: str | tzinfo | int) -> tzinfo:
-    if isinstance(tz, bool):
-        raise TypeError("tz must be an IANA name, a tzinfo or an offset in seconds")
-    if isinstance(tz, int):
-        return timezone(timedelta(seconds=tz))
-    if isinstance(tz, str):
-        try:
-            return ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {tz!r}") from exc
-    return tz
-
-
 def weekly_summary(sessions: pd.DataFrame, tz: str | tzinfo | int | None = None) -> pd.DataFrame:
     """Mobility work per ISO week (Monday to Sunday) of the sessions' local dates.
 
@@ -386,7 +373,7 @@ def weekly_summary(sessions: pd.DataFrame, tz: str | tzinfo | int | None = None)
     if tz is None:
         day_ord = _day_ordinals(sessions["local_date"])
     else:
-        local = pd.DatetimeIndex(sessions["start_time"]).tz_convert(_zone(tz))
+        local = pd.DatetimeIndex(sessions["start_time"]).tz_convert(resolve_tz(tz))
         day_ord = local.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
     # 1970-01-01 was a Thursday: weekday (Mon = 0) = (days + 3) % 7.
     week_ord = day_ord - (day_ord + 3) % 7

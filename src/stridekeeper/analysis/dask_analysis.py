@@ -39,10 +39,10 @@ def _partitions(
     runs: pd.DataFrame, sessions: pd.DataFrame
 ) -> list[tuple[Any, np.ndarray, pd.DataFrame]]:
     """(athlete key, row positions in runs, that athlete's sessions), as link_exposure groups."""
-    from .link import _group_keys
+    from .link import athlete_keys
 
-    run_keys = _group_keys(runs["athlete"])
-    sess_keys = _group_keys(sessions["athlete"])
+    run_keys = athlete_keys(runs["athlete"])
+    sess_keys = athlete_keys(sessions["athlete"])
     return [(key, np.flatnonzero(run_keys == key), sessions[sess_keys == key])
             for key in pd.unique(run_keys)]  # fmt: skip
 
@@ -54,13 +54,13 @@ def _distributed_link(
     windows_days: Sequence[float],
     analyze_kw: dict[str, Any] | None,
 ) -> tuple[pd.DataFrame, dict[Any, Any]]:
-    from .link import link_exposure
+    from .link import MISSING_ATHLETE, link_exposure
 
     if len(runs) == 0 or "athlete" not in runs.columns or "athlete" not in sessions.columns:
         return link_exposure(runs, sessions, windows_days=windows_days), {}
     parts = _partitions(runs, sessions)
     futures = [client.submit(_athlete_link_and_analyze, runs.iloc[pos], own, list(windows_days),
-                             None if pd.isna(key) or key == "\0missing" else analyze_kw,
+                             None if pd.isna(key) or key == MISSING_ATHLETE else analyze_kw,
                              pure=False)
                for key, pos, own in parts]  # fmt: skip
     done = client.gather(futures)
@@ -147,6 +147,6 @@ def analyze_dask(
     column = exposure_column(exposure, window_days)
     windows = sorted({*LAG_WINDOWS_DAYS, float(window_days)})
     kw = {"exposure": exposure, "window_days": window_days, "controls": controls,
-          "seed": seed, "_column": column}  # fmt: skip
+          "seed": seed, "column": column}  # fmt: skip
     linked, per = _distributed_link(client, runs, sessions, windows, kw)
-    return analyze_linked(linked, **kw, _per_athlete=per)
+    return analyze_linked(linked, **kw, per_athlete=per)

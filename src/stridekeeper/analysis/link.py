@@ -1,4 +1,4 @@
-"""Link each run to the mobility work done before it (SCIENCE.md sections 4-5).
+"""Link each run to the mobility work done before it (docs/methods.md).
 
 The unit of analysis is one run; its exposure is computed by
 :func:`~stridekeeper.analysis.consistency.consistency` from the sessions that started
@@ -21,6 +21,8 @@ __all__ = [
     "LAGGED_WINDOWS_DAYS",
     "LAG_WINDOWS_DAYS",
     "LOAD_COLUMNS",
+    "MISSING_ATHLETE",
+    "athlete_keys",
     "exposure_column",
     "link_exposure",
     "place_date_only",
@@ -28,7 +30,9 @@ __all__ = [
     "window_label",
 ]
 
-#: Look-back windows chosen in advance (SCIENCE.md section 4). [days] ``2`` is the last 48 h.
+#: The shared key :func:`athlete_keys` gives rows without an athlete name.
+MISSING_ATHLETE = "\0missing"
+#: Look-back windows chosen in advance (docs/methods.md). [days] ``2`` is the last 48 h.
 LAG_WINDOWS_DAYS: tuple[float, ...] = (2, 7, 14, 28)
 #: Lagged windows ``(near, far)``: sessions from ``far`` to ``near`` days before the run, for
 #: delayed effects (e.g. ``(7, 35)``: 7 to 35 days before). Columns end in ``_7to35d``.
@@ -239,8 +243,8 @@ def link_exposure(
 
     per_athlete = "athlete" in runs.columns and "athlete" in sessions.columns
     if per_athlete:
-        run_groups = _group_keys(runs["athlete"])
-        sess_groups = _group_keys(sessions["athlete"])
+        run_groups = athlete_keys(runs["athlete"])
+        sess_groups = athlete_keys(sessions["athlete"])
     else:
         run_groups = np.zeros(n, dtype=object)
         sess_groups = np.zeros(len(sessions), dtype=object)
@@ -353,7 +357,7 @@ def _run_hours(runs: pd.DataFrame) -> np.ndarray:
 
 
 def training_load(runs: pd.DataFrame) -> pd.DataFrame:
-    """Training load before each run, from the runs table itself (SCIENCE.md section 5).
+    """Training load before each run, from the runs table itself (docs/methods.md).
 
     Running time is ``moving_time_s`` (else ``timer_time_s``, ``elapsed_time_s``); a run's
     own time is never counted, only runs that started strictly before it. Windows are whole
@@ -384,7 +388,7 @@ def training_load(runs: pd.DataFrame) -> pd.DataFrame:
     times = _utc_times(runs["start_time"]).reset_index(drop=True)
     hours = np.nan_to_num(_run_hours(runs), nan=0.0)
     groups = (
-        _group_keys(runs["athlete"]) if "athlete" in runs.columns else np.zeros(len(runs), object)
+        athlete_keys(runs["athlete"]) if "athlete" in runs.columns else np.zeros(len(runs), object)
     )
     out = {c: np.full(len(runs), np.nan) for c in LOAD_COLUMNS}
     ns_day = 86_400 * 10**9
@@ -417,10 +421,22 @@ def training_load(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=runs.index)
 
 
-def _group_keys(values: pd.Series) -> np.ndarray:
-    """Athlete names as objects, missing names as one shared key."""
+def athlete_keys(values: pd.Series) -> np.ndarray:
+    """The key :func:`link_exposure` groups runs and sessions by, one per row.
+
+    Parameters
+    ----------
+    values
+        An ``athlete`` column.
+
+    Returns
+    -------
+    numpy.ndarray
+        Athlete names as objects; every missing name is one shared key
+        (:data:`MISSING_ATHLETE`).
+    """
     keys = values.astype(object).to_numpy().copy()
-    keys[pd.isna(keys)] = "\0missing"
+    keys[pd.isna(keys)] = MISSING_ATHLETE
     return keys
 
 

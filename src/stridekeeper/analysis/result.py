@@ -1,6 +1,6 @@
 """Typed, immutable results of the analysis and their plain-English and JSON forms.
 
-The words follow SCIENCE.md section 5: an association is "associated with" or "no
+The words follow docs/statistics.md: an association is "associated with" or "no
 detectable association", never a claim about what brought it about; every statement
 carries N, the interval and what was controlled for.
 """
@@ -11,6 +11,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..jsonsafe import json_safe
 
 __all__ = [
     "CAVEATS",
@@ -128,23 +130,6 @@ def describe_exposure(exposure: str, window_days: float | None) -> str:
     return phrase + _span(window_days)
 
 
-def _clean(value: Any) -> Any:
-    """JSON-ready: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
-    if value is None:
-        return None
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return value.to_dict() if hasattr(value, "to_dict") else _clean(dataclasses.asdict(value))
-    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def _f(value: float | None, spec: str = ".2f") -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
@@ -226,7 +211,7 @@ class PartialResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN as None)."""
-        return _clean({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return json_safe({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
 
 
 @dataclass(frozen=True)
@@ -258,7 +243,7 @@ class LagResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return _clean(dataclasses.asdict(self))
+        return json_safe(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -293,7 +278,7 @@ class ExploratoryResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return _clean(dataclasses.asdict(self))
+        return json_safe(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -328,7 +313,7 @@ class DoseBand:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (infinite limits as None)."""
-        return _clean(dataclasses.asdict(self))
+        return json_safe(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -351,7 +336,7 @@ class TypicalVariation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return _clean(dataclasses.asdict(self))
+        return json_safe(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -374,7 +359,7 @@ class Effect:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return _clean(dataclasses.asdict(self))
+        return json_safe(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -416,7 +401,7 @@ class CohortResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return _clean({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return json_safe({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
 
     def to_text(self) -> str:
         """A short paragraph."""
@@ -645,7 +630,7 @@ class AnalysisResult:
             if f.name == "athletes":
                 out[f.name] = {name: res.to_dict() for name, res in value} if value else None
             else:
-                out[f.name] = _clean(value)
+                out[f.name] = json_safe(value)
         n_tried = len(self.exploratory) or len(self.lag_scan)
         out["lag_scan_note"] = (
             f"p_adjusted: Benjamini-Hochberg adjustment over all {n_tried} exposure x window "

@@ -1,4 +1,4 @@
-"""Does mobility consistency go with preserved stride? Statistics said honestly (SCIENCE.md §5).
+"""Does mobility consistency go with preserved stride? Statistics said honestly (docs/statistics.md).
 
 One run is the unit of analysis, ``stride_dropoff_pct`` the outcome and one consistency
 measure in one window the exposure (default: sessions per week over the prior 14 days).
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -380,8 +380,8 @@ def partial_regression(
 
     On simulated athletes with about 56 runs the HAC test rejected a true null 12-16 % of the
     time at alpha = 0.05 (its variance estimate is too noisy with so few runs), the AR(1)
-    model 6-7 %; hence the AR(1) model is the one reported (SCIENCE.md section 5 allows
-    either). Rows with a NaN anywhere are dropped; controls that are collinear with the
+    model 6-7 %; hence the AR(1) model is the one reported (docs/methods.md names
+    both). Rows with a NaN anywhere are dropped; controls that are collinear with the
     others are left out.
 
     Parameters
@@ -657,7 +657,7 @@ def analyze(
                            lagged_windows_days=sorted(lagged), date_only=date_only)  # fmt: skip
     return analyze_linked(
         linked, exposure=exposure, window_days=window_days, controls=controls, seed=seed,
-        _column=column,
+        column=column,
     )  # fmt: skip
 
 
@@ -674,8 +674,8 @@ def analyze_linked(
     window_days: float = 14,
     controls: Sequence[str] | None = None,
     seed: int = 0,
-    _column: str | None = None,
-    _per_athlete: dict[Any, AnalysisResult] | None = None,
+    column: str | None = None,
+    per_athlete: Mapping[Any, AnalysisResult] | None = None,
 ) -> AnalysisResult:
     """:func:`analyze` on a runs table that already carries the exposure columns.
 
@@ -691,12 +691,19 @@ def analyze_linked(
         Output of :func:`~stridekeeper.analysis.link.link_exposure`.
     exposure, window_days, controls, seed
         As in :func:`analyze`.
+    column
+        The exposure column of ``linked`` to use (default:
+        :func:`~stridekeeper.analysis.link.exposure_column` of ``exposure`` and
+        ``window_days``).
+    per_athlete
+        Results of single athletes already analysed elsewhere (e.g. one Dask task per
+        athlete), by athlete name; they are used as given instead of being computed again.
 
     Returns
     -------
     AnalysisResult
     """
-    column = _column or exposure_column(exposure, window_days)
+    column = column or exposure_column(exposure, window_days)
     win = None if column == exposure else _parse_window(window_days)
     if column not in linked.columns:
         raise ValueError(f"exposure column {column!r} is not in the table; run link_exposure "
@@ -708,14 +715,14 @@ def analyze_linked(
 
         per = []
         for name in athletes:
-            if _per_athlete is not None and name in _per_athlete:  # computed elsewhere (Dask)
-                per.append((str(name), _per_athlete[name]))
+            if per_athlete is not None and name in per_athlete:  # computed elsewhere (Dask)
+                per.append((str(name), per_athlete[name]))
                 continue
             own = linked[linked["athlete"].astype(object) == name]
             per.append((str(name), analyze_linked(own, exposure=exposure, window_days=window_days,
-                                                  controls=controls, seed=seed, _column=column)))  # fmt: skip
+                                                  controls=controls, seed=seed, column=column)))  # fmt: skip
         cohort = analyze_cohort(linked, exposure=exposure, window_days=window_days,
-                                controls=control_candidates, _column=column)  # fmt: skip
+                                controls=control_candidates, column=column)  # fmt: skip
         y_all = _numeric(linked, OUTCOME) if OUTCOME in linked.columns else np.array([])
         x_all = _numeric(linked, column)
         usable = int((np.isfinite(y_all) & np.isfinite(x_all)).sum()) if len(y_all) else 0

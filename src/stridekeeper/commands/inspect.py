@@ -11,7 +11,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .output import INSPECT_KEYS, _clean, _expand, _Failures, _print_table
+from ..jsonsafe import json_safe
+from .output import INSPECT_KEYS, _expand, _Failures, _print_table
 
 log = logging.getLogger("stridekeeper")
 
@@ -49,7 +50,7 @@ def run_to_dict(run: Any, summary: Any) -> dict[str, Any]:
         }  # fmt: skip
     )
     row["warnings"] = list(run.meta.get("warnings", []))
-    return {k: _clean(row.get(k)) for k in INSPECT_KEYS}
+    return {k: json_safe(row.get(k)) for k in INSPECT_KEYS}
 
 
 def _read_quietly(

@@ -157,15 +157,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     """List the library's runs (``--json``: the inspect keys plus ``run_id``); exit 1 when
     the quick check finds damage (each problem is a line on stderr)."""
+    from ..jsonsafe import json_safe
     from ..library import Library
-    from .output import INSPECT_KEYS, _clean
+    from .output import INSPECT_KEYS
 
     lib = Library.open(args.library)  # logs each problem the quick check finds
     # only the columns shown: the stored table also has ids, hashes, paths and timestamps
     cols = [*INSPECT_KEYS, "stride_dropoff_ci95_low_pct", "stride_dropoff_ci95_high_pct",
             "device_summary_json", "warnings_json", "run_id", "athlete", "utc_offset_s"]  # fmt: skip
     runs = lib.runs(since=args.since, until=args.until, athlete=args.athlete, columns=cols)
-    rows = [_runs_row(r, INSPECT_KEYS, _clean) for r in runs.to_dict("records")]
+    rows = [_runs_row(r, INSPECT_KEYS, json_safe) for r in runs.to_dict("records")]
     if args.json:
         # one run a line: the C encoder (indent= falls back to pure Python, 5x slower)
         body = ",\n".join(json.dumps(row, allow_nan=False) for row in rows)

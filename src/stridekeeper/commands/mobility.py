@@ -10,7 +10,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .output import _clean, _Failures
+from ..jsonsafe import json_safe
+from .output import _Failures
 
 log = logging.getLogger("stridekeeper")
 
@@ -42,11 +43,11 @@ def register(sub: Any) -> None:
 
 def _tz_arg(value: str) -> str:
     """argparse type of ``--tz``: an IANA zone name (checked here, so a typo is a usage error)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from ..timezones import resolve_tz
 
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        resolve_tz(value)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(
             f"unknown time zone {value!r}; give an IANA name such as 'Europe/Copenhagen' or 'UTC'"
         ) from exc
@@ -74,7 +75,7 @@ def mobility_session_to_dict(row: dict[str, Any]) -> dict[str, Any]:
             value = list(value or ())
         elif col == "start_time" and value is not None:
             value = value.tz_convert("UTC")
-        out[col] = _clean(value)
+        out[col] = json_safe(value)
     return out
 
 
@@ -166,8 +167,8 @@ def cmd_mobility(args: argparse.Namespace) -> int:
     if args.json:
         out = {
             "sessions": sessions,
-            "errors": [_clean(dataclasses.asdict(e)) for e in result.errors],
-            "weekly": [_clean(w) for w in weekly.to_dict("records")],
+            "errors": [json_safe(dataclasses.asdict(e)) for e in result.errors],
+            "weekly": [json_safe(w) for w in weekly.to_dict("records")],
         }
         json.dump(out, sys.stdout, indent=2)
         print()

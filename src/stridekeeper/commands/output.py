@@ -33,23 +33,6 @@ class _Failures:
               file=sys.stderr)  # fmt: skip
 
 
-def _clean(value: Any) -> Any:
-    """JSON-ready: NaN -> None, numpy scalars -> Python, timestamps -> ISO 8601."""
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
-        value = value.item()
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else value
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def _expand(paths: Sequence[str], suffixes: tuple[str, ...]) -> Iterator[Path]:
     for p in paths:
         path = Path(p)

@@ -67,10 +67,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
-from ..schema import MOBILITY_COLUMNS, Run, validate_sessions
-from ._common import attach_grade, empty_records, finalize_records, json_safe
-from ._samples import device_summary, empty_laps, filter_sport, warn_notes
+from ..jsonsafe import json_safe
+from ..schema import Run, sessions_table, validate_sessions
 from ._xml import XmlDamage, looks_like_xml, sax_feed, sniff_root
+from .geo import attach_grade
+from .records import (
+    device_summary,
+    empty_laps,
+    empty_records,
+    filter_sport,
+    finalize_records,
+    warn_notes,
+)
 from .source import Opened, Source, is_zip, zip_member_names
 
 __all__ = [
@@ -891,46 +899,14 @@ def _read_runs(src: _Source, first: _WorkoutPass, notes: list[str]) -> list[Run]
 
 
 # --------------------------------------------------------------------------- mobility
-def _session_key(start: pd.Timestamp, duration_min: float, regions: tuple, drills: tuple) -> str:
-    """The id scheme of the mobility-log reader: the same session gets the same id."""
-    key = "|".join([start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), f"{duration_min:.6f}",
-                    ",".join(sorted(regions)), ";".join(sorted(drills))])  # fmt: skip
-    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
-
-
 def _kind_words(activity_type: str) -> str:
     base = activity_type.removeprefix("HKWorkoutActivityType")
     return " ".join(w.lower() for w in re.findall(r"[A-Z][a-z]*", base)) or base.lower()
 
 
 def _sessions_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    def obj(values: list[Any]) -> pd.Series:
-        arr = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):
-            arr[i] = v
-        return pd.Series(arr, dtype=object)
-
-    ids: list[str] = []
-    seen: dict[str, int] = {}
-    for r in rows:
-        base = _session_key(r["start_time"], r["duration_min"], (), ())
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-    starts = pd.DatetimeIndex([r["start_time"] for r in rows], tz="UTC") if rows else \
-        pd.DatetimeIndex([], tz="UTC")  # fmt: skip
-    table = pd.DataFrame({
-        "session_id": pd.Series(ids, dtype=str),
-        "start_time": pd.Series(starts.as_unit("us").array),
-        "local_date": obj([r["local_date"] for r in rows]),
-        "duration_min": pd.Series([r["duration_min"] for r in rows], dtype="float64"),
-        "regions": obj([() for _ in rows]),
-        "planes": obj([() for _ in rows]),
-        "drills": obj([() for _ in rows]),
-        "rpe": pd.Series([np.nan] * len(rows), dtype="float64"),
-        "source": pd.Series([r["source"] for r in rows], dtype=str),
-        "notes": pd.Series([r["notes"] for r in rows], dtype=str),
-    })[list(MOBILITY_COLUMNS)]  # fmt: skip
-    return table.sort_values("start_time", kind="stable").reset_index(drop=True)
+    return sessions_table([{"regions": (), "planes": (), "drills": (), "rpe": np.nan, **r}
+                           for r in rows])  # fmt: skip
 
 
 def read_apple_health_mobility(

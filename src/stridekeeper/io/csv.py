@@ -58,21 +58,18 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._common import attach_grade, finalize_records, times_utc
-from ._samples import (
-    accel_spikes,
+from .geo import accel_spikes, attach_grade, gps_distance, speed_from_distance
+from .parsing import MISSING_TOKENS, csv_rows, parse_numbers, times_utc
+from .records import (
     cadence_convention,
     clean_index,
-    csv_rows,
-    decode_text,
     empty_laps,
     filter_sport,
-    gps_distance,
+    finalize_records,
     infer_timer,
-    speed_from_distance,
     warn_notes,
 )
-from .source import Source, csv_header, open_source
+from .source import Source, csv_header, decode_text, open_source
 
 __all__ = ["COLUMN_MAP_KEYS", "TZ_ABBREVIATIONS", "read_csv_run", "sniff"]
 
@@ -168,7 +165,7 @@ _UNITS: dict[str, str] = {
 _DURATION = re.compile(r"^\s*-?\d+(:\d{1,2}){1,2}(\.\d+)?\s*$")
 _ABBR = re.compile(r"(?<![A-Za-z])([A-Z]{1,5})(?![A-Za-z])")
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})\s*$")
-_MISSING = {"", "--", "-", "nan", "NaN", "NA", "N/A", "null", "None"}
+_MISSING = MISSING_TOKENS
 
 
 @dataclass
@@ -232,14 +229,6 @@ def header_is_canonical(header: str) -> bool:
 
 
 # --------------------------------------------------------------------------- values
-def _numbers(values: pd.Series, decimal_comma: bool) -> np.ndarray:
-    s = values.astype(str).str.strip()
-    s = s.where(~s.isin(_MISSING), "")
-    if decimal_comma:
-        s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
-
-
 def _durations_s(values: pd.Series) -> np.ndarray:
     """``h:mm:ss``, ``mm:ss`` or plain numbers as seconds."""
     s = values.astype(str).str.strip()
@@ -509,7 +498,8 @@ def _read(data: bytes, name: str, sha: str, column_map: Mapping[str, str],
         )
 
     def num(c: _Col) -> np.ndarray:
-        return _numbers(_column(rows, c.position), decimal_comma)
+        return parse_numbers(_column(rows, c.position), decimal_comma=decimal_comma,
+                             thousands=False)  # fmt: skip
 
     out: dict[str, np.ndarray] = {}
 

@@ -46,9 +46,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
+from ..jsonsafe import json_safe
 from ..schema import Run
-from ._common import json_safe, records_from_arrays
-from ._samples import filter_sport, warn_notes
+from .records import filter_sport, records_from_arrays, warn_notes
 from .source import Source, open_source
 
 __all__ = ["FOOT_SPORTS", "MOBILITY_SUB_SPORTS", "decode_fit", "is_fit", "read_fit"]
@@ -197,7 +197,6 @@ def decode_fit(source: Source, *, name: str | None = None, fast: bool = True) ->
     CorruptFileError
         The file is a FIT file but nothing could be decoded.
     """
-    import fitdecode  # local: keeps `stridekeeper --help` light
 
     data, name, sha = open_source(source, name)
     if len(data) == 0:
@@ -214,10 +213,118 @@ def decode_fit(source: Source, *, name: str | None = None, fast: bool = True) ->
         if col is not None:
             return DecodedFit(name, sha, [_segment_from_columnar(c) for c in col.segments], [],
                               None, decoder="columnar")  # fmt: skip
+    return _decode_with_fitdecode(data, name, sha)
+
+
+#: FIT message name -> the ``_Segment`` list that collects it.
+_SEGMENT_LISTS = {"event": "events", "session": "sessions", "lap": "laps", "set": "sets",
+                  "sport": "sports"}  # fmt: skip
+
+
+def _dev_column(
+    fd: Any, key: tuple[int, int], dev_names: dict[tuple[int, int], str], notes: list[str]
+) -> str:
+    """The records column of one developer field (named once per segment and app field)."""
+    known = dev_names.get(key)
+    if known is not None:
+        return known
+    if isinstance(fd.name, str) and fd.name.strip():
+        col = "dev_" + _snake(fd.name)
+        if col in dev_names.values():
+            col = f"{col}_{key[0]}"
+    else:
+        col = unnamed_dev_column(*key)
+        what = "has no name" if fd.name is None or isinstance(fd.name, str) else (
+            "has a name that isn't text")  # fmt: skip
+        notes.append(f"developer field {key[1]} of app {key[0]} {what} "
+                     f"in its description: kept as {col}")  # fmt: skip
+    dev_names[key] = col
+    return col
+
+
+def _dev_units(fd: Any, col: str, notes: list[str]) -> str:
+    """A developer field's units, when they are text (else dropped with a note)."""
+    units = getattr(fd, "units", None)
+    if units is not None and not isinstance(units, str):
+        notes.append(f"developer field {col}: units {units!r:.40} aren't text; dropped")
+        return ""
+    return units or ""
+
+
+def _record_dict(
+    frame: Any, seg: _Segment, dev_names: dict[tuple[int, int], str], notes: list[str]
+) -> dict[str, Any]:
+    """One ``record`` message as a dict, developer fields under their ``dev_`` columns."""
+    rec = _message_dict(frame)
+    for fd in frame.fields:
+        if getattr(fd.field_def, "is_dev", False) and fd.value is not None:
+            key = (fd.field_def.dev_data_index, fd.field_def.def_num)
+            new = key not in dev_names
+            col = _dev_column(fd, key, dev_names, notes)
+            if new:
+                seg.dev_units[col] = _dev_units(fd, col, notes)
+            rec[col] = fd.value
+    return rec
+
+
+def _add_message(
+    frame: Any, seg: _Segment, dev_names: dict[tuple[int, int], str], notes: list[str]
+) -> None:
+    """File one decoded data message into its segment."""
+    mname = frame.name
+    if mname == "record":
+        seg.records.append(_record_dict(frame, seg, dev_names, notes))
+    elif mname in _SEGMENT_LISTS:
+        getattr(seg, _SEGMENT_LISTS[mname]).append(_message_dict(frame))
+    elif mname == "file_id":
+        if not seg.file_id:
+            seg.file_id = _message_dict(frame)
+    elif mname == "activity":
+        seg.activity = _message_dict(frame)
+
+
+def _read_frames(reader: Any, name: str, segments: list[_Segment], notes: list[str]) -> int | None:
+    """Walk fitdecode's frames into ``segments``; the byte offset of any damage, else None."""
+    import fitdecode
+
+    dev_names: dict[tuple[int, int], str] = {}
+    try:
+        for frame in reader:
+            if isinstance(frame, fitdecode.FitHeader):
+                segments.append(_Segment())
+                dev_names = {}
+            elif isinstance(frame, fitdecode.FitDataMessage):
+                if not segments:
+                    segments.append(_Segment())
+                _add_message(frame, segments[-1], dev_names, notes)
+    except fitdecode.FitHeaderError as exc:
+        at = _offset(exc, reader)
+        if not segments:
+            raise CorruptFileError(name, f"not a valid FIT header ({exc})", at) from exc
+        notes.append(f"stray bytes after the last complete FIT file at byte {at}: "
+                     f"ignored ({exc})")  # fmt: skip
+    except Exception as exc:  # fitdecode can raise many types on damaged bytes
+        at = _offset(exc, reader)
+        notes.append(f"file damaged or truncated at byte {at} "
+                     f"({type(exc).__name__}: {exc}); data before it recovered")  # fmt: skip
+        return at
+    return None
+
+
+def _warning_note(msg: str) -> str:
+    if "CRC" in msg:
+        return f"checksum mismatch ({msg}); values decoded as they are"
+    if "invalid field size" in msg:
+        return f"malformed field definition ({msg}); field read as raw bytes"
+    return f"decoder warning: {msg}"
+
+
+def _decode_with_fitdecode(data: bytes, name: str, sha: str) -> DecodedFit:
+    """The fitdecode path of :func:`decode_fit`: tolerant of damage, notes on what it saw."""
+    import fitdecode
+
     segments: list[_Segment] = []
     notes: list[str] = []
-    damaged_at: int | None = None
-    dev_names: dict[tuple[int, int], str] = {}
     reader = fitdecode.FitReader(
         io.BytesIO(data),
         check_crc=fitdecode.CrcCheck.WARN,
@@ -225,80 +332,8 @@ def decode_fit(source: Source, *, name: str | None = None, fast: bool = True) ->
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            for frame in reader:
-                if isinstance(frame, fitdecode.FitHeader):
-                    segments.append(_Segment())
-                    dev_names = {}
-                    continue
-                if not isinstance(frame, fitdecode.FitDataMessage):
-                    continue
-                if not segments:
-                    segments.append(_Segment())
-                seg = segments[-1]
-                mname = frame.name
-                if mname == "record":
-                    rec = _message_dict(frame)
-                    for fd in frame.fields:
-                        if getattr(fd.field_def, "is_dev", False) and fd.value is not None:
-                            key = (fd.field_def.dev_data_index, fd.field_def.def_num)
-                            col = dev_names.get(key)
-                            if col is None:
-                                if isinstance(fd.name, str) and fd.name.strip():
-                                    col = "dev_" + _snake(fd.name)
-                                    if col in dev_names.values():
-                                        col = f"{col}_{key[0]}"
-                                else:
-                                    col = unnamed_dev_column(*key)
-                                    what = ("has no name" if fd.name is None or isinstance(
-                                        fd.name, str) else "has a name that isn't text")  # fmt: skip
-                                    notes.append(
-                                        f"developer field {key[1]} of app {key[0]} {what} "
-                                        f"in its description: kept as {col}"
-                                    )
-                                dev_names[key] = col
-                                units = getattr(fd, "units", None)
-                                if units is not None and not isinstance(units, str):
-                                    notes.append(f"developer field {col}: units {units!r:.40} "
-                                                 "aren't text; dropped")  # fmt: skip
-                                    units = None
-                                seg.dev_units[col] = units or ""
-                            rec[col] = fd.value
-                    seg.records.append(rec)
-                elif mname == "event":
-                    seg.events.append(_message_dict(frame))
-                elif mname == "session":
-                    seg.sessions.append(_message_dict(frame))
-                elif mname == "lap":
-                    seg.laps.append(_message_dict(frame))
-                elif mname == "file_id":
-                    if not seg.file_id:
-                        seg.file_id = _message_dict(frame)
-                elif mname == "activity":
-                    seg.activity = _message_dict(frame)
-                elif mname == "set":
-                    seg.sets.append(_message_dict(frame))
-                elif mname == "sport":
-                    seg.sports.append(_message_dict(frame))
-        except fitdecode.FitHeaderError as exc:
-            damaged_at = _offset(exc, reader)
-            if not segments:
-                raise CorruptFileError(name, f"not a valid FIT header ({exc})", damaged_at) from exc
-            notes.append(f"stray bytes after the last complete FIT file at byte {damaged_at}: "
-                         f"ignored ({exc})")  # fmt: skip
-            damaged_at = None
-        except Exception as exc:  # fitdecode can raise many types on damaged bytes
-            damaged_at = _offset(exc, reader)
-            notes.append(f"file damaged or truncated at byte {damaged_at} "
-                         f"({type(exc).__name__}: {exc}); data before it recovered")  # fmt: skip
-    for w in caught:
-        msg = str(w.message)
-        if "CRC" in msg:
-            notes.append(f"checksum mismatch ({msg}); values decoded as they are")
-        elif "invalid field size" in msg:
-            notes.append(f"malformed field definition ({msg}); field read as raw bytes")
-        else:
-            notes.append(f"decoder warning: {msg}")
+        damaged_at = _read_frames(reader, name, segments, notes)
+    notes.extend(_warning_note(str(w.message)) for w in caught)
     if not any(s.has_records or s.sessions for s in segments):
         ftype = next((s.file_id.get("type") for s in segments if s.file_id), None)
         if damaged_at is None and ftype not in (None, "activity", 4):
@@ -441,73 +476,74 @@ def _timer_intervals(events: list[dict[str, Any]], rel_anchor: pd.Timestamp | No
     return np.array(intervals, dtype=np.int64).reshape(-1, 2)
 
 
+def _record_times(seg: _Segment, rel_anchor: pd.Timestamp | None) -> np.ndarray:
+    """UTC times of a segment's records [int64 ns; int64 min when unknown], file order."""
+    missing = np.iinfo(np.int64).min
+    if seg.columns is None:
+        ts = np.full(len(seg.records), missing, dtype=np.int64)
+        for i, r in enumerate(seg.records):
+            t = _to_utc(r.get("timestamp"), rel_anchor)
+            if t is not None:
+                ts[i] = t.value
+        return ts
+    raw = seg.columns["timestamp"]
+    ts = np.full(len(raw), missing, dtype=np.int64)
+    ok = raw != missing
+    absolute = ok & (raw >= _RELATIVE_TIME_LIMIT)
+    epoch_ns = pd.Timestamp(_FIT_EPOCH).value
+    ts[absolute] = epoch_ns + raw[absolute] * 1_000_000_000
+    relative = ok & ~absolute
+    base = rel_anchor.value if rel_anchor is not None else epoch_ns
+    ts[relative] = base + raw[relative] * 1_000_000_000
+    return ts
+
+
+def _field(seg: _Segment, key: str) -> np.ndarray | None:
+    """One record field of a segment as floats (NaN where absent), None when no record has it."""
+    if seg.columns is not None:
+        arr = seg.columns.get(key)
+        return None if arr is None else np.asarray(arr, dtype=float)
+    if not any(key in r for r in seg.records):
+        return None
+    return np.array([_num(r.get(key)) for r in seg.records], dtype=float)
+
+
+def _some(arr: np.ndarray | None) -> bool:
+    return arr is not None and not np.isnan(arr).all()
+
+
 def _records_arrays(
     seg: _Segment, rel_anchor: pd.Timestamp | None, foot: bool
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """All records of a segment: UTC times [int64 ns; int64 min when unknown] and the
     canonical columns (file order, unsorted)."""
-    rows = seg.records
-    missing = np.iinfo(np.int64).min
-    if seg.columns is not None:
-        raw = seg.columns["timestamp"]
-        n = len(raw)
-        ts = np.full(n, missing, dtype=np.int64)
-        ok = raw != missing
-        absolute = ok & (raw >= _RELATIVE_TIME_LIMIT)
-        epoch_ns = pd.Timestamp(_FIT_EPOCH).value
-        ts[absolute] = epoch_ns + raw[absolute] * 1_000_000_000
-        relative = ok & ~absolute
-        base = rel_anchor.value if rel_anchor is not None else epoch_ns
-        ts[relative] = base + raw[relative] * 1_000_000_000
-    else:
-        n = len(rows)
-        ts = np.full(n, missing, dtype=np.int64)
-        for i, r in enumerate(rows):
-            t = _to_utc(r.get("timestamp"), rel_anchor)
-            if t is not None:
-                ts[i] = t.value
+    ts = _record_times(seg, rel_anchor)
     cols: dict[str, np.ndarray] = {}
-
-    def column(key: str) -> np.ndarray | None:
-        if seg.columns is not None:
-            arr = seg.columns.get(key)
-            return None if arr is None else np.asarray(arr, dtype=float)
-        if not any(key in r for r in rows):
-            return None
-        return np.array([_num(r.get(key)) for r in rows], dtype=float)
-
     for fit_name, (col, factor) in _RECORD_MAP.items():
-        arr = column(fit_name)
-        if arr is not None and not np.isnan(arr).all():
+        arr = _field(seg, fit_name)
+        if arr is not None and _some(arr):
             cols[col] = arr * factor
     for col, sources in _PREFERRED.items():
         merged = None
-        for src in sources:
-            arr = column(src)
-            if arr is None:
-                continue
-            merged = arr if merged is None else np.where(np.isnan(merged), arr, merged)
-        if merged is not None and not np.isnan(merged).all():
+        for arr in (_field(seg, src) for src in sources):
+            if arr is not None:
+                merged = arr if merged is None else np.where(np.isnan(merged), arr, merged)
+        if merged is not None and _some(merged):
             cols[col] = merged
-    if foot:
-        cad = column("cadence")
-        if cad is not None and not np.isnan(cad).all():
-            frac = column("fractional_cadence")
-            frac = np.zeros(n) if frac is None else np.nan_to_num(frac, nan=0.0)
-            cols["cadence_spm"] = 2.0 * (cad + frac)
-    if seg.columns is not None:
-        dev_cols = sorted(k for k in seg.columns if k.startswith("dev_"))
-    else:
-        dev_cols = sorted({k for r in rows for k in r if k.startswith("dev_")})
+    cad = _field(seg, "cadence") if foot else None
+    if cad is not None and _some(cad):
+        frac = _field(seg, "fractional_cadence")
+        frac = np.zeros(len(ts)) if frac is None else np.nan_to_num(frac, nan=0.0)
+        cols["cadence_spm"] = 2.0 * (cad + frac)
+    keys = seg.columns if seg.columns is not None else {k for r in seg.records for k in r}
+    dev_cols = sorted(k for k in keys if k.startswith("dev_"))
     for col in dev_cols:
-        arr = column(col)
-        if arr is not None and not np.isnan(arr).all():
+        arr = _field(seg, col)
+        if arr is not None and _some(arr):
             cols[col] = arr
-    if "power_w" not in cols:
-        for col in dev_cols:
-            if col in ("dev_power",) and "watt" in seg.dev_units.get(col, "watts").lower():
-                cols["power_w"] = cols[col]
-                break
+    if "power_w" not in cols and "dev_power" in cols:
+        if "watt" in seg.dev_units.get("dev_power", "watts").lower():
+            cols["power_w"] = cols["dev_power"]
     return ts, cols
 
 
@@ -535,9 +571,9 @@ def _device_summary(sess: dict[str, Any], sport: str | None) -> dict[str, Any]:
         "total_ascent_m": _num(sess.get("total_ascent")),
         "avg_temperature_c": _num(sess.get("avg_temperature")),
     }
-    out = {k: (None if np.isnan(v) else float(v)) for k, v in out.items()}
-    out["raw"] = json_safe(sess)
-    return out
+    summary: dict[str, Any] = {k: (None if np.isnan(v) else float(v)) for k, v in out.items()}
+    summary["raw"] = json_safe(sess)
+    return summary
 
 
 def _local_offset_s(seg: _Segment) -> float | None:
@@ -561,110 +597,139 @@ def _local_offset_s(seg: _Segment) -> float | None:
     return float(round(off / 900.0) * 900.0)
 
 
+@dataclass
+class _SegmentRuns:
+    """What every session of one segment shares while its runs are built."""
+
+    dec: DecodedFit
+    seg: _Segment
+    rel_anchor: pd.Timestamp | None
+    intervals: Any
+    jumps: list[tuple[int, int]]
+    sessions: list[dict[str, Any]]
+    synthetic: bool
+    notes: list[str]
+    windows: list[Any] = field(default_factory=list)
+    arrays: dict[bool, tuple[np.ndarray, dict[str, np.ndarray]]] = field(default_factory=dict)
+
+    @property
+    def starts(self) -> list[Any]:
+        return [w[0] for w in self.windows]
+
+    def records(self, foot: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """All records of the segment with the cadence rule of ``foot`` (cached per rule)."""
+        if foot not in self.arrays:
+            got = (_records_arrays(self.seg, self.rel_anchor, foot) if self.seg.has_records
+                   else (np.zeros(0, dtype=np.int64), {}))  # fmt: skip
+            if self.jumps:
+                got = (_shift_times(got[0], self.jumps), got[1])
+            self.arrays[foot] = got
+        return self.arrays[foot]
+
+    def select(self, foot: bool, k: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        start, end = self.windows[k]
+        return _select_session(*self.records(foot), start, end, self.starts, k, self.synthetic)
+
+
+def _segment_runs(dec: DecodedFit, seg: _Segment) -> _SegmentRuns:
+    """The shared state of one segment: its sessions (one built when none), timer
+    intervals, clock jumps and session windows."""
+    notes = list(dec.warnings)
+    rel_anchor, rel_note = _relative_anchor(seg)
+    if rel_note:
+        notes.append(rel_note)
+    intervals = _timer_intervals(seg.events, rel_anchor)
+    sessions = list(seg.sessions)
+    synthetic = not sessions
+    if synthetic:
+        sport = seg.sports[0].get("sport") if seg.sports else None
+        sub = seg.sports[0].get("sub_sport") if seg.sports else None
+        sessions = [{"sport": sport, "sub_sport": sub}]
+        notes.append("no session message (file cut short?): one session built from "
+                     "all records; no device summary")  # fmt: skip
+    jumps: list[tuple[int, int]] = []
+    if seg.has_records:
+        first_ts = _records_arrays(seg, rel_anchor, False)[0]
+        jumps = _clock_jumps(first_ts, seg, rel_anchor)
+        for at, shift in jumps:
+            notes.append(
+                f"the watch's clock jumped forward by {_human_s(shift / 1e9)} mid-session "
+                f"at {pd.Timestamp(at, tz='UTC')} (no timer stop, no new session): later "
+                "records and events moved back to keep the timeline continuous"
+            )
+        if jumps:
+            intervals = _shift_intervals(intervals, jumps)
+    ctx = _SegmentRuns(dec, seg, rel_anchor, intervals, jumps, sessions, synthetic, notes)
+    ctx.windows = _session_windows(sessions, seg.laps, intervals, rel_anchor, jumps)
+    return ctx
+
+
 def _build_runs(dec: DecodedFit) -> list[Run]:
     runs: list[Run] = []
-    session_index = 0
     for seg in dec.segments:
         if not seg.has_records and not seg.sessions:
             continue
-        seg_notes = list(dec.warnings)
-        rel_anchor, rel_note = _relative_anchor(seg)
-        if rel_note:
-            seg_notes.append(rel_note)
-        manufacturer, product = _device(seg.file_id)
-        offset_s = _local_offset_s(seg)
-        intervals = _timer_intervals(seg.events, rel_anchor)
-        sessions = list(seg.sessions)
-        synthetic_session = False
-        if not sessions:
-            synthetic_session = True
-            sport = seg.sports[0].get("sport") if seg.sports else None
-            sub = seg.sports[0].get("sub_sport") if seg.sports else None
-            sessions = [{"sport": sport, "sub_sport": sub}]
-            seg_notes.append("no session message (file cut short?): one session built from "
-                             "all records; no device summary")  # fmt: skip
-        # all records of the segment, per sport flavour (cadence rule depends on sport)
-        arrays: dict[bool, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
-        jumps: list[tuple[int, int]] = []
-        if seg.has_records:
-            first_ts = _records_arrays(seg, rel_anchor, False)[0]
-            jumps = _clock_jumps(first_ts, seg, rel_anchor)
-            for at, shift in jumps:
-                seg_notes.append(
-                    f"the watch's clock jumped forward by {_human_s(shift / 1e9)} mid-session "
-                    f"at {pd.Timestamp(at, tz='UTC')} (no timer stop, no new session): later "
-                    "records and events moved back to keep the timeline continuous"
-                )
-            if jumps:
-                intervals = _shift_intervals(intervals, jumps)
-        windows = _session_windows(sessions, seg.laps, intervals, rel_anchor, jumps)
-        starts = [w[0] for w in windows]
-        for k, sess in enumerate(sessions):
-            sport = _sport_name(sess.get("sport"))
-            sub_sport = _sport_name(sess.get("sub_sport"))
-            foot = sport in FOOT_SPORTS
-            if foot not in arrays:
-                arrays[foot] = (_records_arrays(seg, rel_anchor, foot) if seg.has_records
-                                else (np.zeros(0, dtype=np.int64), {}))  # fmt: skip
-                if jumps:
-                    arrays[foot] = (_shift_times(arrays[foot][0], jumps), arrays[foot][1])
-            notes = list(seg_notes)
-            start, end = windows[k]
-            ts, cols = _select_session(*arrays[foot], start, end, starts, k, synthetic_session)
-            if sport in _GENERIC_SPORTS and seg.has_records:
-                if True not in arrays:
-                    arrays[True] = _records_arrays(seg, rel_anchor, True)
-                    if jumps:
-                        arrays[True] = (_shift_times(arrays[True][0], jumps), arrays[True][1])
-                ts_f, cols_f = _select_session(*arrays[True], start, end, starts, k,
-                                               synthetic_session)  # fmt: skip
-                share = _running_share(cols_f)
-                if share >= RUNNING_SHARE_MIN:
-                    notes.append(f"sport recorded as {sport!r}, but {share:.0%} of the records "
-                                 "have running cadence, speed and step length: read as running")  # fmt: skip
-                    sport, foot, ts, cols = "running", True, ts_f, cols_f
-            if not synthetic_session:
-                left = _left_out(arrays[foot][0], start, end, starts, k)
-                if left:
-                    notes.append(f"{left} record(s) after the session's end and before the next "
-                                 "session (or the end of the file) left out of this run")  # fmt: skip
-            ts, cols, clean_notes = _clean_times(ts, cols)
-            notes += clean_notes
-            if start is None:
-                start = pd.Timestamp(int(ts[0]), tz="UTC") if len(ts) else None
-            cols.update(_time_columns(ts, start, intervals, notes))
-            timer_s, elapsed_s = _session_times(ts, start, end, intervals)
-            # the timer cannot run longer than the session lasted by the device's own clock
-            # (FR645m: whole-second events span 2-3 s more than its ms-precise elapsed time)
-            dev_elapsed = _num(sess.get("total_elapsed_time"))
-            if np.isfinite(dev_elapsed) and dev_elapsed > 0 and timer_s > dev_elapsed:
-                timer_s = dev_elapsed
-            recs = records_from_arrays(ts, cols, sub_sport=sub_sport)
-            laps = _laps_frame(seg.laps, start, end, rel_anchor)
-            summary = None if synthetic_session else _device_summary(sess, sport)
-            meta = {
-                "source": dec.source,
-                "sha256": dec.sha256,
-                "format": "fit",
-                "decoder": dec.decoder,
-                "session_index": session_index,
-                "sport": sport,
-                "sub_sport": sub_sport,
-                "manufacturer": manufacturer,
-                "product": product,
-                "device": None if manufacturer is None else f"{manufacturer}/{product}",
-                "start_time": start,
-                "utc_offset_s": offset_s,
-                "device_summary": summary,
-                "timer_time_s": timer_s,
-                "elapsed_time_s": elapsed_s,
-                "dev_field_units": {c: u for c, u in seg.dev_units.items() if c in recs},
-                "sets": [json_safe(s) for s in seg.sets if _in_window(s, start, end, rel_anchor)],
-                "warnings": notes,
-            }
-            session_index += 1
-            runs.append(Run(records=recs, laps=laps, meta=meta))
+        ctx = _segment_runs(dec, seg)
+        for k, sess in enumerate(ctx.sessions):
+            runs.append(_session_run(ctx, k, sess, len(runs)))
     return runs
+
+
+def _session_run(ctx: _SegmentRuns, k: int, sess: dict[str, Any], session_index: int) -> Run:
+    """The run of session ``k`` of a segment."""
+    seg = ctx.seg
+    sport = _sport_name(sess.get("sport"))
+    sub_sport = _sport_name(sess.get("sub_sport"))
+    foot = sport in FOOT_SPORTS
+    notes = list(ctx.notes)
+    start, end = ctx.windows[k]
+    ts, cols = ctx.select(foot, k)
+    if sport in _GENERIC_SPORTS and seg.has_records:
+        ts_f, cols_f = ctx.select(True, k)
+        share = _running_share(cols_f)
+        if share >= RUNNING_SHARE_MIN:
+            notes.append(f"sport recorded as {sport!r}, but {share:.0%} of the records "
+                         "have running cadence, speed and step length: read as running")  # fmt: skip
+            sport, foot, ts, cols = "running", True, ts_f, cols_f
+    if not ctx.synthetic:
+        left = _left_out(ctx.records(foot)[0], start, end, ctx.starts, k)
+        if left:
+            notes.append(f"{left} record(s) after the session's end and before the next "
+                         "session (or the end of the file) left out of this run")  # fmt: skip
+    ts, cols, clean_notes = _clean_times(ts, cols)
+    notes += clean_notes
+    if start is None:
+        start = pd.Timestamp(int(ts[0]), tz="UTC") if len(ts) else None
+    cols.update(_time_columns(ts, start, ctx.intervals, notes))
+    timer_s, elapsed_s = _session_times(ts, start, end, ctx.intervals)
+    # the timer cannot run longer than the session lasted by the device's own clock
+    # (FR645m: whole-second events span 2-3 s more than its ms-precise elapsed time)
+    dev_elapsed = _num(sess.get("total_elapsed_time"))
+    if np.isfinite(dev_elapsed) and dev_elapsed > 0 and timer_s > dev_elapsed:
+        timer_s = dev_elapsed
+    recs = records_from_arrays(ts, cols, sub_sport=sub_sport)
+    manufacturer, product = _device(seg.file_id)
+    meta = {
+        "source": ctx.dec.source,
+        "sha256": ctx.dec.sha256,
+        "format": "fit",
+        "decoder": ctx.dec.decoder,
+        "session_index": session_index,
+        "sport": sport,
+        "sub_sport": sub_sport,
+        "manufacturer": manufacturer,
+        "product": product,
+        "device": None if manufacturer is None else f"{manufacturer}/{product}",
+        "start_time": start,
+        "utc_offset_s": _local_offset_s(seg),
+        "device_summary": None if ctx.synthetic else _device_summary(sess, sport),
+        "timer_time_s": timer_s,
+        "elapsed_time_s": elapsed_s,
+        "dev_field_units": {c: u for c, u in seg.dev_units.items() if c in recs},
+        "sets": [json_safe(s) for s in seg.sets if _in_window(s, start, end, ctx.rel_anchor)],
+        "warnings": notes,
+    }
+    return Run(records=recs, laps=_laps_frame(seg.laps, start, end, ctx.rel_anchor), meta=meta)
 
 
 #: A forward step between consecutive records longer than this, with the timer running

@@ -8,11 +8,8 @@ so the caller can decode that file with fitdecode instead.
 How it works
 ------------
 1. The FIT headers and CRCs of each chained file are checked (CRC-16/ARC, the FIT SDK's
-   ``FitCRC_Get16``). No C-backed CRC-16/ARC is among the project's dependencies
-   (``binascii.crc_hqx`` is CRC-CCITT, another polynomial), so the CRC is computed by the
-   Rust-backed ``fastcrc`` package when it is installed (about 2 us for 100 kB) and
-   otherwise by a block-parallel numpy table method (about 1.4 ns a byte, a fifth of
-   the decoding time of a typical file); :data:`CRC_BACKEND` says which.
+   ``FitCRC_Get16``) by :func:`~stridekeeper.io.fit_crc.fit_crc`, the one FIT CRC of the
+   package (the Rust-backed ``fastcrc``, a numpy fallback; :data:`CRC_BACKEND` says which).
    ``check_crc=False`` skips the check.
 2. One Python loop walks the *record headers only*: definition messages (both
    architectures, developer fields) are parsed as they come, and a run of consecutive
@@ -60,6 +57,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .fit_crc import fit_crc as _crc16
 
 __all__ = [
     "DEFAULT_MESSAGES",
@@ -198,80 +197,6 @@ def _processor() -> tuple[Any, bool]:
     known = {f"process_type_{t}" for t in _PROCESSED_TYPES} | {"process_message_hr"}
     extra = {m for m in dir(proc) if m.startswith("process_")} - known
     return proc, not extra
-
-
-# --------------------------------------------------------------------------- CRC
-def _make_crc_tables() -> tuple[tuple[int, ...], np.ndarray]:
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-        table.append(c)
-    t8 = np.array(table, dtype=np.uint16)
-    # two bytes at once: the register after feeding word x = b0 | b1 << 8 into register 0
-    x = np.arange(1 << 16, dtype=np.uint32)
-    c1 = t8[x & 0xFF]
-    t16 = (c1 >> 8) ^ t8[(c1 ^ (x >> 8)) & 0xFF]
-    return tuple(table), t16.astype(np.uint16)
-
-
-_CRC_T8, _CRC_T16 = _make_crc_tables()
-_CRC_BLOCK = 32  # bytes per block; measured fastest for 3 kB to 1 MB
-
-
-@functools.cache
-def _crc_zero_words(words: int) -> np.ndarray:
-    """Table of the register after feeding ``2 * words`` zero bytes (`words` a power of 2)."""
-    if words == 1:
-        return _CRC_T16
-    half = _crc_zero_words(words // 2)
-    return half[half]
-
-
-def _crc16_numpy(data: bytes) -> int:
-    """CRC-16/ARC (the FIT CRC) of `data`: blocks in parallel, combined in a tree.
-
-    The register is linear in the input and starts at 0, so leading zero bytes leave it
-    unchanged and ``CRC(A + B) = Z_len(B)(CRC(A)) ^ CRC(B)``, with ``Z_k`` the table of
-    "feed k zero bytes". Blocks of :data:`_CRC_BLOCK` bytes are processed two bytes a step
-    with a 65536-entry table, then combined pairwise.
-    """
-    n = len(data)
-    if n < 256:
-        crc = 0
-        for b in data:
-            crc = (crc >> 8) ^ _CRC_T8[(crc ^ b) & 0xFF]
-        return crc
-    nblocks = -(-n // _CRC_BLOCK)
-    pad = nblocks * _CRC_BLOCK - n
-    words = np.frombuffer(bytes(pad) + data, dtype="<u2").reshape(nblocks, _CRC_BLOCK // 2)
-    reg = np.zeros(nblocks, dtype=np.uint16)
-    for row in words.T.copy():
-        reg = _CRC_T16[reg ^ row]
-    words_per_block = _CRC_BLOCK // 2
-    while len(reg) > 1:
-        if len(reg) & 1:  # a leading zero block changes nothing
-            reg = np.concatenate([np.zeros(1, dtype=np.uint16), reg])
-        reg = _crc_zero_words(words_per_block)[reg[0::2]] ^ reg[1::2]
-        words_per_block *= 2
-    return int(reg[0])
-
-
-def _crc16_function() -> tuple[Any, str]:
-    try:
-        from fastcrc import crc16  # C/Rust-backed, optional
-
-        if crc16.arc(b"123456789") == 0xBB3D:
-            return crc16.arc, "fastcrc"
-    except Exception:  # any failure means: use numpy
-        pass
-    return _crc16_numpy, "numpy"
-
-
-#: Which library computes the FIT CRCs: ``"fastcrc"`` or ``"numpy"``.
-CRC_BACKEND: str
-_crc16, CRC_BACKEND = _crc16_function()
 
 
 # --------------------------------------------------------------------------- definitions

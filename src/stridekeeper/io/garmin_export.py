@@ -46,23 +46,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
+from ..jsonsafe import json_safe
 from ..schema import Run
-from ._common import json_safe
-from ._samples import (
-    csv_rows,
-    decode_text,
+from ..timezones import resolve_tz
+from .parsing import csv_rows, localize, parse_duration_s, parse_number
+from .records import (
     device_summary,
     filter_sport,
     has_figures,
-    localize,
-    parse_duration_s,
-    parse_number,
-    resolve_tz,
     summary_run,
     warn_notes,
     warn_skipped,
 )
-from .source import Source, csv_header, json_head, open_source
+from .source import Source, csv_header, decode_text, json_head, open_source
 
 __all__ = [
     "HEADERS",

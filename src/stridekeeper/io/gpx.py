@@ -29,7 +29,7 @@ column                       unit       GPX source
 Sport: from ``trk/type`` (Garmin Connect writes ``running``, Strava ``running`` or its
 activity-type number, 9 for a run), else None. ``gpxtpx:cad`` is documented as revolutions
 per minute; Garmin writes strides/min (one foot), some apps steps/min: the file decides by its
-median non-zero cadence (SCIENCE.md section 1), for running files and files of unknown sport.
+median non-zero cadence (docs/methods.md, "Units and device traps"), for running files and files of unknown sport.
 A cycling track's cadence is rpm and is not kept.
 
 Pauses: GPX has no timer. A gap of more than 10 s between points crossed at under 1 m/s
@@ -53,19 +53,18 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._common import attach_grade, finalize_records, times_utc
-from ._samples import (
-    accel_spikes,
+from ._xml import XmlDamage, iter_events, local_name, looks_like_xml, sniff_root
+from .geo import accel_spikes, attach_grade, gps_distance, speed_from_distance
+from .parsing import times_utc
+from .records import (
     cadence_convention,
     clean_index,
     empty_laps,
     filter_sport,
-    gps_distance,
+    finalize_records,
     infer_timer,
-    speed_from_distance,
     warn_notes,
 )
-from ._xml import XmlDamage, iter_events, local_name, looks_like_xml, sniff_root
 from .source import Source, open_source
 
 __all__ = ["GPX_TYPES", "read_gpx", "sniff"]

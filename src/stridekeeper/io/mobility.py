@@ -32,14 +32,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning, MobilityLogError, RowError, StridekeeperError
-from ..schema import MOBILITY_COLUMNS, validate_sessions
+from ..schema import MOBILITY_COLUMNS, empty_sessions, validate_sessions
+from ..timezones import resolve_tz
 from .dispatch import APPLE_HEALTH, FIT, MOBILITY_LOG, Format, format_of_path
 from .merge import merge_duplicate_sessions
 from .mobility_log import (
     DETAIL_COLUMNS,
     TIMING_COLUMNS,
-    _empty_sessions,
-    _resolve_tz,
     normalize_details,
     read_mobility_log,
 )
@@ -200,7 +199,7 @@ def read_mobility(
     ``session_id``; it is kept once, with a :class:`~stridekeeper.errors.DataQualityWarning`.
     Readers' own data-quality warnings (rejected rows, recovered damage) are passed on.
     """
-    zone = _resolve_tz(tz)
+    zone = resolve_tz(tz)
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     elif not isinstance(paths, Iterable):
@@ -239,7 +238,7 @@ def read_mobility(
             log_flags.append(np.full(len(table), kind is MOBILITY_LOG))
 
     if not tables:
-        return MobilityResult(normalize_details(_empty_sessions()), errors, failures)
+        return MobilityResult(normalize_details(empty_sessions()), errors, failures)
     # a watch recording has blank log fields
     cols = [*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]
     sessions = pd.concat([normalize_details(t)[cols] for t in tables], ignore_index=True)

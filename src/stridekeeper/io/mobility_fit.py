@@ -2,7 +2,7 @@
 
 A FIT activity file holds one ``session`` message per session (a multisport file may hold a
 run and a yoga session). :func:`read_fit_mobility` keeps the sessions a watch records for
-mobility work (SCIENCE.md section 1) and turns each into one row of the canonical
+mobility work (docs/methods.md, "Mobility consistency") and turns each into one row of the canonical
 mobility-session table (:data:`~stridekeeper.schema.MOBILITY_COLUMNS`), so that watch
 recordings and a hand-kept log (:func:`~stridekeeper.io.mobility_log.read_mobility_log`) can
 be combined and de-duplicated.
@@ -40,9 +40,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning
-from ..schema import PLANES, REGIONS, Run, validate_sessions
+from ..schema import PLANES, REGIONS, Run, empty_sessions, sessions_table, validate_sessions
+from ..timezones import resolve_tz
 from .fit import MOBILITY_SUB_SPORTS, read_fit
-from .mobility_log import _empty_sessions, _resolve_tz, _session_key
 from .source import Source, open_source
 
 __all__ = [
@@ -269,7 +269,7 @@ def read_fit_mobility(
     :class:`~stridekeeper.errors.DataQualityWarning`. Damage the FIT reader recovered from is
     reported by :func:`~stridekeeper.io.fit.read_fit` with its own warnings.
     """
-    zone = _resolve_tz(tz)  # a bad zone fails before the file is read
+    zone = resolve_tz(tz)  # a bad zone fails before the file is read
     opened = open_source(source, name)
     return mobility_sessions(read_fit(opened), name=opened.name, tz=zone)
 
@@ -299,7 +299,7 @@ def mobility_sessions(
     pandas.DataFrame
         The canonical session table, as :func:`read_fit_mobility` documents it.
     """
-    zone = _resolve_tz(tz)
+    zone = resolve_tz(tz)
     runs = list(runs)
     display = name or (str(runs[0].meta.get("source")) if runs else "<bytes>")
     mobility = [
@@ -307,7 +307,7 @@ def mobility_sessions(
     ]
     if not mobility:
         logger.debug("%s: no mobility sessions among %d session(s)", display, len(runs))
-        return _empty_sessions()
+        return empty_sessions()
 
     names = _category_names()
     rows: list[dict[str, Any]] = []
@@ -349,39 +349,4 @@ def mobility_sessions(
 
 
 def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    if not rows:
-        return _empty_sessions()
-    ids: list[str] = []
-    seen: dict[str, int] = {}
-    for r in rows:
-        base = _session_key(r["start_time"], r["duration_min"], r["regions"], r["drills"])
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-
-    def obj(key: str) -> pd.Series:
-        arr = np.empty(len(rows), dtype=object)
-        for i, r in enumerate(rows):  # element-wise: keeps tuples and dates as objects
-            arr[i] = r[key]
-        return pd.Series(arr, dtype=object)
-
-    template = _empty_sessions()
-    table = pd.DataFrame(
-        {
-            "session_id": pd.Series(ids, dtype=str),
-            "start_time": pd.Series(
-                pd.DatetimeIndex([r["start_time"] for r in rows])
-                .tz_convert("UTC")
-                .as_unit("us")
-                .array
-            ),
-            "local_date": obj("local_date"),
-            "duration_min": pd.Series([r["duration_min"] for r in rows], dtype="float64"),
-            "regions": obj("regions"),
-            "planes": obj("planes"),
-            "drills": obj("drills"),
-            "rpe": pd.Series([r["rpe"] for r in rows], dtype="float64"),
-            "source": pd.Series([r["source"] for r in rows], dtype=str),
-            "notes": pd.Series([r["notes"] for r in rows], dtype=str),
-        }
-    )[list(template.columns)]
-    return table.sort_values("start_time", kind="stable").reset_index(drop=True)
+    return sessions_table(rows)

@@ -31,7 +31,6 @@ are accepted (``duration``/``minutes`` for ``duration_min``, ``regions`` for ``f
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -43,14 +42,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 import pandas as pd
 
 from ..errors import CorruptFileError, DataQualityWarning, MobilityLogError, RowError
-from ..schema import MOBILITY_COLUMNS, PLANES, REGIONS, validate_sessions
-from ._common import system_timezone
+from ..schema import (
+    PLANES,
+    REGIONS,
+    empty_sessions,
+    sessions_table,
+    validate_sessions,
+)
+from ..timezones import resolve_tz
+from .parsing import sniff_delimiter
 from .source import Opened, Source, csv_header, json_head, open_source
 
 __all__ = [
@@ -376,28 +380,6 @@ def _normalize_plane(name: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 # time zones
 # --------------------------------------------------------------------------------------------
-def _resolve_tz(tz: str | tzinfo | int | None) -> tzinfo:
-    if tz is None:
-        return system_timezone()
-    if isinstance(tz, bool):
-        raise TypeError("tz must be an IANA name, a tzinfo or an offset in seconds, not a bool")
-    if isinstance(tz, int):
-        if abs(tz) >= 86400:
-            raise ValueError(f"tz offset must be less than one day in seconds, got {tz}")
-        return timezone(timedelta(seconds=tz))
-    if isinstance(tz, str):
-        try:
-            return ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {tz!r}; give an IANA name such as 'Europe/Copenhagen' "
-                "or a UTC offset in seconds"
-            ) from exc
-    if isinstance(tz, tzinfo):
-        return tz
-    raise TypeError(f"tz must be an IANA name, a tzinfo or an offset in seconds, got {tz!r}")
-
-
 def _localize(naive: list[datetime], tz: tzinfo) -> list[pd.Timestamp]:
     """Local wall-clock times -> UTC; nonexistent times shift forward, ambiguous take the first."""
     if not naive:
@@ -540,16 +522,6 @@ def _check_required(canon: set[str], found: list[str], display: str) -> None:
         )
 
 
-def _pick_delimiter(line: str) -> str:
-    best, best_score = ",", -1
-    for delim in (",", ";", "\t"):
-        fields = next(csv.reader([line], delimiter=delim), [])
-        score = sum(_norm_header(f) in COLUMN_MAP for f in fields)
-        if score > best_score:
-            best, best_score = delim, score
-    return best
-
-
 def _physical_lines(text: str) -> list[str]:
     """The file's lines as the CSV parser counts them (``\n``, ``\r\n`` or ``\r``)."""
     return [ln.rstrip("\r\n") for ln in io.StringIO(text, newline="")]
@@ -563,7 +535,7 @@ def _rows_csv(text: str, display: str) -> _Parsed:
             f"{display}: the file is empty (no header row); expected columns: "
             f"{', '.join(_REQUIRED + _OPTIONAL)}"
         )
-    delim = _pick_delimiter(first)
+    delim = sniff_delimiter(first, lambda f: _norm_header(f) in COLUMN_MAP) or ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
     header: list[str] | None = None
     mapping: dict[str, str] = {}
@@ -950,38 +922,9 @@ def _parse_row(
 # --------------------------------------------------------------------------------------------
 # assembling the table
 # --------------------------------------------------------------------------------------------
-def _session_key(start: pd.Timestamp, duration_min: float, regions: tuple, drills: tuple) -> str:
-    key = "|".join(
-        [
-            start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            f"{duration_min:.6f}",
-            ",".join(sorted(regions)),
-            ";".join(sorted(drills)),
-        ]
-    )
-    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
-
-
-def _empty_sessions() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "session_id": pd.Series([], dtype=str),
-            "start_time": pd.Series([], dtype="datetime64[us, UTC]"),
-            "local_date": pd.Series([], dtype=object),
-            "duration_min": pd.Series([], dtype="float64"),
-            "regions": pd.Series([], dtype=object),
-            "planes": pd.Series([], dtype=object),
-            "drills": pd.Series([], dtype=object),
-            "rpe": pd.Series([], dtype="float64"),
-            "source": pd.Series([], dtype=str),
-            "notes": pd.Series([], dtype=str),
-        }
-    )[list(MOBILITY_COLUMNS)]
-
-
 def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.DataFrame:
     if not good:
-        empty = _empty_sessions()
+        empty = empty_sessions()
         for c in (*TIMING_COLUMNS, *DETAIL_COLUMNS):
             empty[c] = pd.Series([], dtype=object)
         return empty
@@ -993,39 +936,11 @@ def _build_table(good: list[dict[str, Any]], tz: tzinfo, source: str) -> pd.Data
         if g["offset"] is not None:
             starts[i] = pd.Timestamp(g["wall"].replace(tzinfo=g["offset"])).tz_convert("UTC")
 
-    ids: list[str] = []
-    seen: dict[str, int] = {}
-    for g, st in zip(good, starts, strict=True):
-        base = _session_key(st, g["duration_min"], g["regions"], g["drills"])
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-
-    def obj(values: list[Any]) -> pd.Series:
-        arr = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):  # element-wise: keeps tuples and dates as objects
-            arr[i] = v
-        return pd.Series(arr, dtype=object)
-
-    table = pd.DataFrame(
-        {
-            "session_id": pd.Series(ids, dtype=str),
-            "start_time": pd.Series(pd.DatetimeIndex(starts).tz_convert("UTC").as_unit("us").array),
-            "local_date": obj([g["local_date"] for g in good]),
-            "duration_min": pd.Series([g["duration_min"] for g in good], dtype="float64"),
-            "regions": obj([g["regions"] for g in good]),
-            "planes": obj([g["planes"] for g in good]),
-            "drills": obj([g["drills"] for g in good]),
-            "rpe": pd.Series([g["rpe"] for g in good], dtype="float64"),
-            "source": pd.Series([source] * len(good), dtype=str),
-            "notes": pd.Series([g["notes"] for g in good], dtype=str),
-            **{
-                c: obj([g.get(c, "" if c in ("context", "range_feel") else math.nan) for g in good])
-                for c in DETAIL_COLUMNS
-            },
-            **{c: obj([g.get(c) for g in good]) for c in TIMING_COLUMNS},
-        }
-    )[[*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS]]
-    return table.sort_values("start_time", kind="stable").reset_index(drop=True)
+    rows = [{**g, "start_time": st, "source": source} for g, st in zip(good, starts, strict=True)]
+    extra = {c: [g.get(c) for g in good] for c in TIMING_COLUMNS}
+    extra.update({c: [g.get(c, "" if c in ("context", "range_feel") else math.nan) for g in good]
+                  for c in DETAIL_COLUMNS})  # fmt: skip
+    return sessions_table(rows, extra)
 
 
 def read_mobility_log(
@@ -1139,7 +1054,7 @@ def read_mobility_log(
       ``focus`` and ``planes`` also accept ``,`` between items and, in JSON, a list.
     - Empty ``focus``, ``planes`` or ``drills`` give ``()``; an empty ``rpe`` gives NaN.
     """
-    zone = _resolve_tz(tz)
+    zone = resolve_tz(tz)
     data, name = _read_input(path_or_file)
     display = source if source is not None else (name or "<stream>")
     text = _decode(data, display)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
+from .parsing import sniff_delimiter
 
 __all__ = [
     "HEAD_BYTES",
@@ -232,8 +233,8 @@ def csv_header(head: bytes) -> list[str]:
     if not lines or lines[0].lstrip()[:1] in ("<", "[", "{"):
         return []
     first = lines[0]
-    delim = max((",", ";", "\t"), key=first.count)
-    if first.count(delim) == 0:
+    delim = sniff_delimiter(first)
+    if delim is None:
         return []
     try:
         return [h.strip() for h in next(csv.reader([first], delimiter=delim))]
@@ -248,3 +249,25 @@ def json_head(head: bytes) -> str | None:
         return None
     stripped = text.lstrip()
     return stripped if stripped[:1] in ("[", "{") else None
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Text of a CSV/JSON export: UTF-8 (BOM or not), UTF-16 with a BOM, else cp1252.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        The bytes are binary (NUL bytes without a UTF-16 BOM).
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise CorruptFileError(name, f"damaged UTF-16 text ({exc})") from exc
+    if b"\x00" in data[:4096]:
+        raise UnsupportedFormatError(f"{name}: binary data, not a text (CSV/JSON) file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # spreadsheet programs on Windows save exports in the ANSI code page
+        return data.decode("cp1252", errors="replace")

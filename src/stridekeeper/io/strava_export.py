@@ -40,20 +40,18 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._samples import (
+from .garmin_export import activity_sport
+from .parsing import csv_rows, parse_number
+from .records import (
     cadence_convention,
-    csv_rows,
-    decode_text,
     device_summary,
     filter_sport,
     has_figures,
-    parse_number,
     summary_run,
     warn_notes,
     warn_skipped,
 )
-from .garmin_export import activity_sport
-from .source import Source, csv_header, open_source
+from .source import Source, csv_header, decode_text, open_source
 
 __all__ = ["is_strava_activities_header", "read_strava_activities_csv", "sniff"]
 

@@ -57,20 +57,20 @@ import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
-from ._common import attach_grade, finalize_records, times_utc
-from ._samples import (
+from ._xml import XmlDamage, iter_events, local_name, looks_like_xml, sniff_root
+from .geo import attach_grade, gps_distance, speed_from_distance
+from .parsing import times_utc
+from .records import (
     cadence_convention,
     clean_index,
     device_summary,
     empty_laps,
     filter_sport,
-    gps_distance,
+    finalize_records,
     infer_timer,
     pause_candidates,
-    speed_from_distance,
     warn_notes,
 )
-from ._xml import XmlDamage, iter_events, local_name, looks_like_xml, sniff_root
 from .source import Source, open_source
 
 __all__ = ["read_tcx", "sniff"]

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StridekeeperError
-from ..schema import MOBILITY_COLUMNS
+from ..schema import LIBRARY_RUN_COLUMNS, empty_runs, empty_sessions
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -241,10 +241,9 @@ def _release(fd: int, root: Path) -> None:
             excl.unlink()
 
 
-#: Columns of the runs table beyond :data:`~stridekeeper.metrics.summary.SUMMARY_COLUMNS`.
-RUN_ID_COLUMNS = ("run_id", "athlete", "source_sha256", "format", "utc_offset_s",
-                  "summary_only", "device_summary_json", "warnings_json", "records_file",
-                  "imported_at")  # fmt: skip
+#: Columns of the runs table beyond :data:`~stridekeeper.schema.SUMMARY_COLUMNS`
+#: (defined, with units and dtypes, in :data:`~stridekeeper.schema.LIBRARY_RUN_COLUMNS`).
+RUN_ID_COLUMNS = tuple(LIBRARY_RUN_COLUMNS)
 SOURCE_COLUMNS = ("path", "sha256", "size_bytes", "n_runs", "n_sessions", "status", "detail",
                   "athlete", "imported_at")  # fmt: skip
 
@@ -385,10 +384,7 @@ def _read_parquet(path: Path, **kw: Any) -> pd.DataFrame:
 
 
 def _empty_runs() -> pd.DataFrame:
-    from ..metrics.summary import SUMMARY_COLUMNS
-
-    cols = list(SUMMARY_COLUMNS) + list(RUN_ID_COLUMNS)
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    return empty_runs()
 
 
 def _empty_sources() -> pd.DataFrame:
@@ -396,10 +392,10 @@ def _empty_sources() -> pd.DataFrame:
 
 
 def _empty_mobility() -> pd.DataFrame:
-    from ..io.mobility_log import DETAIL_COLUMNS, TIMING_COLUMNS
+    from ..io.mobility_log import normalize_details
 
-    cols = [*MOBILITY_COLUMNS, *TIMING_COLUMNS, *DETAIL_COLUMNS, "athlete", "source_sha256"]
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    empty = normalize_details(empty_sessions())  # the log's timing and detail columns too
+    return empty.assign(athlete=pd.Series(dtype=str), source_sha256=pd.Series(dtype=str))
 
 
 def _mobility_to_disk(frame: pd.DataFrame) -> pd.DataFrame:
@@ -728,7 +724,7 @@ class Library:
             raise StridekeeperError(f"no run {run_id!r} in the library at {self.root}")
         fname = runs.loc[runs["run_id"] == run_id, "records_file"].iloc[0]
         if not isinstance(fname, str):
-            from ..io._common import empty_records
+            from ..io.records import empty_records
 
             return empty_records()
         try:

@@ -1,6 +1,6 @@
 """Per-run averages of cadence and step length, device-comparable and running-only.
 
-SCIENCE.md section 2. Device-comparable averages reproduce the watch's own session summary;
+docs/methods.md, "Per-run averages". Device-comparable averages reproduce the watch's own session summary;
 running averages use moving samples only and feed the drop-off.
 """
 

@@ -1,6 +1,6 @@
 """Which samples count: timer-running time, moving samples, GPS speed spikes, time weights.
 
-SCIENCE.md section 2. All functions are pure: they take a records table and return new arrays.
+docs/methods.md, "Which samples count". All functions are pure: they take a records table and return new arrays.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..schema import Run
+from ..schema import SUMMARY_COLUMNS, Run
 from .averages import (
     avg_cadence_spm,
     avg_step_length_m,
@@ -20,43 +20,6 @@ from .dropoff import stride_dropoff
 from .moving import _col, _Columns, moving_mask, sample_weights_s
 
 __all__ = ["SUMMARY_COLUMNS", "elevation_gain_m", "summarize"]
-
-#: Columns of :func:`summarize`'s row, with units.
-SUMMARY_COLUMNS: dict[str, str] = {
-    "source": "file the run was read from",
-    "session_index": "0-based position of the session in its file (all sports counted)",
-    "sport": "sport as the device recorded it",
-    "sub_sport": "sub-sport as the device recorded it",
-    "device": "manufacturer/product",
-    "start_time": "session start (UTC)",
-    "distance_m": "distance covered [m]",
-    "elapsed_time_s": "session duration, pauses included [s]",
-    "timer_time_s": "time with the timer running [s]",
-    "moving_time_s": "time running (moving samples) [s]",
-    "avg_speed_mps": "distance / timer time [m/s]",
-    "avg_cadence_spm": "device-comparable average cadence, timer time [steps/min]",
-    "running_cadence_spm": "average cadence over moving samples [steps/min]",
-    "avg_step_length_m": "device-comparable average step length [m]",
-    "avg_stride_length_m": "2 x avg_step_length_m [m]",
-    "step_length_source": "device (per-record) or derived (speed / cadence)",
-    "stride_dropoff_pct": "late-run step-length drop-off at the same speed and grade [%]",
-    "stride_dropoff_raw_pct": "late vs reference step length, not normalised [%]",
-    "stride_dropoff_ci95_low_pct": "95 % interval of the drop-off, low end [%]",
-    "stride_dropoff_ci95_high_pct": "95 % interval of the drop-off, high end [%]",
-    "cadence_drift_pct": "late cadence vs speed/grade prediction (+ = higher) [%]",
-    "dropoff_reason": "why the drop-off is missing (empty when it is computed)",
-    "dropoff_model": "speed+grade, or speed (no altitude)",
-    "dropoff_warning": "a caveat on the drop-off (extrapolated speed, implausible size)",
-    "gait_excluded_pct": "timer time left out of the drop-off as walking, standing [%]",
-    "gait_cadence_spm": "the gait rule's cadence threshold (walking below it, when slow) [steps/min]",
-    "gait_estimate_spm": "this run's own estimate of that threshold (for the athlete's) [steps/min]",
-    "dropoff_elasticity": "the fresh part's own step-speed elasticity (for the personal model)",
-    "dropoff_elasticity_se": "its standard error",
-    "dropoff_prior": "population (this run alone) or personal (the athlete's runs)",
-    "elevation_gain_m": "total ascent [m]",
-    "avg_temperature_c": "mean temperature while running [degC]",
-    "n_warnings": "data-quality notes attached by the reader",
-}
 
 _FOOT = ("running", "walking", "hiking", "trail_running")
 _COLUMNS = list(SUMMARY_COLUMNS)
@@ -104,7 +67,7 @@ def _centred_mean(x: np.ndarray, window: int) -> np.ndarray:
 
 
 def summarize(run: Run, **dropoff_kw: Any) -> pd.Series:
-    """Every per-run metric of SCIENCE.md sections 2-3 as one row.
+    """Every per-run metric of docs/methods.md (averages, drop-off) as one row.
 
     Parameters
     ----------

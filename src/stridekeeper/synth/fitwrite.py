@@ -29,6 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..io.fit_crc import fit_crc
+
 __all__ = [
     "BASE_TYPES",
     "FIT_EPOCH",
@@ -300,82 +302,7 @@ FieldType = str | tuple[str, int]
 # --------------------------------------------------------------------------------------
 
 
-def _make_crc_table() -> tuple[int, ...]:
-    # CRC-16 of the FIT SDK (reflected polynomial 0xA001, start 0), one entry per byte
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-        table.append(c)
-    return tuple(table)
-
-
-_CRC_TABLE = _make_crc_table()
-_CRC_TABLE_NP = np.array(_CRC_TABLE, dtype=np.uint32)
-_CRC_BLOCK = 256
-
-
-def _crc_loop(data: bytes, crc: int) -> int:
-    table = _CRC_TABLE
-    for b in data:
-        crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
-    return crc
-
-
-@functools.cache
-def _crc_shift_tables(nbytes: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Tables for the linear map "feed `nbytes` zero bytes into the CRC register"."""
-    basis = [_crc_loop(bytes(nbytes), 1 << bit) for bit in range(16)]
-
-    def apply(value: int, bits: Sequence[int]) -> int:
-        out = 0
-        for i, b in enumerate(bits):
-            if value >> i & 1:
-                out ^= b
-        return out
-
-    lo = tuple(apply(v, basis[:8]) for v in range(256))
-    hi = tuple(apply(v, basis[8:]) for v in range(256))
-    return lo, hi
-
-
-def fit_crc(data: bytes, crc: int = 0) -> int:
-    """FIT CRC-16 of `data` (the FIT SDK's ``FitCRC_Get16`` over every byte).
-
-    Large inputs are processed in 256-byte blocks in parallel with numpy and the block
-    CRCs combined (the CRC is linear, starts at 0 and has no final XOR).
-
-    Parameters
-    ----------
-    data
-        Bytes to checksum.
-    crc
-        CRC of the bytes before `data` (0 to start).
-
-    Returns
-    -------
-    int
-        The 16-bit CRC.
-    """
-    n = len(data)
-    if n < 8 * _CRC_BLOCK:
-        return _crc_loop(data, crc)
-    pad = (-n) % _CRC_BLOCK  # leading zero bytes leave a zero register unchanged
-    buf = np.frombuffer(bytes(pad) + bytes(data), dtype=np.uint8)
-    cols = np.ascontiguousarray(buf.reshape(-1, _CRC_BLOCK).T).astype(np.uint32)
-    reg = np.zeros(cols.shape[1], dtype=np.uint32)
-    for col in cols:
-        reg = (reg >> 8) ^ _CRC_TABLE_NP[(reg ^ col) & 0xFF]
-    lo, hi = _crc_shift_tables(_CRC_BLOCK)
-    total = 0
-    for block_crc in reg.tolist():
-        total = lo[total & 0xFF] ^ hi[total >> 8] ^ block_crc
-    if crc:  # a non-zero start register adds its own image after n zero bytes
-        for _ in range(n // _CRC_BLOCK):
-            crc = lo[crc & 0xFF] ^ hi[crc >> 8]
-        total ^= _crc_loop(bytes(n % _CRC_BLOCK), crc)
-    return total
+# the encoder's checksums come from the decoder's module: one FIT CRC in the package
 
 
 # --------------------------------------------------------------------------------------
@@ -1106,7 +1033,7 @@ def _summary_from_session(prep: _Prepared) -> dict[str, Any]:
 def summarize_spec(spec: SessionSpec) -> dict[str, Any]:
     """The session summary :func:`encode_activity` writes for `spec`, as a reader decodes it.
 
-    Computed the way a Garmin watch does (SCIENCE.md section 2) over the records that
+    Computed the way a Garmin watch does (docs/device_rules.md) over the records that
     are written (timer running; records inside pauses are dropped), from the values as
     quantized in the file. Each record weighs the timer time until the next record,
     the last one the median of those weights. Cadence counts zeros; step length is

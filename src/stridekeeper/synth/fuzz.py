@@ -30,7 +30,7 @@ from .fitwrite import fit_crc
 
 __all__ = ["fit_container", "fix_fit", "impossible_values", "mutants", "outcome", "seeds"]
 
-#: Bounds every reader's output must respect (see ``io._common.RANGE_LIMITS``).
+#: Bounds every reader's output must respect (see ``io.records.RANGE_LIMITS``).
 _LIMITS = {"speed_mps": (0.0, 12.5), "cadence_spm": (0.0, 260.0),
            "heart_rate_bpm": (25.0, 250.0), "latitude_deg": (-90.0, 90.0),
            "longitude_deg": (-180.0, 180.0)}  # fmt: skip
