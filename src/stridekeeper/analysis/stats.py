@@ -16,7 +16,9 @@ that structure instead of pretending the runs are independent:
 
 The array functions accept a leading batch axis (many simulated athletes at once), which
 is how :mod:`stridekeeper.synth.season` estimates power and how the tests check the
-false-positive rate. statsmodels is imported inside the functions that need it.
+false-positive rate. The ranks, the t distribution and the regressions are computed in
+:mod:`stridekeeper.analysis.numerics` (checked against scipy and statsmodels), so the
+analysis of one athlete imports neither.
 """
 
 from __future__ import annotations
@@ -100,9 +102,9 @@ ALPHA = 0.05
 # --------------------------------------------------------------------------- rank statistics
 def _ranks(a: np.ndarray) -> np.ndarray:
     """Average ranks along the last axis (ties share their mean rank)."""
-    from scipy.stats import rankdata
+    from .numerics import rankdata
 
-    return rankdata(a, axis=-1)
+    return rankdata(a)
 
 
 def _zscore(a: np.ndarray) -> np.ndarray:
@@ -338,13 +340,13 @@ def bh_adjust(p_values: Sequence[float]) -> np.ndarray:
     numpy.ndarray
         Adjusted p-values (false-discovery-rate q-values), same order as the input.
     """
-    from statsmodels.stats.multitest import multipletests
+    from .numerics import bh_adjust as _bh
 
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
     if ok.any():
-        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
+        out[ok] = _bh(p[ok])
     return out
 
 
@@ -365,7 +367,8 @@ def partial_regression(
     """Regression of drop-off on exposure and controls, with autocorrelated errors.
 
     ``y = b0 + b1 x + sum_j c_j control_j + e``. Consecutive runs' errors are correlated,
-    so two analyses are made, both with statsmodels:
+    so two analyses are made, both as statsmodels makes them (computed in
+    :mod:`~stridekeeper.analysis.numerics`):
 
     * **reported** (``coef``, ``ci95``, ``p_value``): errors modelled as AR(1), by feasible
       GLS (``GLSAR``, iterated Cochrane-Orcutt); the AR coefficient's small-sample bias is
@@ -398,9 +401,7 @@ def partial_regression(
     PartialResult
         ``coef`` in drop-off % points per unit of exposure, its 95 % interval and p-value.
     """
-    import warnings
-
-    import statsmodels.api as sm
+    from .numerics import glsar_ar1, hac_fit
 
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -430,31 +431,24 @@ def partial_regression(
         return PartialResult(controls=tuple(names), n_runs=int(n),
                              note="too few runs, or no variation in exposure, for the regression")  # fmt: skip
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter of the iteration
-        first = sm.GLSAR(y, design, rho=1)
-        first.iterative_fit(maxiter=20)
-    phi = float(np.atleast_1d(first.rho)[0])
+    phi, _ = glsar_ar1(y, design, maxiter=20)
     phi = float(np.clip(phi + (1.0 + 3.0 * phi) / n, -0.95, 0.95))
-    fit = sm.GLSAR(y, design, rho=[phi]).fit(use_t=True)
-    lo, hi = np.asarray(fit.conf_int(alpha=0.05))[1]
+    _, fit = glsar_ar1(y, design, rho=phi)
+    coef, lo, hi, p_value = fit.coef_test(1)
 
     lags = hac_maxlags(n) if maxlags is None else int(maxlags)
-    hac = sm.OLS(y, design).fit(
-        cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True
-    )
-    hlo, hhi = np.asarray(hac.conf_int(alpha=0.05))[1]
+    hac_coef, hlo, hhi, hac_p = hac_fit(y, design, lags).coef_test(1)
     return PartialResult(
-        coef=float(fit.params[1]),
-        ci95=(float(lo), float(hi)),
-        p_value=float(fit.pvalues[1]),
+        coef=coef,
+        ci95=(lo, hi),
+        p_value=p_value,
         controls=tuple(names),
         n_runs=int(n),
         method="linear regression with AR(1) errors (feasible GLS)",
         error_autocorr=phi,
-        hac_coef=float(hac.params[1]),
-        hac_ci95=(float(hlo), float(hhi)),
-        hac_p_value=float(hac.pvalues[1]),
+        hac_coef=hac_coef,
+        hac_ci95=(hlo, hhi),
+        hac_p_value=hac_p,
         hac_maxlags=lags,
     )
 
@@ -488,7 +482,7 @@ def dose_response(
     tuple of DoseBand
         Low to high exposure.
     """
-    from scipy.stats import t as t_dist
+    from .numerics import t_ppf
 
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -547,7 +541,7 @@ def dose_response(
         vals = y[mask]
         ci = None
         if len(vals) >= 2:
-            half = float(t_dist.ppf(0.975, len(vals) - 1) * vals.std(ddof=1) / math.sqrt(len(vals)))
+            half = float(t_ppf(0.975, len(vals) - 1) * vals.std(ddof=1) / math.sqrt(len(vals)))
             ci = (float(vals.mean()) - half, float(vals.mean()) + half)
         out.append(
             DoseBand(

@@ -186,14 +186,14 @@ def plot_exposure_vs_dropoff(
                label="run", zorder=3)  # fmt: skip
     sxx = float(((x - x.mean()) ** 2).sum())
     if sxx > 0:
-        from scipy import stats
+        from ..analysis.numerics import t_ppf
 
         slope, intercept = np.polyfit(x, y, 1)
         resid = y - (intercept + slope * x)
         s = float(np.sqrt((resid**2).sum() / (n - 2)))
         grid = np.linspace(x.min(), x.max(), 100)
         fit = intercept + slope * grid
-        half = stats.t.ppf(0.975, n - 2) * s * np.sqrt(1.0 / n + (grid - x.mean()) ** 2 / sxx)
+        half = t_ppf(0.975, n - 2) * s * np.sqrt(1.0 / n + (grid - x.mean()) ** 2 / sxx)
         ax.fill_between(grid, fit - half, fit + half, color=COLORS["grey"], alpha=0.3, lw=0,
                         label="95 % CI of the fit")  # fmt: skip
         ax.plot(grid, fit, color=COLORS["black"], lw=1.8,
