@@ -61,6 +61,7 @@ __all__ = [
     "OUTCOME",
     "RUNS_FOR_MODERATE_EFFECT",
     "RUNS_FOR_STRONG_EFFECT",
+    "analysis_windows",
     "analyze",
     "analyze_linked",
     "bh_adjust",
@@ -591,6 +592,20 @@ def _time_sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[order]
 
 
+def analysis_windows(
+    window_days: float | tuple[float, float] = 14,
+) -> tuple[list[float], list[tuple[float, float]]]:
+    """(windows, lagged windows) that :func:`analyze` links exposure over: the lag scan's
+    and the main one. Link with them once (``link_exposure(runs, sessions,
+    windows_days=..., lagged_windows_days=...)``) to reuse the linked table with
+    :func:`analyze_linked`, as the report does."""
+    w = _parse_window(window_days)
+    lagged = {*LAGGED_WINDOWS_DAYS}
+    windows = {*(float(v) for v in LAG_WINDOWS_DAYS)}
+    (lagged if isinstance(w, tuple) else windows).add(w)  # type: ignore[arg-type]
+    return sorted(windows), sorted(lagged)  # type: ignore[type-var]
+
+
 def analyze(
     runs: pd.DataFrame,
     sessions: pd.DataFrame,
@@ -634,12 +649,8 @@ def analyze(
         On an unknown exposure or a non-positive window.
     """
     column = exposure_column(exposure, window_days)
-    w = _parse_window(window_days)
-    lagged = {*LAGGED_WINDOWS_DAYS}
-    windows = {*(float(v) for v in LAG_WINDOWS_DAYS)}
-    (lagged if isinstance(w, tuple) else windows).add(w)  # type: ignore[arg-type]
-    linked = link_exposure(runs, sessions, windows_days=sorted(windows),
-                           lagged_windows_days=sorted(lagged))  # fmt: skip
+    windows, lagged = analysis_windows(window_days)
+    linked = link_exposure(runs, sessions, windows_days=windows, lagged_windows_days=lagged)
     return analyze_linked(
         linked, exposure=exposure, window_days=window_days, controls=controls, seed=seed,
         _column=column,
