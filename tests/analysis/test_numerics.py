@@ -75,3 +75,14 @@ def test_glsar_and_hac_match_statsmodels(n, phi, seed):
     assert coef == pytest.approx(hac_ref.params[1], rel=1e-9)
     assert (lo, hi) == pytest.approx(tuple(np.asarray(hac_ref.conf_int(alpha=0.05))[1]), rel=1e-9)
     assert p == pytest.approx(hac_ref.pvalues[1], rel=1e-7, abs=1e-300)
+
+
+def test_code_ranks_rank_resamples_as_the_values():
+    rng = np.random.default_rng(4)
+    sample = np.round(rng.normal(size=(2, 60)), 1)  # ties
+    codes = nm.dense_codes(sample)
+    idx = rng.integers(0, 60, size=(2, 30, 60))
+    values = np.take_along_axis(sample[:, None, :], idx, axis=-1)
+    coded = np.take_along_axis(codes[:, None, :], idx, axis=-1)
+    np.testing.assert_array_equal(nm.code_ranks(coded, 60), stats.rankdata(values, axis=-1))
+    assert nm.dense_codes(np.array([1.0, np.nan])) is None

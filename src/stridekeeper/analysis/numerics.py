@@ -20,6 +20,8 @@ import numpy as np
 __all__ = [
     "LinearFit",
     "bh_adjust",
+    "code_ranks",
+    "dense_codes",
     "glsar_ar1",
     "hac_fit",
     "rankdata",
@@ -58,6 +60,28 @@ def rankdata(a: np.ndarray) -> np.ndarray:
     if out.dtype.kind == "f" and np.issubdtype(flat.dtype, np.floating):
         out[np.isnan(flat).any(axis=-1)] = np.nan  # as scipy: a NaN makes the row NaN
     return out.reshape(a.shape)
+
+
+def dense_codes(a: np.ndarray) -> np.ndarray | None:
+    """Each value's index among its row's sorted distinct values (``(R, N)`` ints), or
+    None when a row holds a NaN. Resamples of the rows rank by these codes exactly as by
+    the values (:func:`code_ranks`)."""
+    a = np.asarray(a, dtype=float).reshape(-1, np.shape(a)[-1])
+    if np.isnan(a).any():
+        return None
+    return np.stack([np.unique(row, return_inverse=True)[1].reshape(-1) for row in a])
+
+
+def code_ranks(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Average ranks along the last axis of integer codes in ``[0, n_codes)``: the same
+    numbers :func:`rankdata` gives for the values the codes stand for, by counting instead
+    of sorting (a bootstrap ranks thousands of resamples)."""
+    rows = codes.reshape(-1, codes.shape[-1])
+    r = rows.shape[0]
+    flat = (rows + (np.arange(r) * n_codes)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=r * n_codes).reshape(r, n_codes)
+    mid = np.cumsum(counts, axis=1) - counts + (counts + 1) * 0.5
+    return np.take_along_axis(mid, rows, axis=1).reshape(codes.shape)
 
 
 def bh_adjust(p: np.ndarray) -> np.ndarray:
