@@ -9,12 +9,15 @@ memory of the command's process, and the time per run, so super-linear growth sh
 Run: ``.venv/bin/python benchmarks/scaling.py 200 2000 [20000]`` (default ``200 2000``;
 ``STRIDEKEEPER_BENCH_RUNS`` alone sets one N, as ``make bench`` does).
 ``--keep DIR`` keeps the generated files and libraries under DIR (and reuses them when run
-again), so the commands can be timed again without regenerating the runs.
+again), so the commands can be timed again without regenerating the runs. ``--readme``
+also writes the table into ``benchmarks/README.md``, between the ``scaling:begin`` and
+``scaling:end`` markers, with the date and the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -88,23 +91,48 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sizes", nargs="*", type=int, default=[200, 2000])
     ap.add_argument("--keep", metavar="DIR", help="keep (and reuse) generated files here")
+    ap.add_argument(
+        "--readme",
+        action="store_true",
+        help="write the table into benchmarks/README.md (between its markers)",
+    )
     args = ap.parse_args()
     if not sys.argv[1:] and os.environ.get("STRIDEKEEPER_BENCH_RUNS"):  # make bench: one small N
         args.sizes = [int(os.environ["STRIDEKEEPER_BENCH_RUNS"])]
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sk-scaling-"))
-    print(f"{os.cpu_count()} cores; wall seconds (peak RSS of the command's main process, MB)")
-    print("| runs | import | runs --json | analyze | report | import ms/run | report ms/run |")
-    print("|---|---|---|---|---|---|---|")
+    lines = [f"{dt.date.today().isoformat()}, {os.cpu_count()} cores, load "
+             f"{os.getloadavg()[0]:.1f} at the start; wall seconds (peak RSS of the command's "
+             "main process, MB)", "",
+             "| runs | import | runs --json | analyze | report | import ms/run | report ms/run |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    print("\n".join(lines), flush=True)
     try:
         for n in args.sizes:
             res = subprocess.run([sys.executable, __file__, "--one", str(n), str(root / f"n{n}")],
                                  capture_output=True, text=True)  # fmt: skip
             if res.returncode:
                 raise SystemExit(res.stderr.strip()[-800:])
-            print(res.stdout.strip(), flush=True)
+            lines.append(res.stdout.strip())
+            print(lines[-1], flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
+    if args.readme:
+        write_readme(Path(__file__).with_name("README.md"), lines)
+
+
+BEGIN, END = "<!-- scaling:begin -->", "<!-- scaling:end -->"
+
+
+def write_readme(readme: Path, lines: list[str]) -> None:
+    """Put ``lines`` between the scaling markers of ``readme`` (the rest is kept)."""
+    text = readme.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{readme}: no {BEGIN} ... {END} markers to write the table between")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + BEGIN + "\n" + "\n".join(lines) + "\n" + END + tail,
+                      encoding="utf-8")  # fmt: skip
 
 
 def _one(n: int, folder: Path) -> None:

@@ -46,9 +46,10 @@ def report_inputs(
     -------
     ReportInputs
     """
+    from .analysis.consistency import weekly_summary
     from .analysis.link import link_exposure
-    from .analysis.stats import LAG_WINDOWS_DAYS, analyze
-    from .library import Library
+    from .analysis.stats import analysis_windows, analyze_linked
+    from .library.store import Library
     from .metrics.dropoff import stride_dropoff
 
     lib = Library.open(library)
@@ -68,22 +69,25 @@ def report_inputs(
         if hi is not None:
             keep &= sessions["start_time"] < hi
         sessions = sessions[keep].reset_index(drop=True)
-    analysis: dict[str, Any] | None = None
+    analysis = None
     linked = None
     example = None
     if len(runs):
-        result = analyze(runs, all_sessions, exposure=exposure, window_days=window_days, seed=seed)
-        analysis = result.to_dict()
-        windows = sorted({*LAG_WINDOWS_DAYS, float(window_days)})
-        linked = link_exposure(runs, all_sessions, windows_days=windows)
+        # linked once: the analysis and the scatter read the same table
+        windows, lagged = analysis_windows(window_days)
+        linked = link_exposure(runs, all_sessions, windows_days=windows,
+                               lagged_windows_days=lagged)  # fmt: skip
+        analysis = analyze_linked(linked, exposure=exposure, window_days=window_days, seed=seed)
         with_drop = runs[runs["stride_dropoff_pct"].notna()]
         if len(with_drop):
             row = with_drop.iloc[-1]
             records = lib.records(row["run_id"])
             label = pd.Timestamp(row["start_time"]).strftime("%Y-%m-%d")
             example = (records, _stored_dropoff(records, row, stride_dropoff), label)
+    weekly = weekly_summary(sessions) if len(sessions) else None
     return ReportInputs(runs=runs, sessions=sessions, linked=linked, analysis=analysis,
                         example=example, since=since, until=until, athlete=athlete,
+                        weekly=weekly,
                         experiment=experiment_for_report(library, runs, all_sessions),
                         kinds=_kinds(runs, sessions, all_sessions))  # fmt: skip
 
@@ -103,7 +107,8 @@ def _stored_dropoff(records: pd.DataFrame, row: pd.Series, stride_dropoff: Any) 
     (so the page shows what the library and every other page say about this run)."""
     import dataclasses
 
-    res = stride_dropoff(records)
+    gait = pd.to_numeric(row.get("gait_cadence_spm"), errors="coerce")
+    res = stride_dropoff(records, **({"gait_cadence_spm": float(gait)} if pd.notna(gait) else {}))
     lo = row.get("stride_dropoff_ci95_low_pct", float("nan"))
     hi = row.get("stride_dropoff_ci95_high_pct", float("nan"))
     return dataclasses.replace(res, stride_dropoff_pct=float(row["stride_dropoff_pct"]),

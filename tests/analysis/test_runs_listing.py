@@ -52,3 +52,22 @@ def test_runs_shows_athlete_local_time_and_miles(lib, capsys) -> None:
     assert cli.main(["runs", "--library", lib]) == 0
     km_line = next(li for li in capsys.readouterr().out.splitlines() if li.startswith("sim01"))
     assert f"{first['distance_m'] / 1000:.2f}" in km_line
+
+
+def test_runs_json_reads_without_pandas_and_agrees_with_the_dated_path(lib, capsys) -> None:
+    """Issue 18 item 3: `runs --json` lists with pyarrow alone (pandas not even imported);
+    the rows are those the pandas path (taken with --since) gives."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from stridekeeper.cli import main; "
+            f"main(['runs', '--library', {lib!r}, '--json', '--athlete', 'sim02']); "
+            "print('pandas' in sys.modules, file=sys.stderr)")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert proc.stderr.strip().splitlines()[-1] == "False"
+    fast = json.loads(proc.stdout)
+    assert fast and {r["athlete"] for r in fast} == {"sim02"}
+    assert cli.main(["runs", "--library", lib, "--json", "--athlete", "sim02",
+                     "--since", "2000-01-01"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out) == fast

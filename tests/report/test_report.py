@@ -181,3 +181,33 @@ def test_report_without_library_is_one_line_error(tmp_path: Path, capsys) -> Non
     err = capsys.readouterr().err
     assert "no stridekeeper library" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_report_inputs_link_once_and_carry_typed_results(sample_library: Path,
+                                                         monkeypatch) -> None:  # fmt: skip
+    """One link of exposure serves the analysis and the scatter; the report reads the typed
+    AnalysisResult (the same numbers `analyze` gives) and the weekly mobility table."""
+    import stridekeeper.analysis.link as link
+    from stridekeeper.analysis.consistency import weekly_summary
+    from stridekeeper.analysis.result import AnalysisResult
+    from stridekeeper.analysis.stats import analyze
+    from stridekeeper.library import Library
+    from stridekeeper.pipeline import report_inputs
+
+    calls = []
+    real = link.link_exposure
+
+    def counting(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(link, "link_exposure", counting)
+    inp = report_inputs(sample_library)
+    assert len(calls) == 1
+    assert isinstance(inp.analysis, AnalysisResult)
+    lib = Library.open(sample_library)
+    direct = analyze(lib.runs(), lib.mobility())
+    assert inp.analysis.rho == direct.rho and inp.analysis.p_value == direct.p_value
+    assert inp.analysis.conclusion == direct.conclusion
+    assert inp.analysis.exposure_column in inp.linked.columns
+    pd.testing.assert_frame_equal(inp.weekly, weekly_summary(inp.sessions))

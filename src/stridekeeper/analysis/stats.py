@@ -16,7 +16,9 @@ that structure instead of pretending the runs are independent:
 
 The array functions accept a leading batch axis (many simulated athletes at once), which
 is how :mod:`stridekeeper.synth.season` estimates power and how the tests check the
-false-positive rate. statsmodels is imported inside the functions that need it.
+false-positive rate. The ranks, the t distribution and the regressions are computed in
+:mod:`stridekeeper.analysis.numerics` (checked against scipy and statsmodels), so the
+analysis of one athlete imports neither.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ __all__ = [
     "OUTCOME",
     "RUNS_FOR_MODERATE_EFFECT",
     "RUNS_FOR_STRONG_EFFECT",
+    "analysis_windows",
     "analyze",
     "analyze_linked",
     "bh_adjust",
@@ -104,9 +107,9 @@ ALPHA = 0.05
 # --------------------------------------------------------------------------- rank statistics
 def _ranks(a: np.ndarray) -> np.ndarray:
     """Average ranks along the last axis (ties share their mean rank)."""
-    from scipy.stats import rankdata
+    from .numerics import rankdata
 
-    return rankdata(a, axis=-1)
+    return rankdata(a)
 
 
 def _zscore(a: np.ndarray) -> np.ndarray:
@@ -132,9 +135,12 @@ def spearman_rho(y: np.ndarray, x: np.ndarray) -> np.ndarray | float:
     numpy.ndarray or float
         rho in [-1, 1], shape ``(...)``; NaN where either series is constant.
     """
-    zy = _zscore(_ranks(np.asarray(y, dtype=float)))
-    zx = _zscore(_ranks(np.asarray(x, dtype=float)))
-    rho = (zy * zx).mean(axis=-1)
+    return _rank_correlation(_ranks(np.asarray(y, dtype=float)),
+                             _ranks(np.asarray(x, dtype=float)))  # fmt: skip
+
+
+def _rank_correlation(ry: np.ndarray, rx: np.ndarray) -> np.ndarray | float:
+    rho = (_zscore(ry) * _zscore(rx)).mean(axis=-1)
     return float(rho) if np.ndim(rho) == 0 else rho
 
 
@@ -247,14 +253,24 @@ def block_bootstrap_rho(
     out = np.empty((yb.shape[0], n_boot))
     chunk = max(1, max_elements // max(n * yb.shape[0], 1))
     offsets = np.arange(length)
+    from .numerics import code_ranks, dense_codes
+
+    # a resample ranks by each value's code among the sample's distinct values exactly as
+    # by the values themselves; counting codes is several times faster than sorting
+    cy, cx = dense_codes(yb), dense_codes(xb)
     for start in range(0, n_boot, chunk):  # chunks bound the memory, each is vectorised
         m = min(chunk, n_boot - start)
         starts = rng.integers(0, n, size=(yb.shape[0], m, k))
         idx = ((starts[..., None] + offsets) % n).reshape(yb.shape[0], m, k * length)[..., :n]
-        ys = np.take_along_axis(yb[:, None, :], idx, axis=-1)
-        xs = np.take_along_axis(xb[:, None, :], idx, axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[:, start : start + m] = spearman_rho(ys, xs)
+            if cy is not None and cx is not None:
+                ry = code_ranks(np.take_along_axis(cy[:, None, :], idx, axis=-1), n)
+                rx = code_ranks(np.take_along_axis(cx[:, None, :], idx, axis=-1), n)
+                out[:, start : start + m] = _rank_correlation(ry, rx)
+            else:
+                ys = np.take_along_axis(yb[:, None, :], idx, axis=-1)
+                xs = np.take_along_axis(xb[:, None, :], idx, axis=-1)
+                out[:, start : start + m] = spearman_rho(ys, xs)
     return out.reshape(*batch, n_boot)
 
 
@@ -342,13 +358,13 @@ def bh_adjust(p_values: Sequence[float]) -> np.ndarray:
     numpy.ndarray
         Adjusted p-values (false-discovery-rate q-values), same order as the input.
     """
-    from statsmodels.stats.multitest import multipletests
+    from .numerics import bh_adjust as _bh
 
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
     if ok.any():
-        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
+        out[ok] = _bh(p[ok])
     return out
 
 
@@ -369,7 +385,8 @@ def partial_regression(
     """Regression of drop-off on exposure and controls, with autocorrelated errors.
 
     ``y = b0 + b1 x + sum_j c_j control_j + e``. Consecutive runs' errors are correlated,
-    so two analyses are made, both with statsmodels:
+    so two analyses are made, both as statsmodels makes them (computed in
+    :mod:`~stridekeeper.analysis.numerics`):
 
     * **reported** (``coef``, ``ci95``, ``p_value``): errors modelled as AR(1), by feasible
       GLS (``GLSAR``, iterated Cochrane-Orcutt); the AR coefficient's small-sample bias is
@@ -402,9 +419,7 @@ def partial_regression(
     PartialResult
         ``coef`` in drop-off % points per unit of exposure, its 95 % interval and p-value.
     """
-    import warnings
-
-    import statsmodels.api as sm
+    from .numerics import glsar_ar1, hac_fit
 
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -434,31 +449,24 @@ def partial_regression(
         return PartialResult(controls=tuple(names), n_runs=int(n),
                              note="too few runs, or no variation in exposure, for the regression")  # fmt: skip
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter of the iteration
-        first = sm.GLSAR(y, design, rho=1)
-        first.iterative_fit(maxiter=20)
-    phi = float(np.atleast_1d(first.rho)[0])
+    phi, _ = glsar_ar1(y, design, maxiter=20)
     phi = float(np.clip(phi + (1.0 + 3.0 * phi) / n, -0.95, 0.95))
-    fit = sm.GLSAR(y, design, rho=[phi]).fit(use_t=True)
-    lo, hi = np.asarray(fit.conf_int(alpha=0.05))[1]
+    _, fit = glsar_ar1(y, design, rho=phi)
+    coef, lo, hi, p_value = fit.coef_test(1)
 
     lags = hac_maxlags(n) if maxlags is None else int(maxlags)
-    hac = sm.OLS(y, design).fit(
-        cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True
-    )
-    hlo, hhi = np.asarray(hac.conf_int(alpha=0.05))[1]
+    hac_coef, hlo, hhi, hac_p = hac_fit(y, design, lags).coef_test(1)
     return PartialResult(
-        coef=float(fit.params[1]),
-        ci95=(float(lo), float(hi)),
-        p_value=float(fit.pvalues[1]),
+        coef=coef,
+        ci95=(lo, hi),
+        p_value=p_value,
         controls=tuple(names),
         n_runs=int(n),
         method="linear regression with AR(1) errors (feasible GLS)",
         error_autocorr=phi,
-        hac_coef=float(hac.params[1]),
-        hac_ci95=(float(hlo), float(hhi)),
-        hac_p_value=float(hac.pvalues[1]),
+        hac_coef=hac_coef,
+        hac_ci95=(hlo, hhi),
+        hac_p_value=hac_p,
         hac_maxlags=lags,
     )
 
@@ -492,7 +500,7 @@ def dose_response(
     tuple of DoseBand
         Low to high exposure.
     """
-    from scipy.stats import t as t_dist
+    from .numerics import t_ppf
 
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -551,7 +559,7 @@ def dose_response(
         vals = y[mask]
         ci = None
         if len(vals) >= 2:
-            half = float(t_dist.ppf(0.975, len(vals) - 1) * vals.std(ddof=1) / math.sqrt(len(vals)))
+            half = float(t_ppf(0.975, len(vals) - 1) * vals.std(ddof=1) / math.sqrt(len(vals)))
             ci = (float(vals.mean()) - half, float(vals.mean()) + half)
         out.append(
             DoseBand(
@@ -599,6 +607,20 @@ def _time_sorted(frame: pd.DataFrame) -> pd.DataFrame:
     times = pd.to_datetime(frame["start_time"], utc=True)
     order = np.argsort(times.to_numpy(), kind="stable")
     return frame.iloc[order]
+
+
+def analysis_windows(
+    window_days: float | tuple[float, float] = 14,
+) -> tuple[list[float], list[tuple[float, float]]]:
+    """(windows, lagged windows) that :func:`analyze` links exposure over: the lag scan's
+    and the main one. Link with them once (``link_exposure(runs, sessions,
+    windows_days=..., lagged_windows_days=...)``) to reuse the linked table with
+    :func:`analyze_linked`, as the report does."""
+    w = _parse_window(window_days)
+    lagged = {*LAGGED_WINDOWS_DAYS}
+    windows = {*(float(v) for v in LAG_WINDOWS_DAYS)}
+    (lagged if isinstance(w, tuple) else windows).add(w)  # type: ignore[arg-type]
+    return sorted(windows), sorted(lagged)  # type: ignore[type-var]
 
 
 def analyze(
@@ -649,12 +671,9 @@ def analyze(
         On an unknown exposure or a non-positive window.
     """
     column = exposure_column(exposure, window_days)
-    w = _parse_window(window_days)
-    lagged = {*LAGGED_WINDOWS_DAYS}
-    windows = {*(float(v) for v in LAG_WINDOWS_DAYS)}
-    (lagged if isinstance(w, tuple) else windows).add(w)  # type: ignore[arg-type]
-    linked = link_exposure(runs, sessions, windows_days=sorted(windows),
-                           lagged_windows_days=sorted(lagged), date_only=date_only)  # fmt: skip
+    windows, lagged = analysis_windows(window_days)
+    linked = link_exposure(runs, sessions, windows_days=windows, lagged_windows_days=lagged,
+                           date_only=date_only)  # fmt: skip
     return analyze_linked(
         linked, exposure=exposure, window_days=window_days, controls=controls, seed=seed,
         column=column,

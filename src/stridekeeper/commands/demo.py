@@ -61,14 +61,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
             data = dataclasses.replace(data, experiment=demo_experiment())
         path = write_report(data, out)
-    analysis = data.analysis or {}
     summary = {
         "imported_runs": report.imported_runs,
         "mobility_sessions": report.mobility_sessions,
         "skipped_by_sport": dict(report.skipped_by_sport),
         "rejected_rows": list(report.rejected_rows),
         "failures": [f"{f}: {r}" for f, r in report.failures],
-        "conclusion": analysis.get("conclusion"),
+        "conclusion": data.analysis.conclusion if data.analysis is not None else None,
         "report": str(path),
         "seconds": round(time.perf_counter() - t0, 1),
     }

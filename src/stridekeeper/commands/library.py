@@ -158,15 +158,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
     """List the library's runs (``--json``: the inspect keys plus ``run_id``); exit 1 when
     the quick check finds damage (each problem is a line on stderr)."""
     from ..jsonsafe import json_safe
-    from ..library import Library
+    from ..library.store import Library
     from .output import INSPECT_KEYS
 
     lib = Library.open(args.library)  # logs each problem the quick check finds
     # only the columns shown: the stored table also has ids, hashes, paths and timestamps
     cols = [*INSPECT_KEYS, "stride_dropoff_ci95_low_pct", "stride_dropoff_ci95_high_pct",
             "device_summary_json", "warnings_json", "run_id", "athlete", "utc_offset_s"]  # fmt: skip
-    runs = lib.runs(since=args.since, until=args.until, athlete=args.athlete, columns=cols)
-    rows = [_runs_row(r, INSPECT_KEYS, json_safe) for r in runs.to_dict("records")]
+    if args.since is None and args.until is None:  # pyarrow alone: no pandas to import
+        records = lib.run_rows(cols, athlete=args.athlete)
+    else:
+        runs = lib.runs(since=args.since, until=args.until, athlete=args.athlete, columns=cols)
+        records = runs.to_dict("records")
+    rows = [_runs_row(r, INSPECT_KEYS, json_safe) for r in records]
     if args.json:
         # one run a line: the C encoder (indent= falls back to pure Python, 5x slower)
         body = ",\n".join(json.dumps(row, allow_nan=False) for row in rows)
@@ -202,15 +206,16 @@ METRES_PER_MILE = 1609.344
 def local_start(start: Any, utc_offset_s: int | None) -> str | None:
     """ISO 8601 local start time with its offset (``2026-03-01T08:15+01:00``), from the
     device's UTC offset; the UTC time (``+00:00``) when the offset is unknown."""
-    import pandas as pd
+    from datetime import UTC, datetime, timedelta, timezone
 
     if start is None or (isinstance(start, float) and start != start):
         return None
-    t = pd.Timestamp(start)
-    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-    from datetime import timedelta, timezone
+    if not isinstance(start, datetime):  # a pandas Timestamp is a datetime already
+        import pandas as pd
 
-    local = t.tz_convert(timezone(timedelta(seconds=utc_offset_s or 0)))
+        start = pd.Timestamp(start)
+    t = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    local = t.astimezone(timezone(timedelta(seconds=utc_offset_s or 0)))
     return local.isoformat(timespec="minutes")
 
 

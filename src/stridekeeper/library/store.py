@@ -42,13 +42,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import StridekeeperError
-from ..schema import LIBRARY_RUN_COLUMNS, empty_runs, empty_sessions
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
+else:
+
+    class _Pandas:
+        """pandas, imported on first use: ``stridekeeper runs`` opens the library and lists
+        its runs with pyarrow alone (pandas costs more to import than the listing takes)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import pandas
+
+            globals()["pd"] = pandas
+            return getattr(pandas, name)
+
+    pd = _Pandas()
 
 __all__ = ["LIBRARY_VERSION", "CheckReport", "Library", "LibraryBusyError", "LibraryWriteError",
            "default_library_path", "write_lock"]  # fmt: skip
@@ -241,9 +253,18 @@ def _release(fd: int, root: Path) -> None:
             excl.unlink()
 
 
-#: Columns of the runs table beyond :data:`~stridekeeper.schema.SUMMARY_COLUMNS`
-#: (defined, with units and dtypes, in :data:`~stridekeeper.schema.LIBRARY_RUN_COLUMNS`).
-RUN_ID_COLUMNS = tuple(LIBRARY_RUN_COLUMNS)
+def __getattr__(name: str) -> Any:
+    """``RUN_ID_COLUMNS``: the runs table's columns beyond
+    :data:`~stridekeeper.schema.SUMMARY_COLUMNS` (defined, with units and dtypes, in
+    :data:`~stridekeeper.schema.LIBRARY_RUN_COLUMNS`), looked up on first use so that listing
+    runs never imports pandas (the schema does)."""
+    if name == "RUN_ID_COLUMNS":
+        from ..schema import LIBRARY_RUN_COLUMNS
+
+        return tuple(LIBRARY_RUN_COLUMNS)
+    raise AttributeError(name)
+
+
 SOURCE_COLUMNS = ("path", "sha256", "size_bytes", "n_runs", "n_sessions", "status", "detail",
                   "athlete", "imported_at")  # fmt: skip
 
@@ -384,6 +405,8 @@ def _read_parquet(path: Path, **kw: Any) -> pd.DataFrame:
 
 
 def _empty_runs() -> pd.DataFrame:
+    from ..schema import empty_runs
+
     return empty_runs()
 
 
@@ -393,6 +416,7 @@ def _empty_sources() -> pd.DataFrame:
 
 def _empty_mobility() -> pd.DataFrame:
     from ..io.mobility_log import normalize_details
+    from ..schema import empty_sessions
 
     empty = normalize_details(empty_sessions())  # the log's timing and detail columns too
     return empty.assign(athlete=pd.Series(dtype=str), source_sha256=pd.Series(dtype=str))
@@ -577,24 +601,33 @@ class Library:
     def _table(self, key: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
         """A library table; with ``columns``, only those of them it has (read paths that show
         a few columns skip decoding the rest)."""
+        table = self._arrow_table(key, columns)
+        return None if table is None else table.to_pandas()
+
+    def _arrow_table(self, key: str, columns: Sequence[str] | None = None) -> pa.Table | None:
+        """:meth:`_table` as a pyarrow Table (damage raised the same way)."""
+        import pyarrow.parquet as pq
+
         for attempt in (0, 1):
             name = self._manifest.get(key)
             if name is None:
                 return None
             keys = _KEY_COLUMNS.get(key, ())
             try:
-                if columns is None:
-                    frame = _read_parquet(self.root / name)
-                else:
-                    import pyarrow.parquet as pq
-
-                    have = set(pq.read_schema(self.root / name).names)
-                    lost = [c for c in keys if c not in have]  # damage, read or not
-                    if lost:
-                        raise StridekeeperError(self._damaged(name, f"without column(s) {lost}"))
-                    frame = _read_parquet(self.root / name,
-                                          columns=[c for c in dict.fromkeys(columns) if c in have])  # fmt: skip
-                    keys = ()
+                # one file: ParquetFile, not read_table (whose dataset layer imports pandas)
+                with pq.ParquetFile(self.root / name) as file:
+                    if columns is None:
+                        table = file.read()
+                    else:
+                        have = set(file.schema_arrow.names)
+                        lost = [c for c in keys if c not in have]  # damage, read or not
+                        if lost:
+                            raise StridekeeperError(
+                                self._damaged(name, f"without column(s) {lost}")
+                            )
+                        table = file.read(columns=[c for c in dict.fromkeys(columns)
+                                                   if c in have])  # fmt: skip
+                        keys = ()
             except FileNotFoundError:
                 if attempt == 0:  # a commit replaced it after we read the manifest
                     self._reload()
@@ -602,10 +635,10 @@ class Library:
                 raise StridekeeperError(self._damaged(name, "missing")) from None
             except (OSError, ValueError) as exc:  # truncated or not Parquet
                 raise StridekeeperError(self._damaged(name, f"unreadable: {exc}")) from exc
-            missing = [c for c in keys if c not in frame.columns]
+            missing = [c for c in keys if c not in table.column_names]
             if missing:
                 raise StridekeeperError(self._damaged(name, f"without column(s) {missing}"))
-            return frame
+            return table
         return None  # pragma: no cover
 
     def _damaged(self, name: str, what: str) -> str:
@@ -671,6 +704,34 @@ class Library:
         return runs.sort_values(["start_time", "athlete", "run_id"], kind="stable").reset_index(
             drop=True
         )
+
+    def run_rows(self, columns: Sequence[str], *, athlete: str | None = None,
+                 ) -> list[dict[str, Any]]:  # fmt: skip
+        """The runs as plain Python rows (``start_time`` a UTC datetime), in the order of
+        :meth:`runs`; read with pyarrow alone, for listings that would spend longer
+        importing pandas than listing. Filter by dates with :meth:`runs`."""
+        import datetime as dt
+
+        import pyarrow as pa
+
+        need = list(dict.fromkeys([*columns, "start_time", "athlete", "run_id"]))
+        table = self._arrow_table("runs", columns=need)
+        if table is None:
+            return []
+        table = table.sort_by([("start_time", "ascending"), ("athlete", "ascending"),
+                               ("run_id", "ascending")])  # fmt: skip
+        # as integer microseconds: pyarrow makes Python datetimes by way of pandas
+        start = table["start_time"]
+        if pa.types.is_timestamp(start.type):
+            start = start.cast(pa.timestamp("us", tz=start.type.tz), safe=False).cast(pa.int64())
+        data = {c: table[c].to_pylist() for c in table.column_names if c != "start_time"}
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        data["start_time"] = [None if us is None else epoch + dt.timedelta(microseconds=us)
+                              for us in start.to_pylist()]  # fmt: skip
+        names = list(data)
+        rows = [dict(zip(names, row, strict=True)) for row in zip(*data.values(), strict=True)]
+        # filtered here: pyarrow's own filter looks for pandas when given a Python value
+        return rows if athlete is None else [r for r in rows if r["athlete"] == athlete]
 
     def typical_utc_offset_s(self, *, athlete: str | None = None) -> int | None:
         """The athlete's most common local UTC offset over their runs, or None. [s]

@@ -85,9 +85,9 @@ def _footer(fig: Any, doc: Document, number: int) -> None:
 
 
 def _text_page(page: TextPage, doc: Document, number: int) -> Any:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig = plt.figure(figsize=PAGE_SIZE_IN)
+    fig = Figure(figsize=PAGE_SIZE_IN)
     y = 1 - _MARGIN
     fig.text(_MARGIN, y, page.title, fontsize=18, weight="bold", va="top")
     y -= 0.045
@@ -113,10 +113,10 @@ def _text_page(page: TextPage, doc: Document, number: int) -> Any:
 
 
 def _chart_page(page: ChartPage, doc: Document, number: int) -> Any:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     n = max(1, len(page.charts))
-    fig = plt.figure(figsize=PAGE_SIZE_IN, layout="constrained")
+    fig = Figure(figsize=PAGE_SIZE_IN, layout="constrained")
     # leave the bottom 9 % for the caption and footer, so legends never run into them
     fig.get_layout_engine().set(rect=(0.03, 0.09, 0.94, 0.86))
     fig.suptitle(page.title, fontsize=15, weight="bold", x=_MARGIN, ha="left")
@@ -132,14 +132,14 @@ def _chart_page(page: ChartPage, doc: Document, number: int) -> Any:
 
 
 def _table_pages(page: TablePage, doc: Document, first_number: int) -> list[Any]:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     table = page.table
     chunks = [table.iloc[i : i + page.rows_per_page] for i in range(0, max(len(table), 1),
                                                                     page.rows_per_page)]  # fmt: skip
     figs = []
     for k, chunk in enumerate(chunks):
-        fig = plt.figure(figsize=PAGE_SIZE_IN)
+        fig = Figure(figsize=PAGE_SIZE_IN)
         title = page.title if len(chunks) == 1 else f"{page.title} ({k + 1}/{len(chunks)})"
         fig.text(_MARGIN, 1 - _MARGIN, title, fontsize=15, weight="bold", va="top")
         ax = fig.add_axes((_MARGIN, 0.1, 1 - 2 * _MARGIN, 0.78))
@@ -182,7 +182,7 @@ def _text_lines(table: pd.DataFrame) -> list[str]:
 
 
 def _text_table_pages(page: TextTablePage, doc: Document, first_number: int) -> list[Any]:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     lines = _text_lines(page.table)
     header, body = lines[:2], lines[2:]
@@ -195,7 +195,7 @@ def _text_table_pages(page: TextTablePage, doc: Document, first_number: int) -> 
     size = min(8.0, 7.6 * 100 / max(width, 1))  # ~100 characters fit at 7.6 pt
     figs = []
     for k, chunk in enumerate(chunks):
-        fig = plt.figure(figsize=PAGE_SIZE_IN)
+        fig = Figure(figsize=PAGE_SIZE_IN)
         title = page.title if len(chunks) == 1 else f"{page.title} ({k + 1}/{len(chunks)})"
         fig.text(_MARGIN, 1 - _MARGIN, title, fontsize=15, weight="bold", va="top")
         y = 1 - _MARGIN - 0.05
@@ -232,10 +232,6 @@ def write_pdf(doc: Document, path: str | PathLike[str]) -> Path:
     """
     import os
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
     out = Path(path)
@@ -257,8 +253,7 @@ def write_pdf(doc: Document, path: str | PathLike[str]) -> Path:
             else:
                 figs = [_text_page(page, doc, number)]
             for fig in figs:
-                pdf.savefig(fig)
-                plt.close(fig)
+                pdf.savefig(fig)  # a bare Figure: no pyplot, no window manager to close
                 number += 1
     os.replace(tmp, out)
     return out

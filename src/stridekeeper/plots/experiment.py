@@ -11,10 +11,11 @@ ON, OFF = "#2a9d8f", "#d9d9d9"
 def plot_experiment_calendar(result: Any, sessions_dates: Any = (), ax: Any = None) -> Any:
     """One row per week, one cell per day: on blocks green, off grey, wash-in paler; a dot on
     each day with a logged session. Returns the Axes."""
-    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3))
+    from ._common import get_axes
+
+    ax = get_axes(ax, figsize=(7, 3))
     plan = result.plan
     logged = set(sessions_dates)
     n_weeks = ((plan.end - plan.start).days + 1 + 6) // 7
@@ -25,7 +26,7 @@ def plot_experiment_calendar(result: Any, sessions_dates: Any = (), ax: Any = No
             week, dow = divmod(i, 7)
             color = ON if b.condition == "on" else OFF
             alpha = 0.45 if d < b.analysed_from else 1.0
-            ax.add_patch(plt.Rectangle((dow, week), 0.95, 0.95, color=color, alpha=alpha, lw=0))
+            ax.add_patch(Rectangle((dow, week), 0.95, 0.95, color=color, alpha=alpha, lw=0))
             if d in logged:
                 ax.plot(dow + 0.475, week + 0.475, "o", color="black", ms=3)
             d += timedelta(days=1)
@@ -42,10 +43,9 @@ def plot_experiment_calendar(result: Any, sessions_dates: Any = (), ax: Any = No
 
 def plot_experiment_blocks(result: Any, ax: Any = None) -> Any:
     """Mean drop-off of each block's analysed runs, on vs off, pairs side by side."""
-    import matplotlib.pyplot as plt
+    from ._common import get_axes
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3))
+    ax = get_axes(ax, figsize=(7, 3))
     b = result.blocks
     colors = [ON if c == "on" else OFF for c in b["condition"]]
     ax.bar(b["block"], b["mean_dropoff_pct"].fillna(0), color=colors, edgecolor="black", lw=0.5)

@@ -186,14 +186,14 @@ def plot_exposure_vs_dropoff(
                label="run", zorder=3)  # fmt: skip
     sxx = float(((x - x.mean()) ** 2).sum())
     if sxx > 0:
-        from scipy import stats
+        from ..analysis.numerics import t_ppf
 
         slope, intercept = np.polyfit(x, y, 1)
         resid = y - (intercept + slope * x)
         s = float(np.sqrt((resid**2).sum() / (n - 2)))
         grid = np.linspace(x.min(), x.max(), 100)
         fit = intercept + slope * grid
-        half = stats.t.ppf(0.975, n - 2) * s * np.sqrt(1.0 / n + (grid - x.mean()) ** 2 / sxx)
+        half = t_ppf(0.975, n - 2) * s * np.sqrt(1.0 / n + (grid - x.mean()) ** 2 / sxx)
         ax.fill_between(grid, fit - half, fit + half, color=COLORS["grey"], alpha=0.3, lw=0,
                         label="95 % CI of the fit")  # fmt: skip
         ax.plot(grid, fit, color=COLORS["black"], lw=1.8,
@@ -313,6 +313,7 @@ def plot_weekly_volume(
     sessions: pd.DataFrame | None = None,
     *,
     ax: Axes | None = None,
+    weekly: pd.DataFrame | None = None,
 ) -> Axes:
     """Weekly running distance (bars) and weekly mobility minutes (line, right axis).
 
@@ -329,6 +330,9 @@ def plot_weekly_volume(
         Canonical mobility-session table, or None for distance only. Not modified.
     ax
         Axes to draw on; a new figure when None. Mobility minutes go on ``ax.twinx()``.
+    weekly
+        ``weekly_summary(sessions)`` when the caller has it already (the report does);
+        counted here when None.
 
     Returns
     -------
@@ -352,7 +356,7 @@ def plot_weekly_volume(
     if sessions is not None and len(sessions):
         from ..analysis.consistency import weekly_summary
 
-        ws = weekly_summary(sessions)
+        ws = weekly_summary(sessions) if weekly is None else weekly
         mob_weeks = (pd.to_datetime(pd.Series(ws["week_start"], dtype=object))
                      .to_numpy(dtype="datetime64[D]").astype(np.int64))  # fmt: skip
         mob_min = ws["minutes"].to_numpy(dtype=float)

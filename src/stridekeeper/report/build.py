@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..plots.document import ChartPage, Document, TextPage, TextTablePage
+
+if TYPE_CHECKING:
+    from ..analysis.result import AnalysisResult
 
 __all__ = ["ReportInputs", "build_report", "fmt", "headline", "run_table_csv"]
 
@@ -77,9 +80,13 @@ class ReportInputs:
     sessions
         The mobility sessions of the period.
     linked
-        Runs joined with their exposure (for the scatter), or None.
+        Runs joined with their exposure (for the scatter), or None: the table the analysis
+        was computed on (linked once).
     analysis
-        ``AnalysisResult.to_dict()`` of the period, or None.
+        The period's :class:`~stridekeeper.analysis.result.AnalysisResult`, or None.
+    weekly
+        ``weekly_summary`` of the period's mobility sessions (for the weekly volume chart),
+        or None to have the chart count them.
     example
         (records, DropoffResult, label) of one run to show in detail, or None.
     since, until
@@ -93,11 +100,12 @@ class ReportInputs:
     runs: pd.DataFrame
     sessions: pd.DataFrame
     linked: pd.DataFrame | None
-    analysis: dict[str, Any] | None
+    analysis: AnalysisResult | None
     example: tuple[pd.DataFrame, Any, str] | None
     since: str | None
     until: str | None
     athlete: str | None = None
+    weekly: pd.DataFrame | None = None
     #: (ExperimentResult, logged session dates) of a stored plan, or None (report/experiment.py).
     experiment: tuple[Any, Any] | None = None
     #: (sessions per kind, exploratory table by kind) of the period, or None (exposure_kinds).
@@ -132,6 +140,10 @@ def fmt_p(p: Any) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
 def _period(inp: ReportInputs) -> str:
     runs = inp.runs
     first = inp.since or (runs["start_time"].min().date().isoformat() if len(runs) else None)
@@ -143,9 +155,8 @@ def _period(inp: ReportInputs) -> str:
 
 def headline(inp: ReportInputs) -> str:
     """The report's headline sentence (plain words when there is nothing to compare)."""
-    runs, an = inp.runs, inp.analysis or {}
-    rho = an.get("rho")
-    has_rho = isinstance(rho, int | float) and math.isfinite(rho)
+    runs, an = inp.runs, inp.analysis
+    has_rho = an is not None and _finite(an.rho)
     if not len(inp.sessions) and not has_rho:
         conclusion = (
             "No mobility sessions are logged in this period, so there is nothing to compare your "
@@ -156,7 +167,7 @@ def headline(inp: ReportInputs) -> str:
         conclusion = ("There is one run in this period: a comparison needs many runs. Import more "
                       "runs, or choose a wider period with --since and --until.")  # fmt: skip
     else:
-        conclusion = an.get("conclusion") or NOT_ENOUGH
+        conclusion = (an.conclusion if an is not None else "") or NOT_ENOUGH
     return conclusion
 
 
@@ -166,7 +177,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _summary_page(inp: ReportInputs) -> TextPage:
-    runs, an = inp.runs, inp.analysis or {}
+    runs, an = inp.runs, inp.analysis
     n_drop = int(runs["stride_dropoff_pct"].notna().sum()) if len(runs) else 0
     km = runs["distance_m"].sum() / UNIT_M[inp.units] if len(runs) else 0.0
     minutes = inp.sessions["duration_min"].sum() if len(inp.sessions) else 0.0
@@ -181,31 +192,30 @@ def _summary_page(inp: ReportInputs) -> TextPage:
     ]  # fmt: skip
     conclusion = headline(inp)
     sections.append(("The headline", conclusion))
-    part = an.get("partial") or {}
-    if part.get("coef") is not None:
-        names = [CONTROL_WORDS.get(c, c.replace("_", " ")) for c in part.get("controls") or []]
+    part = an.partial if an is not None else None
+    if part is not None and part.coef is not None:
+        names = [CONTROL_WORDS.get(c, c.replace("_", " ")) for c in part.controls]
         controls = (", ".join(names[:-1]) + " and " + names[-1]) if len(names) > 1 else (
             names[0] if names else "nothing")  # fmt: skip
-        ci = part.get("ci95") or [None, None]
+        ci = part.ci95 or (None, None)
         sections.append((
             "Controlling for the runs themselves",
             f"Holding {controls} fixed, each extra unit of exposure went with a drop-off change "
-            f"of {fmt(part['coef'], '+.2f', ' % points')} (95 % interval "
-            f"{fmt(ci[0], '+.2f')} to {fmt(ci[1], '+.2f')}; p {fmt_p(part.get('p_value'))}).",
+            f"of {fmt(part.coef, '+.2f', ' % points')} (95 % interval "
+            f"{fmt(ci[0], '+.2f')} to {fmt(ci[1], '+.2f')}; p {fmt_p(part.p_value)}).",
         ))  # fmt: skip
-    tv = an.get("typical_variation_pct") or {}
-    sd = tv.get("sd_pct", tv.get("sd")) if tv else None
-    if sd is not None and isinstance(sd, int | float) and math.isfinite(sd):
+    tv = an.typical_variation_pct if an is not None else None
+    if tv is not None and _finite(tv.sd):
         sections.append((
             "How much a single run says",
-            f"Your drop-off varies from run to run by about {fmt(sd, '.1f', ' % points')} "
+            f"Your drop-off varies from run to run by about {fmt(tv.sd, '.1f', ' % points')} "
             "(standard deviation), so judge a single run against that, not against zero.",
         ))  # fmt: skip
-    if an.get("n_eff") is not None:
+    if an is not None and _finite(an.n_eff):
         sections.append((
             "How much independent evidence",
-            f"Runs close in time are alike; the {an.get('n_runs')} runs are worth about "
-            f"{fmt(an['n_eff'], '.0f')} independent ones.",
+            f"Runs close in time are alike; the {an.n_runs} runs are worth about "
+            f"{fmt(an.n_eff, '.0f')} independent ones.",
         ))  # fmt: skip
     sections.append((
         "Read this with care",
@@ -225,20 +235,22 @@ def _charts(inp: ReportInputs) -> list[ChartPage]:
         ChartPage(
             title="Your season",
             charts=[partial(_call, plots.plot_dropoff_season, inp.runs),
-                    partial(_call, plots.plot_weekly_volume, inp.runs, inp.sessions),
+                    partial(_call, plots.plot_weekly_volume, inp.runs, inp.sessions,
+                            weekly=inp.weekly),
                     partial(_call, plots.plot_mobility_calendar, inp.sessions)],
             caption=("Top: late-run stride drop-off per run with its 95 % interval, a rolling "
                      "median and your typical run-to-run band. Middle: weekly running distance "
                      "and mobility minutes. Bottom: mobility minutes per day."),
         )
     ]  # fmt: skip
-    an = inp.analysis or {}
+    an = inp.analysis
     if inp.linked is not None and len(inp.linked) and len(inp.sessions):
-        col = an.get("exposure_column") or "sessions_per_week_14d"
+        col = an.exposure_column if an is not None else "sessions_per_week_14d"
+        lags = [lag.to_dict() for lag in an.lag_scan] if an is not None else []
         pages.append(ChartPage(
             title="Mobility and stride",
             charts=[partial(_call, plots.plot_exposure_vs_dropoff, inp.linked, exposure=col),
-                    partial(_call, plots.plot_lag_scan, an.get("lag_scan") or [])],
+                    partial(_call, plots.plot_lag_scan, lags)],
             caption=("Top: each run's drop-off against the mobility work before it, with a "
                      "straight-line fit and its 95 % band. Bottom: the same rank correlation "
                      "over different look-back windows; p-values adjusted for scanning several "
@@ -468,7 +480,6 @@ def _excluded(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
     reasons = _reasons(runs).reset_index(drop=True)
     out = reasons != ""
     counts = reasons[out].value_counts()
-    an = inp.analysis or {}
     parts = [f"{n} {reason}" for reason, n in counts.items()]
     n_out = int(out.sum())
     if n_out:
@@ -478,7 +489,7 @@ def _excluded(inp: ReportInputs) -> tuple[pd.DataFrame, str]:
     else:
         text = ("The run has a drop-off." if len(runs) == 1
                 else f"All {len(runs):,} runs have a drop-off.")  # fmt: skip
-    before = an.get("n_runs_before_log")
+    before = inp.analysis.n_runs_before_log if inp.analysis is not None else 0
     if before and len(inp.sessions):
         text += (f" {before} run(s) before the mobility log's first entry are also left out: "
                  "their exposure is unknown.")  # fmt: skip
