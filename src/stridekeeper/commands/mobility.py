@@ -35,7 +35,8 @@ def register(sub: Any) -> None:
                    help="refuse a whole log when any of its rows is bad")  # fmt: skip
     p.add_argument("--tz", type=_tz_arg, metavar="ZONE",
                    help=("time zone of the log's times (IANA name; default: the most common "
-                         "offset of the runs in the library, else the system's)"))  # fmt: skip
+                         "offset of the runs in the library, else of the runs in the FIT "
+                         "files given, else the system's; the rule `import` uses)"))  # fmt: skip
     p.add_argument("--library", metavar="DIR", default=None,
                    help="library whose runs give the default time zone")  # fmt: skip
     p.set_defaults(func=cmd_mobility)
@@ -131,8 +132,13 @@ def cmd_mobility(args: argparse.Namespace) -> int:
     from ..io.mobility import read_mobility
 
     tz: str | int | None = args.tz
-    if tz is None:  # default: the athlete's runs' offset (from the library), else the system's
-        tz = _library_offset(getattr(args, "library", None))
+    library = getattr(args, "library", None)
+    if tz is None and library is not None:  # default: the athlete's runs' offset, as `import`
+        tz = _library_offset(library)
+    if tz is None and args.paths:  # runs in the files given (e.g. the log beside the watch)
+        tz = _runs_offset(args.paths)
+    if tz is None and library is None:
+        tz = _library_offset(None)  # else the default library's runs, else the system's
     if not args.paths:
         from .experiment import library_log_paths
 
@@ -190,6 +196,34 @@ def _library_span(library: str | None) -> tuple[Any, Any] | None:
         return None
     ts = runs["start_time"]
     return ts.min().date(), ts.max().date()
+
+
+def _runs_offset(paths: list[str]) -> int | None:
+    """Most common UTC offset of the runs in the FIT files among ``paths`` (folders searched).
+
+    The rule ``import`` applies to a log beside the watch files: its local times are read in
+    the runs' usual offset, so a session both logged and recorded is merged by both commands.
+    """
+    from ..errors import StridekeeperError
+    from ..io.fit import read_fit
+    from ..library.store import typical_offset
+
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend(f for f in sorted(p.rglob("*"))
+                         if f.name.lower().endswith((".fit", ".fit.gz"))
+                         and not any(part.startswith(".") for part in f.relative_to(p).parts))  # fmt: skip
+        elif p.name.lower().endswith((".fit", ".fit.gz")):
+            files.append(p)
+    offsets: list[Any] = []
+    for f in files:
+        try:
+            offsets.extend(r.meta.get("utc_offset_s") for r in read_fit(f, sport="running"))
+        except (StridekeeperError, OSError, ValueError):
+            continue  # the reading pass below reports a bad file
+    return typical_offset(offsets)
 
 
 def _library_offset(library: str | None) -> int | None:

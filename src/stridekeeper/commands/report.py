@@ -120,9 +120,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     extra = f"; every run in {run_table_path(path)}" if len(inputs.runs) else ""
     n_runs, n_ses = len(inputs.runs), len(inputs.sessions)
     print(f"report written: {path} ({n_runs} run{'' if n_runs == 1 else 's'}, {n_ses} mobility "
-          f"session{'' if n_ses == 1 else 's'}{extra})")  # fmt: skip
+          f"session{'' if n_ses == 1 else 's'}{_in_library(lib, args.athlete, n_ses)}{extra})")  # fmt: skip
     print(headline(inputs))
     return 0
+
+
+def _in_library(lib: Any, athlete: str | None, n_period: int) -> str:
+    """`` in the report's period (46 in the library)`` when the period leaves some out."""
+    n_all = len(lib.mobility(athlete=athlete))
+    return "" if n_all == n_period else f" in the report's period ({n_all} in the library)"
 
 
 def _each_athlete(args: argparse.Namespace, athletes: list[str]) -> int:
