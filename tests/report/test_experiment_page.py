@@ -46,3 +46,30 @@ def test_kinds_pages_chart_and_exploratory_table():
     assert table.table["p adjusted"].tolist() == ["0.020", "0.700"]
     assert "Benjamini-Hochberg" in table.intro and "Exploratory" in table.intro
     assert len(kinds_pages(done)) == 1 and kinds_pages(None) == []
+
+
+def test_kinds_page_shows_the_range_feel_trend():
+    import numpy as np
+    import pandas as pd
+
+    from stridekeeper.analysis.exposure_kinds import exposure_by_kind, kinds_done
+
+    rng = np.random.default_rng(3)
+    day0 = pd.Timestamp("2026-01-01", tz="UTC")
+    days = np.flatnonzero(rng.random(120) < 0.5)
+    feel = rng.choice(["open", "normal", "restricted"], len(days))
+    s = pd.DataFrame({"session_id": [f"s{i}" for i in range(len(days))],
+                      "start_time": [day0 + pd.Timedelta(days=int(d), hours=7) for d in days],
+                      "regions": [("hips",)] * len(days), "range_feel": feel})  # fmt: skip
+    runs = pd.DataFrame({"start_time": [day0 + pd.Timedelta(days=int(d), hours=18)
+                                        for d in range(1, 120, 2)]})  # fmt: skip
+    runs["stride_dropoff_pct"] = 5 + rng.normal(0, 1, len(runs))
+    explored = exposure_by_kind(runs, s)
+    _, table = kinds_pages(kinds_done(s), explored)
+    row = table.table.set_index("kind").loc["range-feel trend (open minus restricted)"]
+    trend = explored.set_index("kind").loc["range_feel:trend"]
+    assert (
+        row["rho"] == f"{trend['rho']:+.2f}" and row["p adjusted"] == f"{trend['p_adjusted']:.3f}"
+    )
+    assert int(row["sessions"]) == int((feel != "normal").sum())  # the open and restricted ones
+    assert "range-feel trend" in table.intro

@@ -7,9 +7,17 @@ range feel) in the ``window_days`` before the run's start, per week. Each kind i
 :func:`~stridekeeper.analysis.stats.circular_shift_test`; p-values are adjusted across every
 kind tried (Benjamini-Hochberg, :func:`~stridekeeper.analysis.stats.bh_adjust`). These are
 exploratory: the primary question is the planned experiment or the pre-set primary exposure.
+
+Besides the kinds, one *trend*: the range-feel trend (:data:`TREND_KIND`) of a run is the share
+of the window's sessions with a logged range feel that felt ``open`` minus the share that felt
+``restricted`` (-1: every one restricted, +1: every one open; undefined, so the run is left out
+of that test, when no session in the window has a range feel). It is tested and adjusted with
+the kinds.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +26,14 @@ from ..io.mobility_log import CONTEXTS, RANGE_FEELS
 from ..schema import REGIONS
 from .stats import bh_adjust, circular_shift_test
 
-__all__ = ["KIND_COLUMNS", "exposure_by_kind", "kinds_done", "kind_exposures"]
+__all__ = [
+    "KIND_COLUMNS",
+    "TREND_KIND",
+    "exposure_by_kind",
+    "kind_exposures",
+    "kinds_done",
+    "range_feel_trend",
+]
 
 #: Kinds by family: "region:<r>", "context:<c>", "range_feel:<f>".
 KIND_COLUMNS: tuple[str, ...] = (
@@ -26,6 +41,9 @@ KIND_COLUMNS: tuple[str, ...] = (
     *(f"context:{c}" for c in CONTEXTS),
     *(f"range_feel:{f}" for f in RANGE_FEELS),
 )
+
+#: The range-feel trend's name in :func:`kind_exposures` and :func:`exposure_by_kind`.
+TREND_KIND = "range_feel:trend"
 
 
 def _kinds(sessions: pd.DataFrame, details: pd.DataFrame | None) -> pd.DataFrame:
@@ -58,8 +76,29 @@ def kinds_done(sessions: pd.DataFrame, details: pd.DataFrame | None = None) -> p
 def kind_exposures(runs: pd.DataFrame, sessions: pd.DataFrame,
                    details: pd.DataFrame | None = None, *,
                    window_days: float = 14.0) -> pd.DataFrame:  # fmt: skip
-    """Per run (index as ``runs``), sessions per week of each kind strictly before the start."""
-    k = _kinds(sessions, details)
+    """Per run (index as ``runs``), sessions per week of each kind strictly before the start,
+    and the range-feel trend (column :data:`TREND_KIND`, see :func:`range_feel_trend`)."""
+    counts = _window_counts(runs, _kinds(sessions, details), window_days)
+    out = {col: counts[col] * 7.0 / window_days for col in KIND_COLUMNS}
+    out[TREND_KIND] = _trend(counts)
+    return pd.DataFrame(out, index=runs.index)
+
+
+def range_feel_trend(runs: pd.DataFrame, sessions: pd.DataFrame,
+                     details: pd.DataFrame | None = None, *,
+                     window_days: float = 14.0) -> pd.Series:  # fmt: skip
+    """Per run, share of 'open' minus share of 'restricted' among the window's felt sessions.
+
+    The sessions strictly before the run's start and within ``window_days`` that have a
+    logged range feel (open, normal or restricted) are the denominator; NaN when there is
+    none. Values run from -1 (all restricted) to +1 (all open).
+    """
+    counts = _window_counts(runs, _kinds(sessions, details), window_days)
+    return pd.Series(_trend(counts), index=runs.index, name=TREND_KIND)
+
+
+def _window_counts(runs: pd.DataFrame, k: pd.DataFrame, window_days: float) -> dict[str, Any]:
+    """Sessions of each kind in the window strictly before each run's start (counts)."""
     starts = pd.to_datetime(runs["start_time"], utc=True).dt.tz_localize(None).to_numpy("M8[s]")
     t = k["start_time"].dt.tz_localize(None).to_numpy("M8[s]")
     win = np.timedelta64(int(window_days * 86400), "s")
@@ -68,8 +107,15 @@ def kind_exposures(runs: pd.DataFrame, sessions: pd.DataFrame,
         ts = np.sort(t[k[col].to_numpy()])
         hi = np.searchsorted(ts, starts, side="left")
         lo = np.searchsorted(ts, starts - win, side="left")
-        out[col] = (hi - lo) * 7.0 / window_days
-    return pd.DataFrame(out, index=runs.index)
+        out[col] = (hi - lo).astype(float)
+    return out
+
+
+def _trend(counts: dict[str, Any]) -> np.ndarray:
+    felt = sum(counts[f"range_feel:{f}"] for f in RANGE_FEELS)
+    diff = counts["range_feel:open"] - counts["range_feel:restricted"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(felt > 0, diff / np.where(felt > 0, felt, 1.0), np.nan)
 
 
 def exposure_by_kind(runs: pd.DataFrame, sessions: pd.DataFrame,
@@ -81,14 +127,17 @@ def exposure_by_kind(runs: pd.DataFrame, sessions: pd.DataFrame,
     -------
     pandas.DataFrame
         ``kind``, ``sessions``, ``n_runs``, ``rho``, ``p_value``, ``p_adjusted`` (BH across
-        the kinds tested), ``exploratory`` (always True), sorted by ``p_value``.
+        the kinds tested and the range-feel trend), ``exploratory`` (always True), sorted by
+        ``p_value``. The trend's row (:data:`TREND_KIND`; when ``min_sessions`` sessions felt
+        open or restricted) counts those sessions, and only the runs with a felt session in
+        their window.
     """
     cols = ["kind", "sessions", "n_runs", "rho", "p_value", "p_adjusted", "exploratory"]
     runs = runs.sort_values("start_time")
     y = pd.to_numeric(runs["stride_dropoff_pct"], errors="coerce").to_numpy()
     ok = np.isfinite(y)
-    done = kinds_done(sessions, details)
-    done = done[done["sessions"] >= min_sessions]
+    every = kinds_done(sessions, details)
+    done = every[every["sessions"] >= min_sessions]
     if not len(done) or ok.sum() < 3:
         return pd.DataFrame(columns=cols)
     ex = kind_exposures(runs, sessions, details, window_days=window_days)
@@ -97,7 +146,21 @@ def exposure_by_kind(runs: pd.DataFrame, sessions: pd.DataFrame,
         x = ex[kind].to_numpy()[ok]
         rho, p = circular_shift_test(y[ok], x)
         rows.append([kind, int(n), int(ok.sum()), rho, p])
+    rows.extend(_trend_row(y, ok, ex[TREND_KIND].to_numpy(), every, min_sessions))
     table = pd.DataFrame(rows, columns=cols[:5])
     table["p_adjusted"] = bh_adjust(table["p_value"].tolist())
     table["exploratory"] = True
     return table.sort_values("p_value", kind="stable").reset_index(drop=True)
+
+
+def _trend_row(y: np.ndarray, ok: np.ndarray, x: np.ndarray, every: pd.DataFrame,
+               min_sessions: int) -> list[list[Any]]:  # fmt: skip
+    """The range-feel trend's row when ``min_sessions`` sessions felt open or restricted and
+    3+ runs with a drop-off have a felt session in their window (else none)."""
+    n = every.set_index("kind")["sessions"]
+    felt = sum(int(n.get(f"range_feel:{f}", 0)) for f in ("open", "restricted"))
+    both = ok & np.isfinite(x)
+    if felt < min_sessions or both.sum() < 3:
+        return []
+    rho, p = circular_shift_test(y[both], x[both])  # the felt runs, in time order
+    return [[TREND_KIND, felt, int(both.sum()), rho, p]]

@@ -64,6 +64,8 @@ _FAMILIES = {"region": "body region", "context": "context", "range_feel": "range
 
 
 def _kind_label(kind: str) -> str:
+    if kind == "range_feel:trend":
+        return "range-feel trend (open minus restricted)"
     family, _, name = str(kind).partition(":")
     return f"{name} ({_FAMILIES.get(family, family)})"
 
@@ -96,7 +98,11 @@ def kinds_pages(done: Any, exploratory: Any = None) -> list[Any]:
             intro=("Each kind done at least 3 times: Spearman's rho between its sessions per "
                    "week in the 14 days before a run and that run's drop-off (negative = less "
                    "drop-off after more of it), with a circular-shift permutation p-value, "
-                   "adjusted across every kind tried (Benjamini-Hochberg). Exploratory: many "
+                   "adjusted across every kind tried (Benjamini-Hochberg). The range-feel "
+                   "trend is the share of those days' sessions that felt open minus the share "
+                   "that felt restricted (-1 to +1; negative rho = less drop-off when ranges "
+                   "felt more open), over the runs with a felt session before them; it is "
+                   "adjusted with the kinds. Exploratory: many "
                    "kinds are tried, so a small p here is a lead to test with a planned "
                    "experiment (`stridekeeper plan`), not a finding. Sessions: every one "
                    "logged, also before the period (they count towards its first runs)."),
