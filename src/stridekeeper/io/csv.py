@@ -456,201 +456,33 @@ def _read(data: bytes, name: str, sha: str, column_map: Mapping[str, str],
           start_time: Any) -> Run:  # fmt: skip
     text = decode_text(data, name)
     header, rows, delim = csv_rows(text, name)
-    cols = _recognise(header)
-    for key, head in column_map.items():
-        if head not in header:
-            raise UnsupportedFormatError(f"{name}: column_map names {head!r} for {key}, but the "
-                                         f"file has no such column; found: {', '.join(header)}")  # fmt: skip
-        q, unit = COLUMN_MAP_KEYS[key]
-        pos = header.index(head)
-        cols = [c for c in cols if c.position != pos and c.quantity != q]
-        cols.insert(0, _Col(head, pos, "stride_two_steps" if key == "stride_length_m" else q, unit))
-    notes: list[str] = []
-    units: dict[str, str] = {}
+    cols = _apply_column_map(_recognise(header), header, column_map, name)
     decimal_comma = delim == ";" and any(re.fullmatch(r"-?\d+,\d+", v.strip() or "x")
                                          for r in rows[:50] for v in r)  # fmt: skip
-
-    time_col = _pick(cols, "time") or _pick(cols, "elapsed")
-    have_motion = any(_pick(cols, q) for q in ("distance", "speed", "pace")) or (
-        _pick(cols, "latitude") and _pick(cols, "longitude"))  # fmt: skip
-    if time_col is None or not have_motion:
-        need = []
-        if time_col is None:
-            need.append("a time column (timestamp, time, datetime, elapsed seconds)")
-        if not have_motion:
-            need.append("distance, speed or pace (or latitude and longitude)")
-        raise UnsupportedFormatError(
-            f"{name}: can't read this CSV as a run: it needs {' and '.join(need)}; found "
-            f"columns: {', '.join(header) or '(none)'}; name them with column_map="
-            "{'timestamp': ..., 'speed_mps': ...}"
-        )
-    times = _parse_times(_column(rows, time_col.position), start_time,
-                         scale=1e-3 if time_col.unit == "ms" else 1.0)  # fmt: skip
-    notes += times.notes
+    table = _Table(rows, decimal_comma)
+    time_col = _require_columns(cols, header, name)
+    units: dict[str, str] = {}
+    times = _read_times(table, time_col, start_time, header, name)
+    notes: list[str] = list(times.notes)
     units["time"] = f"{time_col.header}: {times.kind}"
-    if (times.ns == _NAT).all():
-        raise CorruptFileError(name, f"no readable time in column {time_col.header!r}")
-    valid = times.ns[times.ns != _NAT]
-    if len(valid) > 2 and (np.diff(valid) < 0).mean() > 0.1:
-        raise UnsupportedFormatError(
-            f"{name}: column {time_col.header!r} does not increase from row to row: not one "
-            f"sample per row (a table of activities or laps?); found columns: {', '.join(header)}"
-        )
-
-    def num(c: _Col) -> np.ndarray:
-        return parse_numbers(_column(rows, c.position), decimal_comma=decimal_comma,
-                             thousands=False)  # fmt: skip
 
     out: dict[str, np.ndarray] = {}
+    speed = _speed(cols, table, units)
+    dist = _distance(cols, table, units, speed, times.ns)
+    _other_columns(cols, table, units, out)
+    convention = _cadence(cols, table, out)
+    _step_length(cols, table, units, out)
 
-    speed = None
-    c = _pick(cols, "speed")
-    if c is not None:
-        v = num(c)
-        unit = c.unit
-        if unit not in ("m/s", "km/h", "mph"):
-            med = np.nanmedian(v) if np.isfinite(v).any() else np.nan
-            unit = "km/h" if med > 7.0 else "m/s"
-            units["speed"] = f"{c.header}: {unit} (no unit in the header; from magnitude)"
-        else:
-            units["speed"] = f"{c.header}: {unit}"
-        speed = v * {"m/s": 1.0, "km/h": 1 / 3.6, "mph": 0.44704}[unit]
-    else:
-        c = _pick(cols, "pace")
-        if c is not None:
-            unit = c.unit if c.unit in ("min/km", "min/mi") else "min/km"
-            raw = _column(rows, c.position)
-            sec = _durations_s(raw) if raw.astype(str).str.contains(":").any() else num(c) * 60.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                speed = np.where(sec > 0, (1000.0 if unit == "min/km" else 1609.344) / sec, np.nan)
-            units["speed"] = f"{c.header}: pace {unit}" + ("" if c.unit else " (assumed)")
-    c = _pick(cols, "distance")
-    dist = None
-    if c is not None:
-        v = num(c)
-        unit = c.unit if c.unit in ("m", "km", "mi") else ""
-        if not unit:
-            unit = _distance_unit(v, speed, times.ns)
-            units["distance"] = f"{c.header}: {unit} (no unit in the header; checked against speed)"
-        else:
-            units["distance"] = f"{c.header}: {unit}"
-        dist = v * {"m": 1.0, "km": 1000.0, "mi": 1609.344}[unit]
-    for q, col, conv in (("heart_rate", "heart_rate_bpm", None), ("power", "power_w", None),
-                         ("latitude", "latitude_deg", "deg"), ("longitude", "longitude_deg", "deg"),
-                         ("altitude", "altitude_m", "alt"), ("temperature", "temperature_c", "temp"),
-                         ("vertical_oscillation", "vertical_oscillation_mm", "vo"),
-                         ("stance_time", "stance_time_ms", None)):  # fmt: skip
-        c = _pick(cols, q)
-        if c is None:
-            continue
-        v = num(c)
-        if conv == "deg" and np.nanmax(np.abs(v), initial=0.0) > 180.0:
-            v = v * 180.0 / 2**31
-            units[q] = f"{c.header}: semicircles"
-        elif conv == "alt" and c.unit == "ft":
-            v = v * 0.3048
-            units[q] = f"{c.header}: ft"
-        elif conv == "temp" and c.unit == "f":
-            v = (v - 32.0) * 5.0 / 9.0
-            units[q] = f"{c.header}: degF"
-        elif conv == "vo" and c.unit == "cm":
-            v = v * 10.0
-            units[q] = f"{c.header}: cm"
-        out[col] = v
-
-    # cadence
-    convention = None
-    c = _pick(cols, "cadence")
-    if c is not None:
-        raw = num(c)
-        frac = _pick(cols, "fractional_cadence")
-        if frac is not None:
-            raw = raw + np.nan_to_num(num(frac), nan=0.0)
-        if c.unit == "spm":
-            factor, decision, med = 1.0, "steps_per_min", float("nan")
-            why = "header says steps/min"
-        elif c.unit == "per_foot":
-            factor, decision, med = 2.0, "per_foot_doubled", float("nan")
-            why = "header says per foot (rpm / strides per minute)"
-        else:
-            factor, decision, med = cadence_convention(raw)
-            why = "median non-zero cadence vs 120"
-        convention = {"decision": decision, "factor": factor, "median_nonzero": med,
-                      "basis": why, "column": c.header}  # fmt: skip
-        out["cadence_spm"] = raw * factor
-    # step length: one step, whatever "stride" says, except stridekeeper's own stride_length_m
-    c = (
-        _pick(cols, "step_length")
-        or _pick(cols, "stride_length")
-        or _pick(cols, "stride_two_steps")
-    )
-    if c is not None:
-        v = num(c)
-        unit = c.unit if c.unit in ("m", "cm", "mm", "ft") else ""
-        if not unit:
-            med = np.nanmedian(v) if np.isfinite(v).any() else np.nan
-            unit = "m" if not med > 3.0 else ("cm" if med < 250.0 else "mm")
-        v = v * {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048}[unit]
-        if c.quantity == "stride_two_steps":
-            v = v / 2.0
-        units["step_length"] = f"{c.header}: {unit}" + (
-            ", two steps (halved)" if c.quantity == "stride_two_steps" else ", one step"
-        )
-    if c is not None:
-        out["step_length_m"] = v
-
-    idx = pd.DatetimeIndex(times.ns.view("datetime64[ns]"), tz="UTC")
-    idx = idx.where(times.ns != _NAT)
-    frame = pd.DataFrame(out, index=idx)
-    if speed is not None:
-        frame["speed_mps"] = speed
-    if dist is not None:
-        frame["distance_m"] = dist
-    timer_col = _pick(cols, "timer_s")
-    running_col = _pick(cols, "timer_running")
-    if timer_col is not None:
-        frame["timer_s"] = num(timer_col)
-    if running_col is not None:
-        vals = _column(rows, running_col.position).astype(str).str.strip().str.lower()
-        frame["timer_running"] = ~vals.isin(["false", "0", "no", "f"]).to_numpy()
+    frame = _frame(out, times, speed, dist, cols, table)
     frame, clean_notes = clean_index(frame)
     notes += clean_notes
     if frame.empty:
         raise CorruptFileError(name, "no row with a readable time")
     t = (frame.index.asi8 - frame.index.asi8[0]) / 1e9
-    lat = frame["latitude_deg"].to_numpy(float) if "latitude_deg" in frame else None
-    lon = frame["longitude_deg"].to_numpy(float) if "longitude_deg" in frame else None
-    if "distance_m" not in frame or frame["distance_m"].isna().all():
-        if "speed_mps" in frame and frame["speed_mps"].notna().any():
-            v = np.nan_to_num(frame["speed_mps"].to_numpy(float), nan=0.0)
-            dt = np.r_[0.0, np.diff(t)]
-            frame["distance_m"] = np.cumsum(v * dt)
-            units["distance"] = "integrated from speed"
-        elif lat is not None and lon is not None:
-            d, spikes = gps_distance(t, lat, lon)
-            frame["distance_m"] = d
-            units["distance"] = "from positions (haversine)"
-            if spikes.any():
-                notes.append(f"{int(spikes.sum())} GPS position spike(s) (implied speed > 12 m/s) "
-                             "left out of the distance")  # fmt: skip
+    _fill_distance(frame, t, units, notes)
     dist_arr = frame["distance_m"].to_numpy(float)
-    if "timer_s" in frame and frame["timer_s"].notna().all():
-        timer = frame["timer_s"].to_numpy(float)
-        running = (frame["timer_running"].to_numpy(bool) if "timer_running" in frame
-                   else np.ones(len(t), dtype=bool))  # fmt: skip
-        pause_info: dict[str, Any] = {"method": "timer_s column"}
-    else:
-        timer, running, pause_info = infer_timer(t, dist_arr)
-    if "speed_mps" not in frame:
-        brk = np.zeros(len(t), dtype=bool)
-        brk[1:] = np.diff(timer) < np.diff(t) - 1e-9
-        frame["speed_mps"] = speed_from_distance(t, dist_arr, brk)
-        units["speed"] = "derived from distance"
-        spikes = accel_spikes(t, frame["speed_mps"].to_numpy(float))
-        if spikes.any():
-            frame.loc[spikes, "speed_mps"] = np.nan
-            notes.append(f"{int(spikes.sum())} derived speed sample(s) implying more than "
-                         "3 m/s^2 or 12 m/s set to NaN")  # fmt: skip
+    timer, running, pause_info = _timer(frame, t, dist_arr)
+    _fill_speed(frame, t, dist_arr, timer, units, notes)
     start = frame.index[0]
     frame["elapsed_s"] = t
     frame["timer_s"] = timer
@@ -678,6 +510,260 @@ def _read(data: bytes, name: str, sha: str, column_map: Mapping[str, str],
         "warnings": notes,
     }
     return Run(records=records, laps=empty_laps(), meta=meta)
+
+
+class _Table:
+    """The file's rows, read column by column."""
+
+    def __init__(self, rows: list[list[str]], decimal_comma: bool) -> None:
+        self.rows = rows
+        self.decimal_comma = decimal_comma
+
+    def text(self, c: _Col) -> pd.Series:
+        return _column(self.rows, c.position)
+
+    def num(self, c: _Col) -> np.ndarray:
+        return parse_numbers(_column(self.rows, c.position), decimal_comma=self.decimal_comma,
+                             thousands=False)  # fmt: skip
+
+
+def _apply_column_map(cols: list[_Col], header: list[str], column_map: Mapping[str, str],
+                      name: str) -> list[_Col]:  # fmt: skip
+    """Mapped columns first, replacing what recognition found at their position or quantity."""
+    for key, head in column_map.items():
+        if head not in header:
+            raise UnsupportedFormatError(f"{name}: column_map names {head!r} for {key}, but the "
+                                         f"file has no such column; found: {', '.join(header)}")  # fmt: skip
+        q, unit = COLUMN_MAP_KEYS[key]
+        pos = header.index(head)
+        cols = [c for c in cols if c.position != pos and c.quantity != q]
+        cols.insert(0, _Col(head, pos, "stride_two_steps" if key == "stride_length_m" else q, unit))
+    return cols
+
+
+def _require_columns(cols: list[_Col], header: list[str], name: str) -> _Col:
+    """The time column; raises when time or motion (distance, speed, pace, positions) lacks."""
+    time_col = _pick(cols, "time") or _pick(cols, "elapsed")
+    have_motion = any(_pick(cols, q) for q in ("distance", "speed", "pace")) or (
+        _pick(cols, "latitude") and _pick(cols, "longitude"))  # fmt: skip
+    if time_col is not None and have_motion:
+        return time_col
+    need = []
+    if time_col is None:
+        need.append("a time column (timestamp, time, datetime, elapsed seconds)")
+    if not have_motion:
+        need.append("distance, speed or pace (or latitude and longitude)")
+    raise UnsupportedFormatError(
+        f"{name}: can't read this CSV as a run: it needs {' and '.join(need)}; found "
+        f"columns: {', '.join(header) or '(none)'}; name them with column_map="
+        "{'timestamp': ..., 'speed_mps': ...}"
+    )
+
+
+def _read_times(table: _Table, time_col: _Col, start_time: Any, header: list[str],
+                name: str) -> _Times:  # fmt: skip
+    """The time column parsed; raises when no time is readable or times do not increase."""
+    times = _parse_times(table.text(time_col), start_time,
+                         scale=1e-3 if time_col.unit == "ms" else 1.0)  # fmt: skip
+    if (times.ns == _NAT).all():
+        raise CorruptFileError(name, f"no readable time in column {time_col.header!r}")
+    valid = times.ns[times.ns != _NAT]
+    if len(valid) > 2 and (np.diff(valid) < 0).mean() > 0.1:
+        raise UnsupportedFormatError(
+            f"{name}: column {time_col.header!r} does not increase from row to row: not one "
+            f"sample per row (a table of activities or laps?); found columns: {', '.join(header)}"
+        )
+    return times
+
+
+def _speed(cols: list[_Col], table: _Table, units: dict[str, str]) -> np.ndarray | None:
+    """Speed [m/s] from a speed column (unit from the header, else magnitude) or a pace one."""
+    c = _pick(cols, "speed")
+    if c is not None:
+        v = table.num(c)
+        unit = c.unit
+        if unit not in ("m/s", "km/h", "mph"):
+            med = np.nanmedian(v) if np.isfinite(v).any() else np.nan
+            unit = "km/h" if med > 7.0 else "m/s"
+            units["speed"] = f"{c.header}: {unit} (no unit in the header; from magnitude)"
+        else:
+            units["speed"] = f"{c.header}: {unit}"
+        return v * {"m/s": 1.0, "km/h": 1 / 3.6, "mph": 0.44704}[unit]
+    c = _pick(cols, "pace")
+    if c is None:
+        return None
+    unit = c.unit if c.unit in ("min/km", "min/mi") else "min/km"
+    raw = table.text(c)
+    sec = _durations_s(raw) if raw.astype(str).str.contains(":").any() else table.num(c) * 60.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(sec > 0, (1000.0 if unit == "min/km" else 1609.344) / sec, np.nan)
+    units["speed"] = f"{c.header}: pace {unit}" + ("" if c.unit else " (assumed)")
+    return speed
+
+
+def _distance(cols: list[_Col], table: _Table, units: dict[str, str],
+              speed: np.ndarray | None, ns: np.ndarray) -> np.ndarray | None:  # fmt: skip
+    """Cumulative distance [m]; a unitless column is checked against speed."""
+    c = _pick(cols, "distance")
+    if c is None:
+        return None
+    v = table.num(c)
+    unit = c.unit if c.unit in ("m", "km", "mi") else ""
+    if not unit:
+        unit = _distance_unit(v, speed, ns)
+        units["distance"] = f"{c.header}: {unit} (no unit in the header; checked against speed)"
+    else:
+        units["distance"] = f"{c.header}: {unit}"
+    return v * {"m": 1.0, "km": 1000.0, "mi": 1609.344}[unit]
+
+
+#: Columns taken with at most a unit conversion: quantity, output column, conversion.
+_PLAIN_COLUMNS = (
+    ("heart_rate", "heart_rate_bpm", None), ("power", "power_w", None),
+    ("latitude", "latitude_deg", "deg"), ("longitude", "longitude_deg", "deg"),
+    ("altitude", "altitude_m", "alt"), ("temperature", "temperature_c", "temp"),
+    ("vertical_oscillation", "vertical_oscillation_mm", "vo"),
+    ("stance_time", "stance_time_ms", None),
+)  # fmt: skip
+
+
+def _other_columns(cols: list[_Col], table: _Table, units: dict[str, str],
+                   out: dict[str, np.ndarray]) -> None:  # fmt: skip
+    """Heart rate, power, positions, altitude, temperature, oscillation, stance time."""
+    for q, col, conv in _PLAIN_COLUMNS:
+        c = _pick(cols, q)
+        if c is None:
+            continue
+        v = table.num(c)
+        if conv == "deg" and np.nanmax(np.abs(v), initial=0.0) > 180.0:
+            v = v * 180.0 / 2**31
+            units[q] = f"{c.header}: semicircles"
+        elif conv == "alt" and c.unit == "ft":
+            v = v * 0.3048
+            units[q] = f"{c.header}: ft"
+        elif conv == "temp" and c.unit == "f":
+            v = (v - 32.0) * 5.0 / 9.0
+            units[q] = f"{c.header}: degF"
+        elif conv == "vo" and c.unit == "cm":
+            v = v * 10.0
+            units[q] = f"{c.header}: cm"
+        out[col] = v
+
+
+def _cadence(cols: list[_Col], table: _Table, out: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """Cadence in steps/min into `out`; returns how it was counted (None without cadence)."""
+    c = _pick(cols, "cadence")
+    if c is None:
+        return None
+    raw = table.num(c)
+    frac = _pick(cols, "fractional_cadence")
+    if frac is not None:
+        raw = raw + np.nan_to_num(table.num(frac), nan=0.0)
+    if c.unit == "spm":
+        factor, decision, med = 1.0, "steps_per_min", float("nan")
+        why = "header says steps/min"
+    elif c.unit == "per_foot":
+        factor, decision, med = 2.0, "per_foot_doubled", float("nan")
+        why = "header says per foot (rpm / strides per minute)"
+    else:
+        factor, decision, med = cadence_convention(raw)
+        why = "median non-zero cadence vs 120"
+    out["cadence_spm"] = raw * factor
+    return {"decision": decision, "factor": factor, "median_nonzero": med,
+            "basis": why, "column": c.header}  # fmt: skip
+
+
+def _step_length(cols: list[_Col], table: _Table, units: dict[str, str],
+                 out: dict[str, np.ndarray]) -> None:  # fmt: skip
+    """Step length [m]: one step, whatever "stride" says, except stridekeeper's own
+    ``stride_length_m`` (two steps, halved)."""
+    c = (
+        _pick(cols, "step_length")
+        or _pick(cols, "stride_length")
+        or _pick(cols, "stride_two_steps")
+    )
+    if c is None:
+        return
+    v = table.num(c)
+    unit = c.unit if c.unit in ("m", "cm", "mm", "ft") else ""
+    if not unit:
+        med = np.nanmedian(v) if np.isfinite(v).any() else np.nan
+        unit = "m" if not med > 3.0 else ("cm" if med < 250.0 else "mm")
+    v = v * {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048}[unit]
+    if c.quantity == "stride_two_steps":
+        v = v / 2.0
+    units["step_length"] = f"{c.header}: {unit}" + (
+        ", two steps (halved)" if c.quantity == "stride_two_steps" else ", one step"
+    )
+    out["step_length_m"] = v
+
+
+def _frame(out: dict[str, np.ndarray], times: _Times, speed: np.ndarray | None,
+           dist: np.ndarray | None, cols: list[_Col], table: _Table) -> pd.DataFrame:  # fmt: skip
+    """The samples on their UTC index (NaT where the time was unreadable)."""
+    idx = pd.DatetimeIndex(times.ns.view("datetime64[ns]"), tz="UTC")
+    idx = idx.where(times.ns != _NAT)
+    frame = pd.DataFrame(out, index=idx)
+    if speed is not None:
+        frame["speed_mps"] = speed
+    if dist is not None:
+        frame["distance_m"] = dist
+    timer_col = _pick(cols, "timer_s")
+    running_col = _pick(cols, "timer_running")
+    if timer_col is not None:
+        frame["timer_s"] = table.num(timer_col)
+    if running_col is not None:
+        vals = table.text(running_col).astype(str).str.strip().str.lower()
+        frame["timer_running"] = ~vals.isin(["false", "0", "no", "f"]).to_numpy()
+    return frame
+
+
+def _fill_distance(frame: pd.DataFrame, t: np.ndarray, units: dict[str, str],
+                   notes: list[str]) -> None:  # fmt: skip
+    """Without a distance column: integrated from speed, else from positions."""
+    if "distance_m" in frame and not frame["distance_m"].isna().all():
+        return
+    lat = frame["latitude_deg"].to_numpy(float) if "latitude_deg" in frame else None
+    lon = frame["longitude_deg"].to_numpy(float) if "longitude_deg" in frame else None
+    if "speed_mps" in frame and frame["speed_mps"].notna().any():
+        v = np.nan_to_num(frame["speed_mps"].to_numpy(float), nan=0.0)
+        dt = np.r_[0.0, np.diff(t)]
+        frame["distance_m"] = np.cumsum(v * dt)
+        units["distance"] = "integrated from speed"
+    elif lat is not None and lon is not None:
+        d, spikes = gps_distance(t, lat, lon)
+        frame["distance_m"] = d
+        units["distance"] = "from positions (haversine)"
+        if spikes.any():
+            notes.append(f"{int(spikes.sum())} GPS position spike(s) (implied speed > 12 m/s) "
+                         "left out of the distance")  # fmt: skip
+
+
+def _timer(frame: pd.DataFrame, t: np.ndarray,
+           dist_arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:  # fmt: skip
+    """(timer_s, timer_running, how pauses were found): the file's timer, else inferred."""
+    if "timer_s" in frame and frame["timer_s"].notna().all():
+        timer = frame["timer_s"].to_numpy(float)
+        running = (frame["timer_running"].to_numpy(bool) if "timer_running" in frame
+                   else np.ones(len(t), dtype=bool))  # fmt: skip
+        return timer, running, {"method": "timer_s column"}
+    return infer_timer(t, dist_arr)
+
+
+def _fill_speed(frame: pd.DataFrame, t: np.ndarray, dist_arr: np.ndarray, timer: np.ndarray,
+                units: dict[str, str], notes: list[str]) -> None:  # fmt: skip
+    """Without a speed column: derived from distance, spikes set to NaN."""
+    if "speed_mps" in frame:
+        return
+    brk = np.zeros(len(t), dtype=bool)
+    brk[1:] = np.diff(timer) < np.diff(t) - 1e-9
+    frame["speed_mps"] = speed_from_distance(t, dist_arr, brk)
+    units["speed"] = "derived from distance"
+    spikes = accel_spikes(t, frame["speed_mps"].to_numpy(float))
+    if spikes.any():
+        frame.loc[spikes, "speed_mps"] = np.nan
+        notes.append(f"{int(spikes.sum())} derived speed sample(s) implying more than "
+                     "3 m/s^2 or 12 m/s set to NaN")  # fmt: skip
 
 
 def _distance_unit(v: np.ndarray, speed: np.ndarray | None, ns: np.ndarray) -> str:

@@ -261,7 +261,6 @@ def _compile(
 ) -> _Def:
     from fitdecode import profile
 
-    bases, byte = _base_types()
     mesg_type = profile.MESSAGE_TYPES.get(global_num)
     name = mesg_type.name if mesg_type is not None else f"unknown_{global_num}"
     if global_num == _MESG_HR:
@@ -269,62 +268,91 @@ def _compile(
     specs: list[_Spec] = []
     acc: list[int] = []
     for k in range(0, len(fields), 3):
-        num, size, base_id = fields[k], fields[k + 1], fields[k + 2]
-        base = bases.get(base_id, byte)
-        where = f"{name} field {num}"
-        if size == 0 or size % base.bt.size:
-            raise _Unsupported(f"{where}: invalid size {size} for base type {base.bt.name}")
-        prof = mesg_type.fields.get(num) if mesg_type is not None else None
-        spec = _Spec(len(specs), num, size, base, size // base.bt.size, prof, False)
-        if num == _FIELD_TIMESTAMP and (base.kind != "int" or spec.count != 1 or base.bt.size > 4):
-            raise _Unsupported(f"{where}: timestamp of base type {base.bt.name} x{spec.count}")
-        if prof is not None and global_num == _MESG_RECORD and prof.subfields:
-            raise _Unsupported(f"{where}: record field with subfields")
-        if prof is not None:
-            candidates = [prof, *(prof.subfields or ())]
-            for f in candidates:
-                _check_processed(spec, getattr(f.type, "name", None), where)
-                for comp in f.components or ():
-                    ok = (base.kind == "int" and spec.count == 1 and base.bt.size <= 4) or (
-                        base.kind == "byte" and comp.bit_offset + comp.bits <= 8 * spec.count
-                    )
-                    if not ok:
-                        raise _Unsupported(
-                            f"{where}: component {comp.name} of base type "
-                            f"{base.bt.name} x{spec.count}"
-                        )
-                    target = mesg_type.fields.get(comp.def_num)
-                    if target is None:
-                        raise _Unsupported(f"{where}: component {comp.name} not in profile")
-                    if global_num == _MESG_RECORD and target.subfields:
-                        raise _Unsupported(f"{where}: component {comp.name} has subfields")
-                    for t in (target, *(target.subfields or ())):
-                        if getattr(t.type, "name", None) in _PROCESSED_TYPES:
-                            raise _Unsupported(f"{where}: component {comp.name} is a date/bool")
-                    if comp.accumulate:
-                        if global_num != _MESG_RECORD or f is not prof:
-                            raise _Unsupported(f"{where}: accumulated component {comp.name}")
-                        if comp.def_num in acc:
-                            raise _Unsupported(f"{where}: {comp.name} accumulated twice")
-                        acc.append(comp.def_num)
+        spec = _regular_spec(global_num, mesg_type, name, fields[k : k + 3], len(specs))
+        if spec.field is not None:
+            for f in [spec.field, *(spec.field.subfields or ())]:
+                _check_processed(
+                    spec, getattr(f.type, "name", None), f"{name} field {spec.def_num}"
+                )
+                _check_components(global_num, mesg_type, spec, f, acc, name)
         specs.append(spec)
     n_regular = len(specs)
     for k, info in zip(range(0, len(devs), 3), dev_infos, strict=True):
-        num, size, idx = devs[k], devs[k + 1], devs[k + 2]
-        where = f"{name} developer field {idx}/{num}"
-        if info is None:
-            raise _Unsupported(f"{where}: not described by a field_description")
-        if num == _FIELD_TIMESTAMP:
-            raise _Unsupported(f"{where}: numbered 253 (timestamp)")
-        base = bases.get(info.base_id)
-        if base is None:
-            raise _Unsupported(f"{where}: unknown base type {info.base_id}")
-        if size == 0 or size % base.bt.size:
-            raise _Unsupported(f"{where}: invalid size {size} for base type {base.bt.name}")
-        devfield = _dev_field(idx, num, info)
-        specs.append(
-            _Spec(len(specs), num, size, base, size // base.bt.size, devfield, True, (idx, num))
+        specs.append(_developer_spec(name, devs[k : k + 3], info, len(specs)))
+    dtype, off = _layout(specs, big_endian)
+    ts = tuple(s for s in specs[:n_regular] if s.def_num == _FIELD_TIMESTAMP)
+    positions: dict[int, tuple[int, ...]] = {}
+    for s in specs[:n_regular]:
+        positions[s.def_num] = (*positions.get(s.def_num, ()), s.index)
+    return _Def(global_num, name, mesg_type, tuple(specs), n_regular, dtype, off, ts,
+                tuple(dict.fromkeys(acc)), positions)  # fmt: skip
+
+
+def _regular_spec(global_num: int, mesg_type: Any, name: str, triple: bytes, index: int) -> _Spec:
+    """One profile field of a definition (number, size, base type), checked for the fast path."""
+    bases, byte = _base_types()
+    num, size, base_id = triple[0], triple[1], triple[2]
+    base = bases.get(base_id, byte)
+    where = f"{name} field {num}"
+    if size == 0 or size % base.bt.size:
+        raise _Unsupported(f"{where}: invalid size {size} for base type {base.bt.name}")
+    prof = mesg_type.fields.get(num) if mesg_type is not None else None
+    spec = _Spec(index, num, size, base, size // base.bt.size, prof, False)
+    if num == _FIELD_TIMESTAMP and (base.kind != "int" or spec.count != 1 or base.bt.size > 4):
+        raise _Unsupported(f"{where}: timestamp of base type {base.bt.name} x{spec.count}")
+    if prof is not None and global_num == _MESG_RECORD and prof.subfields:
+        raise _Unsupported(f"{where}: record field with subfields")
+    return spec
+
+
+def _check_components(global_num: int, mesg_type: Any, spec: _Spec, f: Any, acc: list[int],
+                      name: str) -> None:  # fmt: skip
+    """Raise for components of field (or subfield) `f` the fast path does not mirror; the
+    destinations of accumulated ones are appended to `acc`."""
+    base, where = spec.base, f"{name} field {spec.def_num}"
+    for comp in f.components or ():
+        ok = (base.kind == "int" and spec.count == 1 and base.bt.size <= 4) or (
+            base.kind == "byte" and comp.bit_offset + comp.bits <= 8 * spec.count
         )
+        if not ok:
+            raise _Unsupported(
+                f"{where}: component {comp.name} of base type {base.bt.name} x{spec.count}"
+            )
+        target = mesg_type.fields.get(comp.def_num)
+        if target is None:
+            raise _Unsupported(f"{where}: component {comp.name} not in profile")
+        if global_num == _MESG_RECORD and target.subfields:
+            raise _Unsupported(f"{where}: component {comp.name} has subfields")
+        for t in (target, *(target.subfields or ())):
+            if getattr(t.type, "name", None) in _PROCESSED_TYPES:
+                raise _Unsupported(f"{where}: component {comp.name} is a date/bool")
+        if comp.accumulate:
+            if global_num != _MESG_RECORD or f is not spec.field:
+                raise _Unsupported(f"{where}: accumulated component {comp.name}")
+            if comp.def_num in acc:
+                raise _Unsupported(f"{where}: {comp.name} accumulated twice")
+            acc.append(comp.def_num)
+
+
+def _developer_spec(name: str, triple: bytes, info: _DevInfo | None, index: int) -> _Spec:
+    """One developer field of a definition (number, size, developer index), checked."""
+    num, size, idx = triple[0], triple[1], triple[2]
+    where = f"{name} developer field {idx}/{num}"
+    if info is None:
+        raise _Unsupported(f"{where}: not described by a field_description")
+    if num == _FIELD_TIMESTAMP:
+        raise _Unsupported(f"{where}: numbered 253 (timestamp)")
+    base = _base_types()[0].get(info.base_id)
+    if base is None:
+        raise _Unsupported(f"{where}: unknown base type {info.base_id}")
+    if size == 0 or size % base.bt.size:
+        raise _Unsupported(f"{where}: invalid size {size} for base type {base.bt.name}")
+    devfield = _dev_field(idx, num, info)
+    return _Spec(index, num, size, base, size // base.bt.size, devfield, True, (idx, num))
+
+
+def _layout(specs: list[_Spec], big_endian: bool) -> tuple[np.dtype, int]:
+    """The structured dtype of one data message's fields (``f<index>``) and its size."""
     order = ">" if big_endian else "<"
     names, formats, offsets, off = [], [], [], 0
     for s in specs:
@@ -335,12 +363,7 @@ def _compile(
         offsets.append(off)
         off += s.size
     dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": off})
-    ts = tuple(s for s in specs[:n_regular] if s.def_num == _FIELD_TIMESTAMP)
-    positions: dict[int, tuple[int, ...]] = {}
-    for s in specs[:n_regular]:
-        positions[s.def_num] = (*positions.get(s.def_num, ()), s.index)
-    return _Def(global_num, name, mesg_type, tuple(specs), n_regular, dtype, off, ts,
-                tuple(dict.fromkeys(acc)), positions)  # fmt: skip
+    return dtype, off
 
 
 @functools.lru_cache(maxsize=1024)
@@ -641,6 +664,27 @@ def _component_column(d: _Def, comp: Any, present: np.ndarray, value: np.ndarray
     return _Column(present, np.where(present, num, np.nan))
 
 
+class _HeaderTables:
+    """What the walk knows of each header byte, updated at every definition message."""
+
+    __slots__ = ("class_list", "class_of", "classes", "def_at", "def_np", "size_list", "tables",
+                 "trans")  # fmt: skip
+
+    def __init__(self) -> None:
+        # per header byte: message size if a plain data message of a defined local type,
+        # -2 developer description (decoded at once), -3 definition, -1 undefined
+        self.size_list = [-1] * 256
+        for h in range(0x40, 0x80):
+            self.size_list[h] = -3
+        self.def_np = np.full(256, -1, dtype=np.int64)  # header byte -> definition index
+        self.tables = [self.def_np.copy()]  # def_np after each definition message
+        self.def_at: list[int] = []  # offsets of the definition messages
+        self.classes = bytearray(256)  # header byte -> size class (0: not a plain data message)
+        self.trans = bytes(self.classes)
+        self.class_of: dict[int, bytes] = {}  # message size -> its class, as one byte
+        self.class_list = [b"\0"] * 256  # header byte -> its class, as one byte
+
+
 # --------------------------------------------------------------------------- the walk
 class _Segment:
     """Walks one FIT file's records and collects what the columns need."""
@@ -665,18 +709,8 @@ class _Segment:
         definition messages before it.
         """
         data, end = self.data, self.end
-        # per header byte: message size if a plain data message of a defined local type,
-        # -2 developer description (decoded at once), -3 definition, -1 undefined
-        size_list = [-1] * 256
-        for h in range(0x40, 0x80):
-            size_list[h] = -3
-        def_np = np.full(256, -1, dtype=np.int64)  # header byte -> definition index
-        tables = [def_np.copy()]  # def_np after each definition message
-        def_at: list[int] = []  # offsets of the definition messages
-        classes = bytearray(256)  # header byte -> size class (0: not a plain data message)
-        trans = bytes(classes)
-        class_of: dict[int, bytes] = {}  # message size -> its class, as one byte
-        class_list = [b"\0"] * 256  # header byte -> its class, as one byte
+        ht = _HeaderTables()
+        size_list, class_list, trans = ht.size_list, ht.class_list, ht.trans
         chunks: list[np.ndarray] = []
         single: list[int] = []
         pos = self.start
@@ -705,23 +739,10 @@ class _Segment:
                 chunks.append(np.arange(pos, q, s, dtype=np.int64))
                 pos = q
             elif s == -3:
-                def_at.append(pos)
-                pos, local, did, eager = self._definition(pos, h)
-                size = -2 if eager else self.defs[did].size + 1
-                if size > 0 and size not in class_of:
-                    if len(class_of) >= 255:
-                        raise _Unsupported("more than 255 distinct message sizes")
-                    class_of[size] = bytes([len(class_of) + 1])
-                cls = class_of[size] if size > 0 else b"\0"
-                for x in _HEADERS_OF_LOCAL[local]:
-                    size_list[x] = size
-                    classes[x] = cls[0]
-                    class_list[x] = cls
-                trans = bytes(classes)
-                def_np[_HEADERS_OF_LOCAL[local]] = did
-                tables.append(def_np.copy())
+                pos = self._define(pos, h, ht)
+                trans = ht.trans
             elif s == -2:
-                d = self.defs[int(def_np[h])]
+                d = self.defs[int(ht.def_np[h])]
                 self._developer(d, pos)
                 single.append(pos)
                 pos += d.size + 1
@@ -733,8 +754,28 @@ class _Segment:
             chunks.append(np.array(single, dtype=np.int64))
         if chunks:
             self.offsets = np.concatenate(chunks)
-            version = np.searchsorted(np.array(def_at, dtype=np.int64), self.offsets)
-            self.msg_def = np.stack(tables)[version, self.arr[self.offsets]]
+            version = np.searchsorted(np.array(ht.def_at, dtype=np.int64), self.offsets)
+            self.msg_def = np.stack(ht.tables)[version, self.arr[self.offsets]]
+
+    def _define(self, pos: int, h: int, ht: _HeaderTables) -> int:
+        """Parse the definition message at `pos` and point its local type's header bytes at
+        it in `ht`; returns where the next message starts."""
+        ht.def_at.append(pos)
+        pos, local, did, eager = self._definition(pos, h)
+        size = -2 if eager else self.defs[did].size + 1
+        if size > 0 and size not in ht.class_of:
+            if len(ht.class_of) >= 255:
+                raise _Unsupported("more than 255 distinct message sizes")
+            ht.class_of[size] = bytes([len(ht.class_of) + 1])
+        cls = ht.class_of[size] if size > 0 else b"\0"
+        for x in _HEADERS_OF_LOCAL[local]:
+            ht.size_list[x] = size
+            ht.classes[x] = cls[0]
+            ht.class_list[x] = cls
+        ht.trans = bytes(ht.classes)
+        ht.def_np[_HEADERS_OF_LOCAL[local]] = did
+        ht.tables.append(ht.def_np.copy())
+        return pos
 
     def _definition(self, pos: int, h: int) -> tuple[int, int, int, bool]:
         data, end = self.data, self.end
@@ -863,6 +904,12 @@ def _build_segment(seg: _Segment, wanted: Collection[str]) -> ColumnarSegment:
     return out
 
 
+_RecGroup = tuple[_Def, np.ndarray, np.ndarray, np.ndarray]  # (def, record idx, message idx, rows)
+#: developer key -> ((first record with a value, field position), name, units)
+_DevFirst = dict[tuple[int, int], tuple[tuple[int, int], str, str]]
+_DevValues = list[tuple[tuple[int, int], np.ndarray, _Column]]
+
+
 def _record_columns(
     seg: _Segment,
     groups: list[tuple[_Def, np.ndarray, np.ndarray]],
@@ -880,85 +927,16 @@ def _record_columns(
     out.n_records = n
     rank = np.cumsum(rec_mask) - 1  # message index -> record index
     rec_groups = [(d, rank[idx], idx, rows) for d, idx, rows in groups if d.global_num == 20]
-
-    # accumulated components, rolled over in file order with resets at their definitions
-    accumulated: dict[int, np.ndarray] = {}
-    dests = {dst for d, *_ in rec_groups for dst in d.acc_dests}
-    rec_off = seg.offsets[rec_mask]
-    for dst in dests:
-        raw = np.zeros(n, dtype=np.int64)
-        valid = np.zeros(n, dtype=bool)
-        bits = None
-        for d, r, _, rows in rec_groups:
-            for spec in d.specs[: d.n_regular]:
-                for comp in (spec.field.components or ()) if spec.field is not None else ():
-                    if comp.accumulate and comp.def_num == dst:
-                        p, v = _component_raw(spec, rows[f"f{spec.index}"], comp)
-                        raw[r[p]], valid[r[p]] = v[p], True
-                        bits = comp.bits
-        resets = np.array([o for o, ds in seg.acc_resets if dst in ds], dtype=np.int64)
-        pos = np.concatenate([resets, rec_off[valid]])
-        vals = np.concatenate([np.zeros(len(resets), dtype=np.int64), raw[valid]])
-        is_set = np.concatenate([np.ones(len(resets), bool), np.zeros(int(valid.sum()), bool)])
-        ev = np.argsort(pos, kind="stable")
-        res = _accumulate(is_set[ev], vals[ev], bits or 0)
-        full = np.zeros(n, dtype=np.int64)
-        full[np.flatnonzero(valid)] = res[~is_set[ev]]
-        accumulated[dst] = full
+    accumulated = _accumulated(seg, rec_groups, seg.offsets[rec_mask], n)
 
     cols: dict[str, np.ndarray] = {}
     floats: set[str] = set()  # columns with float sources (may hold +-inf: NaN for io.fit)
     ts_col = np.full(n, MISSING_TIMESTAMP, dtype=np.int64)
     has_ts = False
-    # developer key -> ((first record with a value, field position), name, units)
-    dev_first: dict[tuple[int, int], tuple[tuple[int, int], str, str]] = {}
-    dev_values: list[tuple[tuple[int, int], np.ndarray, _Column]] = []
+    dev_first: _DevFirst = {}
+    dev_values: _DevValues = []
     for d, r, idx, rows in rec_groups:
-        merged: dict[str, _Column] = {}
-        ts_parts: list[tuple[np.ndarray, np.ndarray]] = []
-
-        def put(name: str, col: _Column, kind: str, merged: dict[str, _Column] = merged) -> None:
-            if kind == "float":
-                floats.add(name)
-            old = merged.get(name)
-            if old is None:
-                merged[name] = col
-            else:
-                merged[name] = _Column(
-                    old.present | col.present, np.where(col.present, col.num, old.num)
-                )
-
-        for pos_in_def, spec in enumerate(d.specs):
-            raw = rows[f"f{spec.index}"]
-            f = spec.field
-            if spec.is_dev:
-                col = _field_column(spec, raw, None)
-                put(spec.name, col, spec.base.kind)
-                key = spec.dev_key
-                assert key is not None
-                hit = np.flatnonzero(col.present)
-                if len(hit):
-                    first = (int(r[hit].min()), pos_in_def)
-                    if key not in dev_first or first < dev_first[key][0]:
-                        dev_first[key] = (first, str(f.name), str(f.units or ""))
-                dev_values.append((key, r, col))
-                continue
-            if spec.def_num == _FIELD_TIMESTAMP and f is not None and f.name == "timestamp":
-                ok = raw != spec.base.invalid
-                ts_parts.append((ok, raw.astype(np.int64)))
-                continue
-            if f is None:
-                put(spec.name, _field_column(spec, raw, None), spec.base.kind)
-                continue
-            for comp in f.components or ():
-                if comp.accumulate:
-                    p, _ = _component_raw(spec, raw, comp)
-                    v = accumulated[comp.def_num][r]
-                else:
-                    p, v = _component_raw(spec, raw, comp)
-                target = d.mesg_type.fields[comp.def_num]
-                put(target.name, _component_column(d, comp, p, v), "int")
-            put(f.name, _field_column(spec, raw, f), spec.base.kind)
+        merged, ts_parts = _group_columns(d, r, rows, accumulated, floats, dev_first, dev_values)
         comp_rows = compressed[idx]
         if comp_rows.any():
             ts_parts.append((comp_rows, comp_ts[idx]))
@@ -985,8 +963,107 @@ def _record_columns(
         if name in floats:
             c[np.isinf(c)] = np.nan
         out.records[name] = c
+    _developer_columns(dev_first, dev_values, n, out)
 
-    # developer columns, named in order of first appearance as io.fit.decode_fit names them
+
+def _accumulated(seg: _Segment, rec_groups: list[_RecGroup], rec_off: np.ndarray,
+                 n: int) -> dict[int, np.ndarray]:  # fmt: skip
+    """Accumulated components per destination field, rolled over in file order with resets
+    at their definitions."""
+    accumulated: dict[int, np.ndarray] = {}
+    dests = {dst for d, *_ in rec_groups for dst in d.acc_dests}
+    for dst in dests:
+        raw = np.zeros(n, dtype=np.int64)
+        valid = np.zeros(n, dtype=bool)
+        bits = None
+        for d, r, _, rows in rec_groups:
+            for spec in d.specs[: d.n_regular]:
+                for comp in (spec.field.components or ()) if spec.field is not None else ():
+                    if comp.accumulate and comp.def_num == dst:
+                        p, v = _component_raw(spec, rows[f"f{spec.index}"], comp)
+                        raw[r[p]], valid[r[p]] = v[p], True
+                        bits = comp.bits
+        resets = np.array([o for o, ds in seg.acc_resets if dst in ds], dtype=np.int64)
+        pos = np.concatenate([resets, rec_off[valid]])
+        vals = np.concatenate([np.zeros(len(resets), dtype=np.int64), raw[valid]])
+        is_set = np.concatenate([np.ones(len(resets), bool), np.zeros(int(valid.sum()), bool)])
+        ev = np.argsort(pos, kind="stable")
+        res = _accumulate(is_set[ev], vals[ev], bits or 0)
+        full = np.zeros(n, dtype=np.int64)
+        full[np.flatnonzero(valid)] = res[~is_set[ev]]
+        accumulated[dst] = full
+    return accumulated
+
+
+def _group_columns(
+    d: _Def,
+    r: np.ndarray,
+    rows: np.ndarray,
+    accumulated: dict[int, np.ndarray],
+    floats: set[str],
+    dev_first: _DevFirst,
+    dev_values: _DevValues,
+) -> tuple[dict[str, _Column], list[tuple[np.ndarray, np.ndarray]]]:
+    """The columns of the records of one definition (the last present value of a name wins)
+    and its timestamp parts; developer fields are noted in `dev_first` / `dev_values`."""
+    merged: dict[str, _Column] = {}
+    ts_parts: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def put(name: str, col: _Column, kind: str) -> None:
+        if kind == "float":
+            floats.add(name)
+        old = merged.get(name)
+        if old is None:
+            merged[name] = col
+        else:
+            merged[name] = _Column(
+                old.present | col.present, np.where(col.present, col.num, old.num)
+            )
+
+    for pos_in_def, spec in enumerate(d.specs):
+        raw = rows[f"f{spec.index}"]
+        f = spec.field
+        if spec.is_dev:
+            col = _field_column(spec, raw, None)
+            put(spec.name, col, spec.base.kind)
+            _note_developer(spec, r, col, pos_in_def, dev_first, dev_values)
+            continue
+        if spec.def_num == _FIELD_TIMESTAMP and f is not None and f.name == "timestamp":
+            ok = raw != spec.base.invalid
+            ts_parts.append((ok, raw.astype(np.int64)))
+            continue
+        if f is None:
+            put(spec.name, _field_column(spec, raw, None), spec.base.kind)
+            continue
+        for comp in f.components or ():
+            if comp.accumulate:
+                p, _ = _component_raw(spec, raw, comp)
+                v = accumulated[comp.def_num][r]
+            else:
+                p, v = _component_raw(spec, raw, comp)
+            target = d.mesg_type.fields[comp.def_num]
+            put(target.name, _component_column(d, comp, p, v), "int")
+        put(f.name, _field_column(spec, raw, f), spec.base.kind)
+    return merged, ts_parts
+
+
+def _note_developer(spec: _Spec, r: np.ndarray, col: _Column, pos_in_def: int,
+                    dev_first: _DevFirst, dev_values: _DevValues) -> None:  # fmt: skip
+    """Remember a developer field's values and where its first value is (for its name)."""
+    key = spec.dev_key
+    assert key is not None
+    f = spec.field
+    hit = np.flatnonzero(col.present)
+    if len(hit):
+        first = (int(r[hit].min()), pos_in_def)
+        if key not in dev_first or first < dev_first[key][0]:
+            dev_first[key] = (first, str(f.name), str(f.units or ""))
+    dev_values.append((key, r, col))
+
+
+def _developer_columns(dev_first: _DevFirst, dev_values: _DevValues, n: int,
+                       out: ColumnarSegment) -> None:  # fmt: skip
+    """Developer columns, named in order of first appearance as io.fit.decode_fit names them."""
     dev_names: dict[tuple[int, int], str] = {}
     for key, (_, name, units) in sorted(dev_first.items(), key=lambda kv: kv[1][0]):
         col = "dev_" + _snake(name)
