@@ -79,11 +79,19 @@ def measure(folder: Path, n: int) -> dict[str, tuple[float, float]]:
     runs, log = write_inputs(folder, n)
     lib = folder / "lib"
     shutil.rmtree(lib, ignore_errors=True)
+    print(f"N={n}: inputs ready", file=sys.stderr, flush=True)
+    jobs = {
+        "import": ("import", str(runs), str(log), "--library", str(lib), "--json"),
+        "runs --json": ("runs", "--library", str(lib), "--json"),
+        "analyze": ("analyze", "--library", str(lib), "--json"),
+        "report": ("report", "--library", str(lib), "--out", str(folder / "report.pdf")),
+    }
     out: dict[str, tuple[float, float]] = {}
-    out["import"] = timed("import", str(runs), str(log), "--library", str(lib), "--json")
-    out["runs --json"] = timed("runs", "--library", str(lib), "--json")
-    out["analyze"] = timed("analyze", "--library", str(lib), "--json")
-    out["report"] = timed("report", "--library", str(lib), "--out", str(folder / "report.pdf"))
+    for name, args in jobs.items():
+        out[name] = timed(*args)
+        # One line per command on stderr, so a run stopped part-way still leaves its figures.
+        wall, rss = out[name]
+        print(f"N={n}: {name} {wall:.2f} s ({rss:.0f} MB)", file=sys.stderr, flush=True)
     return out
 
 

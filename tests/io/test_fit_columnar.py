@@ -440,9 +440,9 @@ def test_layout_problems_are_routed(caplog: pytest.LogCaptureFixture) -> None:
     assert "not described" in _reason(enc.to_bytes(), caplog)
 
     enc = FitEncoder()
-    enc.define(0, 132, [(253, "uint32"), (6, "uint8")])  # hr
+    enc.define(0, 132, [(253, "uint32"), (6, "uint8")])  # hr, asked for
     enc.write(0, [1_000_000_000, 100])
-    assert "hr messages" in _reason(enc.to_bytes(), caplog)
+    assert "hr messages" in _reason(enc.to_bytes(), caplog, messages=["hr"])
 
     enc = FitEncoder()  # the last message runs past the data size in the header
     enc.define(0, 20, [(253, "uint32")])
@@ -507,3 +507,22 @@ def _sdk_crc(data: bytes) -> int:
         crc = (crc >> 4) & 0x0FFF
         crc = crc ^ tmp ^ table[(byte >> 4) & 0xF]
     return crc
+
+
+def test_hr_messages_take_the_fast_path_and_set_the_timestamp_base(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An HRM's hr messages are walked over (the real files with event_timestamp_12 are in
+    the realdata test); their timestamp still sets the base compressed timestamps count from."""
+    enc = FitEncoder()
+    enc.define(0, 20, [(253, "uint32"), (3, "uint8")])  # record
+    enc.define(1, 132, [(253, "uint32"), (6, ("uint8", 8))])  # hr
+    enc.define(2, 20, [(3, "uint8")])  # record, compressed timestamp
+    enc.write(0, [1_000_000_000, 140])
+    enc.write(1, [1_000_000_040, [150] * 8])
+    enc.write_rows(2, [np.array([151, 152, 153])], time_offsets=np.array([41, 42, 43]) % 32)
+    data = enc.to_bytes()
+    assert check(data, caplog)
+    fast = decode_fit_columnar(data)
+    assert fast is not None
+    assert "hr messages" in _reason(data, caplog, messages=["hr"])

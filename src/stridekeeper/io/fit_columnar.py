@@ -43,8 +43,8 @@ fitdecode would warn about (a field size that is not a multiple of its base type
 undescribed developer field), layouts whose fitdecode result depends on Python-object
 quirks (timestamps or component sources of float, string or 64-bit types, date-time
 fields of array or float type, unnamed developer fields), header sizes other than 12 and
-14, and files with ``hr`` messages (their ``event_timestamp_12`` expansion is special-cased
-in fitdecode).
+14, and ``hr`` messages when they are asked for (their ``event_timestamp_12`` expansion is
+special-cased in fitdecode; otherwise only their timestamps are read, for the timestamp base).
 """
 
 from __future__ import annotations
@@ -263,8 +263,6 @@ def _compile(
 
     mesg_type = profile.MESSAGE_TYPES.get(global_num)
     name = mesg_type.name if mesg_type is not None else f"unknown_{global_num}"
-    if global_num == _MESG_HR:
-        raise _Unsupported("hr messages (fitdecode special-cases event_timestamp_12)")
     specs: list[_Spec] = []
     acc: list[int] = []
     for k in range(0, len(fields), 3):
@@ -297,6 +295,11 @@ def _regular_spec(global_num: int, mesg_type: Any, name: str, triple: bytes, ind
     if size == 0 or size % base.bt.size:
         raise _Unsupported(f"{where}: invalid size {size} for base type {base.bt.name}")
     prof = mesg_type.fields.get(num) if mesg_type is not None else None
+    if global_num == _MESG_HR and num != _FIELD_TIMESTAMP:
+        # hr messages: only their timestamp is read (it sets the base of compressed
+        # timestamps); the other fields are walked over as unknown bytes, and asking for
+        # them goes to fitdecode
+        prof = None
     spec = _Spec(index, num, size, base, size // base.bt.size, prof, False)
     if num == _FIELD_TIMESTAMP and (base.kind != "int" or spec.count != 1 or base.bt.size > 4):
         raise _Unsupported(f"{where}: timestamp of base type {base.bt.name} x{spec.count}")
@@ -868,6 +871,8 @@ def _build_segment(seg: _Segment, wanted: Collection[str]) -> ColumnarSegment:
         needed = d.global_num == _MESG_RECORD or d.name in wanted or d.ts_specs
         if not len(idx) or not needed:
             continue
+        if d.global_num == _MESG_HR and d.name in wanted:
+            raise _Unsupported("hr messages asked for (fitdecode special-cases event_timestamp_12)")
         rows = _gather(arr, d.dtype, offsets[idx] + 1)
         groups.append((d, idx, rows))
         for spec in d.ts_specs:  # each valid timestamp field sets the base, in order
