@@ -762,6 +762,21 @@ def _run_types(sport: str | Iterable[str] | None) -> tuple[set[str], frozenset[s
     return wanted, frozenset(t for t, (sp, _) in RUN_TYPES.items() if sp in wanted)
 
 
+@contextlib.contextmanager
+def _reading(source: Source, name: str | None) -> Iterator[_Source]:
+    """An export opened for reading, closed after; damaged content that raises anything but
+    a StridekeeperError becomes the file's one clear error (never a raw exception)."""
+    src = _Source(source, name)
+    try:
+        yield src
+    except StridekeeperError:
+        raise
+    except Exception as exc:
+        raise _unreadable(src, exc) from exc
+    finally:
+        src.close()
+
+
 def read_apple_health_export(
     source: Source,
     *,
@@ -792,20 +807,13 @@ def read_apple_health_export(
         Nothing usable (damaged before the first workout), or the XML declares entities.
     """
     wanted, keep = _run_types(sport)
-    src = _Source(source, name)
-    try:
+    with _reading(source, name) as src:
         first, notes = _first_pass(src, keep | MOBILITY_TYPES)
         mobility = [w for w in first.workouts if w.attrs.get("workoutActivityType") in
                     MOBILITY_TYPES]  # fmt: skip
         first.workouts = [w for w in first.workouts if w.attrs.get("workoutActivityType") in keep]
         runs = _read_runs(src, first, list(notes))
         table, mobility_notes = _mobility_table(mobility, src.name, list(notes))
-    except StridekeeperError:
-        raise
-    except Exception as exc:  # damaged content must never leak a raw exception
-        raise _unreadable(src, exc) from exc
-    finally:
-        src.close()
     warn_notes(runs, src.name)
     _warn(mobility_notes, src.name)
     return AppleHealthExport(filter_sport(runs, wanted), table)
@@ -847,16 +855,9 @@ def read_apple_health(
         Nothing usable (damaged before the first workout), or the XML declares entities.
     """
     wanted, keep = _run_types(sport)
-    src = _Source(source, name)
-    try:
+    with _reading(source, name) as src:
         first, notes = _first_pass(src, keep)
         runs = _read_runs(src, first, notes)
-    except StridekeeperError:
-        raise
-    except Exception as exc:  # damaged content must never leak a raw exception
-        raise _unreadable(src, exc) from exc
-    finally:
-        src.close()
     warn_notes(runs, src.name)
     return filter_sport(runs, wanted)
 
@@ -958,16 +959,9 @@ def read_apple_health_mobility(
     CorruptFileError
         Damaged before anything could be read, or the XML declares entities.
     """
-    src = _Source(source, name)
-    try:
+    with _reading(source, name) as src:
         first, notes = _first_pass(src, MOBILITY_TYPES)
         table, notes = _mobility_table(first.workouts, src.name, notes)
-    except StridekeeperError:
-        raise
-    except Exception as exc:  # damaged content must never leak a raw exception
-        raise _unreadable(src, exc) from exc
-    finally:
-        src.close()
     _warn(notes, src.name)
     return table
 
