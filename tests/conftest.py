@@ -30,6 +30,31 @@ def realdata() -> Path:
     return path
 
 
+def realdata_fit_paths(root: Path) -> list[Path]:
+    """Every real FIT file under ``root``, in a stable order."""
+    return sorted(root.rglob("*.fit")) + sorted(root.rglob("*.FIT"))
+
+
+@pytest.fixture(scope="session")
+def fitdecode_decoded(realdata: Path) -> dict[Path, object]:
+    """Each real FIT file decoded once by fitdecode (``decode_fit(fast=False)``), for every
+    sweep that compares against it: path -> DecodedFit, or the StridekeeperError raised."""
+    import warnings
+
+    from stridekeeper.errors import StridekeeperError
+    from stridekeeper.io.fit import decode_fit
+
+    out: dict[Path, object] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in realdata_fit_paths(realdata):
+            try:
+                out[path] = decode_fit(path.read_bytes(), name=str(path), fast=False)
+            except StridekeeperError as exc:
+                out[path] = exc
+    return out
+
+
 # --------------------------------------------------------------------------- markers
 #: Tests that took about 2 s or more each on a 2-core machine (`pytest --durations=40`),
 #: as "path::function" (every parametrisation of the function) or a whole file "path".

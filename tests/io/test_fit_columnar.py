@@ -148,6 +148,13 @@ def check(data: bytes, caplog: pytest.LogCaptureFixture, name: str = "test.fit")
 
     A file the fast path leaves to fitdecode must have its reason logged.
     """
+    return _check(data, caplog, name)[0]
+
+
+def _check(
+    data: bytes, caplog: pytest.LogCaptureFixture, name: str
+) -> tuple[bool, list[dict[str, Any]] | None, list[str]]:
+    """:func:`check`, and fitdecode's reference and complaints."""
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger=LOGGER):
         fast = decode_fit_columnar(data, name=name)
@@ -156,11 +163,11 @@ def check(data: bytes, caplog: pytest.LogCaptureFixture, name: str = "test.fit")
         assert any(name in m and "fitdecode instead" in m for m in caplog.messages), (
             "routed to fitdecode without a logged reason"
         )
-        return False
+        return False, ref, complaints
     assert ref is not None, f"fitdecode failed where the fast path did not: {complaints}"
     assert not complaints, f"fitdecode complained where the fast path did not: {complaints}"
     assert_same(ref, fast)
-    return True
+    return True, ref, complaints
 
 
 def _reason(data: bytes, caplog: pytest.LogCaptureFixture, **kw: Any) -> str:
@@ -178,9 +185,9 @@ def test_realdata_matches_fitdecode_or_is_routed(
     fast, routed = [], []
     for path in files:
         name = str(path.relative_to(realdata))
-        (fast if check(path.read_bytes(), caplog, name) else routed).append(name)
-        if routed and routed[-1] == name:
-            ref, complaints = fitdecode_reference(path.read_bytes())
+        took_fast, ref, complaints = _check(path.read_bytes(), caplog, name)
+        (fast if took_fast else routed).append(name)
+        if not took_fast:
             reason = caplog.messages[-1]
             # routed only when fitdecode itself fails or warns, or for the documented
             # exceptions (hr messages; an empty file, which is not FIT at all)

@@ -39,7 +39,7 @@ import logging
 import re
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -51,7 +51,14 @@ from ..schema import Run
 from .records import filter_sport, records_from_arrays, warn_notes
 from .source import Source, open_source
 
-__all__ = ["FOOT_SPORTS", "MOBILITY_SUB_SPORTS", "decode_fit", "is_fit", "read_fit"]
+__all__ = [
+    "FOOT_SPORTS",
+    "MOBILITY_SUB_SPORTS",
+    "decode_fit",
+    "is_fit",
+    "read_fit",
+    "runs_from_decoded",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,7 @@ MOBILITY_SUB_SPORTS = frozenset(
 _SEMICIRCLE_DEG = 180.0 / 2**31
 _FIT_EPOCH = dt.datetime(1989, 12, 31, tzinfo=dt.UTC)
 _RELATIVE_TIME_LIMIT = 0x10000000  # FIT date_time below this is device-relative seconds
+_MISSING_TS = np.iinfo(np.int64).min  # a record without a timestamp (columnar convention)
 
 #: FIT record field -> (canonical column, factor to canonical unit). fitdecode has applied
 #: the profile's scale and offset already.
@@ -397,11 +405,6 @@ def _relative_anchor(seg: _Segment) -> tuple[pd.Timestamp | None, str | None]:
         ts = seg.columns.get("timestamp", np.zeros(0, dtype=np.int64))
         rel = ts[(ts != np.iinfo(np.int64).min) & (ts < _RELATIVE_TIME_LIMIT)]
         first_rel = float(rel[0]) if len(rel) else None
-    for r in seg.records:
-        t = r.get("timestamp")
-        if isinstance(t, int | float) and t < _RELATIVE_TIME_LIMIT:
-            first_rel = float(t)
-            break
     if first_rel is None:
         return None, None
     created = seg.file_id.get("time_created")
@@ -479,13 +482,7 @@ def _timer_intervals(events: list[dict[str, Any]], rel_anchor: pd.Timestamp | No
 def _record_times(seg: _Segment, rel_anchor: pd.Timestamp | None) -> np.ndarray:
     """UTC times of a segment's records [int64 ns; int64 min when unknown], file order."""
     missing = np.iinfo(np.int64).min
-    if seg.columns is None:
-        ts = np.full(len(seg.records), missing, dtype=np.int64)
-        for i, r in enumerate(seg.records):
-            t = _to_utc(r.get("timestamp"), rel_anchor)
-            if t is not None:
-                ts[i] = t.value
-        return ts
+    assert seg.columns is not None  # _build_runs gives every segment columns
     raw = seg.columns["timestamp"]
     ts = np.full(len(raw), missing, dtype=np.int64)
     ok = raw != missing
@@ -500,12 +497,8 @@ def _record_times(seg: _Segment, rel_anchor: pd.Timestamp | None) -> np.ndarray:
 
 def _field(seg: _Segment, key: str) -> np.ndarray | None:
     """One record field of a segment as floats (NaN where absent), None when no record has it."""
-    if seg.columns is not None:
-        arr = seg.columns.get(key)
-        return None if arr is None else np.asarray(arr, dtype=float)
-    if not any(key in r for r in seg.records):
-        return None
-    return np.array([_num(r.get(key)) for r in seg.records], dtype=float)
+    arr = (seg.columns or {}).get(key)
+    return None if arr is None else np.asarray(arr, dtype=float)
 
 
 def _some(arr: np.ndarray | None) -> bool:
@@ -535,8 +528,7 @@ def _records_arrays(
         frac = _field(seg, "fractional_cadence")
         frac = np.zeros(len(ts)) if frac is None else np.nan_to_num(frac, nan=0.0)
         cols["cadence_spm"] = 2.0 * (cad + frac)
-    keys = seg.columns if seg.columns is not None else {k for r in seg.records for k in r}
-    dev_cols = sorted(k for k in keys if k.startswith("dev_"))
+    dev_cols = sorted(k for k in (seg.columns or {}) if k.startswith("dev_"))
     for col in dev_cols:
         arr = _field(seg, col)
         if arr is not None and _some(arr):
@@ -664,9 +656,40 @@ def _segment_runs(dec: DecodedFit, seg: _Segment) -> _SegmentRuns:
     return ctx
 
 
+def _fit_seconds(value: Any) -> int:
+    """A record's FIT date_time (datetime, or int seconds) as int FIT seconds, or missing."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return round((value - _FIT_EPOCH).total_seconds())
+    if isinstance(value, int | float) and np.isfinite(value):
+        return int(value)
+    return _MISSING_TS
+
+
+def _with_columns(seg: _Segment) -> _Segment:
+    """The segment with its records as columns, as the columnar decoder gives them.
+
+    fitdecode's records are dicts; turning them into columns once (timestamps as raw FIT
+    seconds, every other field as floats, NaN where absent) lets both decoders share one
+    vectorised run-building path.
+    """
+    if seg.columns is not None:
+        return seg
+    recs = seg.records
+    keys = dict.fromkeys(k for r in recs for k in r)
+    cols: dict[str, np.ndarray] = {
+        "timestamp": np.array([_fit_seconds(r.get("timestamp")) for r in recs], dtype=np.int64)
+    }
+    for key in keys:
+        if key != "timestamp":
+            cols[key] = np.array([_num(r.get(key)) for r in recs], dtype=np.float64)
+    return replace(seg, records=[], columns=cols)
+
+
 def _build_runs(dec: DecodedFit) -> list[Run]:
     runs: list[Run] = []
-    for seg in dec.segments:
+    for seg in map(_with_columns, dec.segments):
         if not seg.has_records and not seg.sessions:
             continue
         ctx = _segment_runs(dec, seg)
@@ -1095,7 +1118,15 @@ def read_fit(
     UnsupportedFormatError
         The bytes are not a FIT file.
     """
-    dec = decode_fit(source, name=name, fast=fast)
+    return runs_from_decoded(decode_fit(source, name=name, fast=fast), sport=sport)
+
+
+def runs_from_decoded(dec: DecodedFit, *, sport: str | Iterable[str] | None = None) -> list[Run]:
+    """The runs of a decoded FIT file (:func:`decode_fit`), as :func:`read_fit` gives them.
+
+    For callers that decode once and use the messages for more than runs; ``dec`` is not
+    modified.
+    """
     try:
         runs = _build_runs(dec)
     except StridekeeperError:
