@@ -72,6 +72,18 @@ SLOW = {
     "tests/analysis/test_validation.py::test_bootstrap_interval_covers_the_true_rank_correlation",
     "tests/analysis/test_validation.py::test_confounder_without_effect_is_not_significant_after_controls",
     "tests/analysis/test_consistency.py::test_sessions_at_or_after_reference_time_change_nothing",
+    # measured on a quiet 2-core machine on 2026-12-02 (2-10 s each)
+    "tests/analysis/test_validation.py::test_runs_needed_claims_match_the_power_simulation",
+    "tests/analysis/test_analysis_commands.py::test_power_from_library_says_how_many_more_weeks",
+    "tests/test_fuzz.py::test_mutants_keep_the_contract",
+    "tests/synth/test_confounded.py::test_fast_null_subset_stays_near_the_nominal_rate",
+    "tests/analysis/test_report_each_athlete.py::test_each_athlete_writes_one_report_each_and_a_cohort_page",
+    "tests/report/test_report.py::test_report_covers_exactly_its_period",
+    "tests/report/test_report.py::test_every_run_goes_to_a_csv_and_the_pdf_only_when_asked",
+    "tests/library/test_integrity.py::test_killed_import_leaves_no_workers_no_spill_and_a_whole_library",
+    "tests/library/test_integrity.py::test_second_writer_refuses_or_waits",
+    "tests/test_cli_counts.py::test_report_says_its_period_and_the_library_count",
+    "tests/library/test_integrity.py::test_concurrent_imports_lose_nothing",
 }
 #: Fixtures that start a Dask cluster (tests/library/test_dask_engine.py).
 DASK_FIXTURES = {"cluster", "client", "libraries"}
