@@ -100,6 +100,9 @@ RUNS_FOR_MODERATE_EFFECT = 110
 RUNS_FOR_STRONG_EFFECT = 60
 #: Bootstrap replicates of the interval.
 N_BOOT = 2000
+#: Values a vectorised resampling step holds at once (x 8 bytes per array): memory stays
+#: bounded at any number of runs. [-]
+_CHUNK_ELEMENTS = 1_000_000
 #: Significance level of the conclusion.
 ALPHA = 0.05
 
@@ -213,7 +216,7 @@ def block_bootstrap_rho(
     block_length: int,
     n_boot: int = N_BOOT,
     rng: np.random.Generator | int | None = 0,
-    max_elements: int = 4_000_000,
+    max_elements: int = _CHUNK_ELEMENTS,
 ) -> np.ndarray:
     """Spearman's rho of circular moving-block-bootstrap resamples of the pairs ``(y, x)``.
 
@@ -258,9 +261,11 @@ def block_bootstrap_rho(
     # a resample ranks by each value's code among the sample's distinct values exactly as
     # by the values themselves; counting codes is several times faster than sorting
     cy, cx = dense_codes(yb), dense_codes(xb)
+    # every block start drawn at once, so the replicates don't depend on the chunking
+    all_starts = rng.integers(0, n, size=(yb.shape[0], n_boot, k))
     for start in range(0, n_boot, chunk):  # chunks bound the memory, each is vectorised
         m = min(chunk, n_boot - start)
-        starts = rng.integers(0, n, size=(yb.shape[0], m, k))
+        starts = all_starts[:, start : start + m]
         idx = ((starts[..., None] + offsets) % n).reshape(yb.shape[0], m, k * length)[..., :n]
         with np.errstate(invalid="ignore", divide="ignore"):
             if cy is not None and cx is not None:
@@ -1027,11 +1032,16 @@ def _permutation_check(
     length = int(min(max(1, length), n))
     k = math.ceil(n / length)
     starts = rng.integers(0, n, size=(N_BOOT, k))
-    idx = ((starts[..., None] + np.arange(length)) % n).reshape(N_BOOT, k * length)[:, :n]
-    bx, by = rx[idx], ry[idx]
-    bx = bx - bx.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        reps = (bx * (by - by.mean(axis=1, keepdims=True))).sum(axis=1) / (bx**2).sum(axis=1)
+    reps = np.empty(N_BOOT)
+    step = max(1, _CHUNK_ELEMENTS // max(n, 1))  # replicates at a time: memory stays bounded
+    for a in range(0, N_BOOT, step):
+        part = starts[a : a + step]
+        idx = ((part[..., None] + np.arange(length)) % n).reshape(len(part), k * length)[:, :n]
+        bx, by = rx[idx], ry[idx]
+        bx -= bx.mean(axis=1, keepdims=True)
+        by -= by.mean(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reps[a : a + step] = (bx * by).sum(axis=1) / (bx**2).sum(axis=1)
     lo, hi = np.nanpercentile(reps, [2.5, 97.5])
     return dataclasses.replace(
         partial, coef=coef, ci95=(float(lo), float(hi)), p_value=float(p),

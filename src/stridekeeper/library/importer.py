@@ -37,6 +37,7 @@ import pandas as pd
 
 from ..errors import StridekeeperError, UnsupportedFormatError
 from ..io.dispatch import APPLE_HEALTH, FORMATS, format_of_path, is_log_name
+from ..io.source import Opened
 from .dedup import activity_key
 from .store import Commit, Library, typical_offset, write_lock
 
@@ -398,8 +399,12 @@ def _decode_item(
     apple_path: Path | None = None,
     spill_dir: str | None = None,
     runs_span: tuple[date, date] | None = None,
+    sha256: str | None = None,
 ) -> dict[str, Any]:
     """Worker: bytes -> run rows, records, mobility sessions. Never raises for bad input.
+
+    ``sha256`` is the hash the main process already took of ``data``: the readers reuse it
+    instead of hashing the bytes again (not for gzip, whose readers inflate first).
 
     ``runs_span`` (first and last local date of the athlete's runs) is passed to the log
     reader, which refuses a session dated more than a year outside it.
@@ -420,7 +425,10 @@ def _decode_item(
             elif data is None:
                 raise StridekeeperError(f"{display}: nothing to read")
             else:
-                dec = dispatch.decode(data, display, tz=log_tz, runs_span=runs_span,
+                src: Any = data
+                if sha256 is not None and data[:2] != b"\x1f\x8b":
+                    src = Opened(data, display, sha256)
+                dec = dispatch.decode(src, display, tz=log_tz, runs_span=runs_span,
                                       max_bytes=min(cap, MAX_MEMBER_BYTES))  # fmt: skip
             out["sessions"] = dec.sessions
             out["rejected"] = [str(e) for e in dec.errors]
@@ -897,13 +905,13 @@ class _Pipeline:
                 self.copies_of[key] = []
                 yield item, data, sha, kind
 
-    def decode_args(self, item: _Item, data: bytes, tz: int | None,
+    def decode_args(self, item: _Item, data: bytes, sha: str, tz: int | None,
                     spill: str | None) -> tuple[Any, ...]:  # fmt: skip
         """The arguments of :func:`_decode_item` for one item."""
         who = self.athlete_of(item)
         span = self.log_span(who) if is_log_name(item.display) else None
         return (item.display, data, who, self.opt.max_archive_bytes, tz,
-                item.path if item.apple else None, spill, span)  # fmt: skip
+                item.path if item.apple else None, spill, span, sha)  # fmt: skip
 
     def log_span(self, who: str) -> tuple[date, date] | None:
         """First and last local date of ``who``'s runs, stored and decoded so far."""
@@ -982,7 +990,7 @@ class _Pipeline:
     def _decode_here(self) -> None:
         for item, data, sha, kind in self.to_decode():
             tz = self.log_tz() if is_log_name(item.display) else None
-            args = self.decode_args(item, data, tz, None)
+            args = self.decode_args(item, data, sha, tz, None)
             self.handle(_decode_item(*args), sha, len(data), kind, args[2])
 
     def _decode_in_pool(self, stack: contextlib.ExitStack) -> None:
@@ -1003,7 +1011,7 @@ class _Pipeline:
                 if is_log_name(item.display):  # runs decoded so far set the offset
                     feed.drain()
                     tz = self.log_tz()
-                args = self.decode_args(item, data, tz, spill)
+                args = self.decode_args(item, data, sha, tz, spill)
                 feed.add(args, (sha, len(data), kind, args[2]), flush=item.apple)
             feed.drain()
 
