@@ -456,3 +456,20 @@ def test_weekly_volume_of_years_is_one_step_line():
     assert len(values) > MAX_WEEK_BARS
     assert values.sum() == pytest.approx(runs["distance_m"].sum() / 1000)
     plt.close(ax.figure)
+
+
+def test_a_long_text_page_continues_instead_of_dropping_sections(tmp_path):
+    from pypdf import PdfReader
+
+    from stridekeeper.plots.document import Document, TextPage, write_pdf
+
+    words = " ".join(["stride"] * 400)  # ~30 lines a section
+    sections = [(f"Section {i}", words) for i in range(6)]
+    page = TextPage(title="Methods", sections=sections)
+    out = write_pdf(Document(title="t", author="a", subject="s", pages=[page]),
+                    tmp_path / "t.pdf")  # fmt: skip
+    texts = [p.extract_text() for p in PdfReader(str(out)).pages]
+    assert len(texts) >= 3
+    assert "Methods (continued)" in texts[-1]
+    for i in range(6):  # every section is somewhere, once
+        assert sum(f"Section {i}" in t for t in texts) == 1

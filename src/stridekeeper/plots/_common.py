@@ -148,16 +148,37 @@ def legend_below(
     """A frameless legend under the x-axis label of ``ax``, never on top of the data.
 
     The distance from the axes' bottom edge to the bottom of its tick labels and x label
-    is measured (it doesn't change when a layout engine moves the axes), so the legend sits
-    just beneath it. ``host`` (e.g. a twin Axes drawn above ``ax``) receives the legend.
+    is worked out from their font sizes, ticks and pads (it doesn't change when the page
+    moves the axes; measuring the drawn text would lay out every label once more), so the
+    legend sits just beneath it. ``host`` (e.g. a twin Axes drawn above ``ax``) receives
+    the legend.
     """
     from matplotlib.transforms import ScaledTranslation
 
     fig = ax.figure
-    tight = ax.get_tightbbox()
-    drop_in = max(ax.bbox.y0 - tight.y0, 0.0) / fig.dpi + 0.04
+    drop_in = _below_axes_pt(ax) / 72.0 + 0.04
     trans = ax.transAxes + ScaledTranslation(0.0, -drop_in, fig.dpi_scale_trans)
     if handles is None or labels is None:
         handles, labels = ax.get_legend_handles_labels()
     (host or ax).legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
                         bbox_transform=trans, ncol=ncol, fontsize=8, frameon=False)  # fmt: skip
+
+
+def _below_axes_pt(ax: Axes) -> float:
+    """Height of what hangs under ``ax``'s bottom edge: ticks, tick labels, x label. [pt]"""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+
+    line = 1.2  # a text line's height per point of font size
+    tick = ax.xaxis.get_major_ticks()
+    out = 0.0
+    if ax.xaxis.get_visible() and tick:
+        t = tick[0]
+        labels = [lab.get_text() for lab in ax.get_xticklabels()] or [""]
+        lines = max(text.count("\n") + 1 for text in labels)
+        out += t.tick1line.get_markersize() + t.get_pad() + line * lines * t.label1.get_size()
+    label = ax.xaxis.label
+    if label.get_visible() and label.get_text():
+        size = FontProperties(size=label.get_size()).get_size_in_points()
+        out += mpl.rcParams["axes.labelpad"] + line * (label.get_text().count("\n") + 1) * size
+    return out
