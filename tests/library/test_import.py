@@ -346,3 +346,31 @@ def _pa_table(frame: pd.DataFrame):
     import pyarrow as pa
 
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def test_default_jobs_decode_a_few_files_here_and_many_in_a_pool(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from stridekeeper.library import importer
+
+    started: list[int] = []
+
+    class Pool(importer.ProcessPoolExecutor):
+        def __init__(self, *a, **kw):
+            started.append(kw.get("max_workers", 0))
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(importer, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(importer.os, "cpu_count", lambda: 2)
+    few, many = tmp_path / "few", tmp_path / "many"
+    for folder, n in ((few, importer.FEW_FILES), (many, importer.FEW_FILES + 2)):
+        folder.mkdir()
+        for i in range(n):
+            (folder / f"r{i}.fit").write_bytes(_fit(i, minutes=21, seed=i))
+    assert import_paths([few], tmp_path / "lib1").imported_runs == importer.FEW_FILES
+    assert started == []  # no pool for so few files
+    rep = import_paths([many], tmp_path / "lib2")
+    assert rep.imported_runs == importer.FEW_FILES + 2 and started == [2]
+    # asked for explicitly, workers are started whatever the number of files
+    assert import_paths([few], tmp_path / "lib3", jobs=2).imported_runs == importer.FEW_FILES
+    assert started == [2, 2]
