@@ -27,6 +27,7 @@ from fitdecode import profile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stridekeeper.io.fit import _COLUMNAR_MESSAGES as COLUMNAR_MESSAGES
 from stridekeeper.io.fit import _message_dict, _num, _snake
 from stridekeeper.io.fit_columnar import (
     DEFAULT_MESSAGES,
@@ -148,13 +149,6 @@ def check(data: bytes, caplog: pytest.LogCaptureFixture, name: str = "test.fit")
 
     A file the fast path leaves to fitdecode must have its reason logged.
     """
-    return _check(data, caplog, name)[0]
-
-
-def _check(
-    data: bytes, caplog: pytest.LogCaptureFixture, name: str
-) -> tuple[bool, list[dict[str, Any]] | None, list[str]]:
-    """:func:`check`, and fitdecode's reference and complaints."""
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger=LOGGER):
         fast = decode_fit_columnar(data, name=name)
@@ -163,11 +157,11 @@ def _check(
         assert any(name in m and "fitdecode instead" in m for m in caplog.messages), (
             "routed to fitdecode without a logged reason"
         )
-        return False, ref, complaints
+        return False
     assert ref is not None, f"fitdecode failed where the fast path did not: {complaints}"
     assert not complaints, f"fitdecode complained where the fast path did not: {complaints}"
     assert_same(ref, fast)
-    return True, ref, complaints
+    return True
 
 
 def _reason(data: bytes, caplog: pytest.LogCaptureFixture, **kw: Any) -> str:
@@ -178,20 +172,60 @@ def _reason(data: bytes, caplog: pytest.LogCaptureFixture, **kw: Any) -> str:
 
 
 # --------------------------------------------------------------------------- real files
+def _reference_of(dec: Any) -> list[dict[str, Any]] | None:
+    """The reference of :func:`assert_same` from io.fit's fitdecode decode of a file (the
+    one the session shares between the real-data sweeps), None if fitdecode failed."""
+    if isinstance(dec, Exception):
+        return None
+    out = []
+    for seg in dec.segments:
+        msgs: dict[str, list[dict[str, Any]]] = {}
+        for mname, got in (("file_id", [seg.file_id] if seg.file_id else []),
+                           ("session", seg.sessions), ("lap", seg.laps), ("event", seg.events),
+                           ("activity", [seg.activity] if seg.activity else []),
+                           ("set", seg.sets), ("sport", seg.sports)):  # fmt: skip
+            if got:
+                msgs[mname] = list(got)
+        out.append({"records": seg.records, "messages": msgs, "dev_units": seg.dev_units})
+    return out
+
+
+def _as_segments_keep(fast: ColumnarFit) -> ColumnarFit:
+    """``fast`` with the messages io.fit keeps: the first file_id, the last activity."""
+    for seg in fast.segments:
+        m = seg.messages
+        if "file_id" in m:
+            m["file_id"] = m["file_id"][:1]
+        if "activity" in m:
+            m["activity"] = m["activity"][-1:]
+    return fast
+
+
 def test_realdata_matches_fitdecode_or_is_routed(
-    realdata: Path, caplog: pytest.LogCaptureFixture
+    realdata: Path, fitdecode_decoded: dict[Path, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    files = sorted(realdata.rglob("*.fit")) + sorted(realdata.rglob("*.FIT"))
+    files = list(fitdecode_decoded)
     fast, routed = [], []
     for path in files:
         name = str(path.relative_to(realdata))
-        took_fast, ref, complaints = _check(path.read_bytes(), caplog, name)
-        (fast if took_fast else routed).append(name)
-        if not took_fast:
-            reason = caplog.messages[-1]
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger=LOGGER):
+            got = decode_fit_columnar(path.read_bytes(), name=name, messages=COLUMNAR_MESSAGES)
+        dec = fitdecode_decoded[path]
+        ref = _reference_of(dec)
+        complaints = [] if ref is None else list(dec.warnings)
+        if got is None:
+            routed.append(name)
+            reason = " ".join(m for m in caplog.messages if "fitdecode instead" in m)
+            assert name in reason, f"{name}: routed to fitdecode without a logged reason"
             # routed only when fitdecode itself fails or warns, or for the documented
             # exceptions (hr messages; an empty file, which is not FIT at all)
             assert ref is None or complaints or "hr messages" in reason or "empty" in reason
+            continue
+        assert ref is not None, f"{name}: fitdecode failed where the fast path did not"
+        assert not complaints, f"{name}: fitdecode complained where the fast path did not"
+        assert_same(ref, _as_segments_keep(got))
+        fast.append(name)
     print(f"\nrealdata: {len(fast)} of {len(files)} FIT files decoded by the fast path; "
           f"routed to fitdecode: {', '.join(routed)}")  # fmt: skip
     assert len(files) >= 40
