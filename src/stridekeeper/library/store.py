@@ -780,10 +780,11 @@ class Library:
 
     def records(self, run_id: str) -> pd.DataFrame:
         """The per-second records of one run (UTC ``timestamp`` index)."""
-        runs = self._table("runs")
-        if runs is None or run_id not in set(runs["run_id"]):
+        runs = self._table("runs", columns=["run_id", "records_file"])
+        hit = None if runs is None else (runs["run_id"] == run_id).to_numpy(dtype=bool)
+        if hit is None or not hit.any():  # (a set of every run id cost 14 ms at 20,000 runs)
             raise StridekeeperError(f"no run {run_id!r} in the library at {self.root}")
-        fname = runs.loc[runs["run_id"] == run_id, "records_file"].iloc[0]
+        fname = runs["records_file"].to_numpy()[hit][0]
         if not isinstance(fname, str):
             from ..io.records import empty_records
 
