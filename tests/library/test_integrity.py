@@ -448,3 +448,25 @@ def test_stale_spill_folders_of_dead_imports_are_removed(tmp_path: Path, monkeyp
         (d / "x.arrow").write_bytes(b"spilled")
     _remove_stale_spills()
     assert not stale.exists() and live.exists()
+
+
+def test_a_killed_commits_leftovers_go_at_the_end_of_the_next_import(tmp_path: Path) -> None:
+    lib_dir = tmp_path / "lib"
+    import_paths([_folder(tmp_path / "a", range(2))], lib_dir, jobs=1)
+    leftover = lib_dir / "runs-00000099.parquet"
+    leftover.write_bytes(b"left over by a killed commit")
+    lib = Library.open(lib_dir)
+    before = lib.generation
+    import_paths([_folder(tmp_path / "b", range(2, 4))], lib_dir, jobs=1)
+    assert not leftover.exists()
+    after = Library.open(lib_dir)
+    assert after.generation > before and after.check().ok and len(after.runs()) == 4
+    # each commit removed what the generation before it named
+    named = {p.relative_to(lib_dir).as_posix() for p in lib_dir.rglob("*.parquet")}
+    assert named == _named(after)
+
+
+def _named(lib: Library) -> set[str]:
+    from stridekeeper.library.store import _named_files
+
+    return _named_files(lib._manifest)

@@ -914,7 +914,13 @@ class Library:
         src: pd.DataFrame,
     ) -> None:
         """Write generation ``gen``'s three tables, then the manifest that names them (the
-        commit point), then drop files no manifest names any more."""
+        commit point), then drop the files the previous generation named and this one doesn't.
+
+        Only those: scanning the whole folder for other leftovers (of a killed commit) costs
+        time in proportion to the library on every commit, so :meth:`compact`, at the end of
+        every import, does that once.
+        """
+        before = _named_files(self._manifest)
         for key, frame in (("runs", runs), ("mobility", mob), ("sources", src)):
             fname = f"{key}-{gen:08d}.parquet"
             _write_parquet(_for_disk(frame), self.root / fname)
@@ -922,7 +928,15 @@ class Library:
         man["generation"] = gen
         _atomic_write_bytes(self.root / MANIFEST, json.dumps(man, indent=1).encode())
         self._manifest = man
-        self._collect_garbage()
+        for rel in sorted(before - _named_files(man)):
+            try:
+                (self.root / rel).unlink()
+            except OSError:
+                log.debug("could not remove %s", rel)
+            parent = (self.root / rel).parent
+            if parent.parent == self.root / "records":
+                with contextlib.suppress(OSError):  # gone, or not empty
+                    parent.rmdir()
 
     def compact(self) -> None:
         """Merge each month's record files into one and drop rows of removed runs."""
@@ -936,6 +950,7 @@ class Library:
         todo = {m: fs for m, fs in by_month.items() if len(fs) > 1}
         runs = self._table("runs") if todo else None
         if runs is None:
+            self._collect_garbage()  # a killed commit's leftovers, once an import
             return
         gen = self.generation + 1
         man = dict(self._manifest)
@@ -1100,6 +1115,7 @@ class Library:
                               if f in live and f not in rep.bad_record_files]  # fmt: skip
             man["version"] = LIBRARY_VERSION
             self._write_generation(man, gen, runs, mob, src)
+            self._collect_garbage()  # every file no manifest names: leftovers, damaged files
             rep.repaired = True
             return rep
 
