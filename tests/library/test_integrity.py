@@ -470,3 +470,19 @@ def _named(lib: Library) -> set[str]:
     from stridekeeper.library.store import _named_files
 
     return _named_files(lib._manifest)
+
+
+def test_default_commit_batches_grow_with_the_library(tmp_path: Path, monkeypatch) -> None:
+    from stridekeeper.library import importer
+
+    monkeypatch.setattr(importer, "COMMIT_FILES", 2)
+    lib_dir = tmp_path / "lib"
+    import_paths([_folder(tmp_path / "a", range(40))], lib_dir, jobs=1)
+    gens: list[int] = []
+    import_paths([_folder(tmp_path / "b", range(40, 52))], lib_dir, jobs=1, on_commit=gens.append)
+    # batches of max(2, runs stored // 8): 5 files (40 stored), 5 (45), then the last 2
+    assert len(gens) == 3 and len(Library.open(lib_dir).runs()) == 52
+    gens.clear()  # a batch size asked for is kept whatever the library holds
+    import_paths([_folder(tmp_path / "c", range(52, 56))], lib_dir, jobs=1, commit_every=1,
+                 on_commit=gens.append)  # fmt: skip
+    assert len(gens) == 4

@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-wait", action="store_true",
                    help="refuse at once when another process is writing the library "
                         "(default: wait for it)")  # fmt: skip
-    p.add_argument("--commit-every", type=int, default=256, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--commit-every", type=int, default=None, metavar="N", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="the end summary as JSON")
     p.set_defaults(func=cmd_import)
 
@@ -92,7 +92,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         on_wait=lambda msg: print(msg, file=sys.stderr, flush=True),
         athlete=args.athlete,
         jobs=args.jobs,
-        commit_every=max(1, args.commit_every),
+        commit_every=None if args.commit_every is None else max(1, args.commit_every),
         max_archive_bytes=int(args.max_archive_gb * 1024**3),
         progress=not args.json,
         engine=args.engine,

@@ -712,7 +712,7 @@ def import_paths(
     *,
     athlete: str = "me",
     jobs: int | None = None,
-    commit_every: int = 256,
+    commit_every: int | None = None,
     commit_seconds: float = 10.0,
     max_archive_bytes: int = MAX_ARCHIVE_BYTES,
     progress: bool = False,
@@ -740,7 +740,10 @@ def import_paths(
         ``engine="dask"`` and no ``scheduler``: workers of the local Dask cluster (default 2).
     commit_every, commit_seconds
         An atomic commit happens after this many files or this many seconds, whichever
-        comes first (an interrupted import loses at most that much work).
+        comes first (an interrupted import loses at most that much work). ``None``: 256
+        files, or an eighth of the runs already in the library when that is more, and at
+        most 256 MiB of records (every commit rewrites the library's tables, so a long
+        history commits in bigger batches and the cost stays close to linear).
     max_archive_bytes
         Largest total an archive may decompress to. [bytes]
     progress
@@ -815,7 +818,7 @@ class _Options:
 
     athlete: str
     jobs: int | None
-    commit_every: int
+    commit_every: int | None
     commit_seconds: float
     max_archive_bytes: int
     progress: bool
@@ -855,6 +858,7 @@ class _Pipeline:
         self.runs_now = lib.runs()
         self.jobs = max(1, opt.jobs if opt.jobs is not None else (os.cpu_count() or 1))
         self.pending: list[dict[str, Any]] = []
+        self.pending_bytes = 0
         self.progress = _Progress(opt.progress)
         self.last_commit = time.monotonic()
 
@@ -952,9 +956,17 @@ class _Pipeline:
         report.skipped_by_sport.update(result["skipped"])
         report.rejected_rows.extend(result.get("rejected", []))
         self.progress.tick(report.imported_runs + sum(len(p["runs"]) for p in self.pending))
-        if (len(self.pending) >= self.opt.commit_every
-                or time.monotonic() - self.last_commit > self.opt.commit_seconds):  # fmt: skip
+        self.pending_bytes += sum(_records_bytes(rec) for _, rec in result["runs"])
+        if self._commit_due():
             self.flush()
+
+    def _commit_due(self) -> bool:
+        if time.monotonic() - self.last_commit > self.opt.commit_seconds:
+            return True
+        if self.opt.commit_every is not None:
+            return len(self.pending) >= self.opt.commit_every
+        return (len(self.pending) >= max(COMMIT_FILES, len(self.runs_now) // 8)
+                or self.pending_bytes >= COMMIT_BYTES)  # fmt: skip
 
     def flush(self, last: bool = False) -> None:
         """Commit what is pending, atomically."""
@@ -966,6 +978,7 @@ class _Pipeline:
         if not last:  # the next batch is checked against the runs committed so far
             self.runs_now = self.lib.runs()
         self.pending.clear()
+        self.pending_bytes = 0
         if self.opt.on_commit is not None:
             self.opt.on_commit(self.lib.generation)
 
@@ -1022,6 +1035,22 @@ class _Pipeline:
                 args = self.decode_args(item, data, sha, tz, spill)
                 feed.add(args, (sha, len(data), kind, args[2]), flush=item.apple)
             feed.drain()
+
+
+#: The default batch of a commit: files, at least, and records' bytes, at most (see
+#: :func:`import_paths`' ``commit_every``). [-], [bytes]
+COMMIT_FILES = 256
+COMMIT_BYTES = 256 * 1024**2
+
+
+def _records_bytes(records: Any) -> int:
+    """Memory of one run's records (an Arrow table, or a DataFrame in this process)."""
+    if records is None:
+        return 0
+    nbytes = getattr(records, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    return int(records.memory_usage(index=True, deep=False).sum())
 
 
 #: With the default ``jobs``, an import of at most this many new files, holding at most
