@@ -302,10 +302,13 @@ def _fit(
     h = np.ones(len(y))
     sigma2 = max(float(np.var(y)), 1e-8) if len(y) > 1 else 1e-4
     beta = prior_mean.copy()
+    prior_a = np.diag(prior_prec) + 1e-12 * np.eye(p)
+    prior_b = prior_prec * prior_mean
     for _ in range(6):
         ww = w * h
-        xx = (X * ww[:, None]).T @ X
-        xy = (X * ww[:, None]).T @ y
+        xw = (X * ww[:, None]).T
+        xx = xw @ X
+        xy = xw @ y
         if noise_var is not None:
             nv = float((ww * noise_var).sum())
             # never take out more than 70 % of the observed spread of log speed
@@ -314,8 +317,8 @@ def _fit(
             nv = min(nv, 0.7 * spread)
             xx[1, 1] -= nv
             xy[1] -= shared * nv
-        a = xx / sigma2 + np.diag(prior_prec) + 1e-12 * np.eye(p)
-        b = xy / sigma2 + prior_prec * prior_mean
+        a = xx / sigma2 + prior_a
+        b = xy / sigma2 + prior_b
         beta = np.linalg.solve(a, b)
         r = y - X @ beta
         dof = max(float(ww.sum()) - p + float((prior_prec > 0).sum()), 1.0)
@@ -323,7 +326,7 @@ def _fit(
         s = np.sqrt(sigma2)
         h = np.minimum(1.0, _HUBER_C * s / np.maximum(np.abs(r), 1e-12))
     ww = w * h
-    a = (X * ww[:, None]).T @ X / sigma2 + np.diag(prior_prec) + 1e-12 * np.eye(p)
+    a = (X * ww[:, None]).T @ X / sigma2 + prior_a
     return beta, np.linalg.inv(a), float(np.sqrt(sigma2)), y - X @ beta
 
 
