@@ -211,3 +211,15 @@ def test_report_inputs_link_once_and_carry_typed_results(sample_library: Path,
     assert inp.analysis.conclusion == direct.conclusion
     assert inp.analysis.exposure_column in inp.linked.columns
     pd.testing.assert_frame_equal(inp.weekly, weekly_summary(inp.sessions))
+
+
+def test_the_calendar_shows_the_last_six_months_of_a_long_period() -> None:
+    from stridekeeper.report.build import CALENDAR_MAX_DAYS, _calendar_start
+
+    days = pd.date_range("2024-01-01", "2025-02-03", freq="3D").date
+    sessions = pd.DataFrame({"local_date": days, "duration_min": 20.0})
+    start, note = _calendar_start(sessions)
+    assert (max(days) - start).days == CALENDAR_MAX_DAYS - 1
+    assert "last 6 months" in note and str(start) in note
+    assert _calendar_start(sessions.iloc[-30:]) == (None, "")  # 90 days: all of it
+    assert _calendar_start(sessions.iloc[0:0]) == (None, "")

@@ -228,19 +228,39 @@ def _summary_page(inp: ReportInputs) -> TextPage:
                     subtitle=f"Period: {_period(inp)}", sections=sections)  # fmt: skip
 
 
+#: Longest span the report's day-by-day mobility calendar shows (a week is a column: a
+#: longer period makes cells too small to read). [days]
+CALENDAR_MAX_DAYS = 182
+
+
+def _calendar_start(sessions: pd.DataFrame) -> tuple[Any, str]:
+    """First day of the report's mobility calendar (None: the first session's) and the
+    caption's note when the period is longer than :data:`CALENDAR_MAX_DAYS`."""
+    if not len(sessions) or "local_date" not in sessions:
+        return None, ""
+    days = pd.to_datetime(pd.Series(sessions["local_date"].to_numpy(), dtype=object),
+                          errors="coerce").dropna()  # fmt: skip
+    if not len(days) or (days.max() - days.min()).days < CALENDAR_MAX_DAYS:
+        return None, ""
+    start = (days.max() - pd.Timedelta(days=CALENDAR_MAX_DAYS - 1)).date()
+    return start, f" over the last {CALENDAR_MAX_DAYS // 30} months (from {start})"
+
+
 def _charts(inp: ReportInputs) -> list[ChartPage]:
     from .. import plots
 
+    cal_start, cal_note = _calendar_start(inp.sessions)
     pages = [
         ChartPage(
             title="Your season",
             charts=[partial(_call, plots.plot_dropoff_season, inp.runs),
                     partial(_call, plots.plot_weekly_volume, inp.runs, inp.sessions,
                             weekly=inp.weekly),
-                    partial(_call, plots.plot_mobility_calendar, inp.sessions)],
+                    partial(_call, plots.plot_mobility_calendar, inp.sessions,
+                            start=cal_start)],
             caption=("Top: late-run stride drop-off per run with its 95 % interval, a rolling "
                      "median and your typical run-to-run band. Middle: weekly running distance "
-                     "and mobility minutes. Bottom: mobility minutes per day."),
+                     f"and mobility minutes. Bottom: mobility minutes per day{cal_note}."),
         )
     ]  # fmt: skip
     an = inp.analysis
