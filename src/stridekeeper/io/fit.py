@@ -403,7 +403,7 @@ def _relative_anchor(seg: _Segment) -> tuple[pd.Timestamp | None, str | None]:
     first_rel = None
     if seg.columns is not None:
         ts = seg.columns.get("timestamp", np.zeros(0, dtype=np.int64))
-        rel = ts[(ts != np.iinfo(np.int64).min) & (ts < _RELATIVE_TIME_LIMIT)]
+        rel = ts[(ts != _MISSING_TS) & (ts < _RELATIVE_TIME_LIMIT)]
         first_rel = float(rel[0]) if len(rel) else None
     if first_rel is None:
         return None, None
@@ -481,7 +481,7 @@ def _timer_intervals(events: list[dict[str, Any]], rel_anchor: pd.Timestamp | No
 
 def _record_times(seg: _Segment, rel_anchor: pd.Timestamp | None) -> np.ndarray:
     """UTC times of a segment's records [int64 ns; int64 min when unknown], file order."""
-    missing = np.iinfo(np.int64).min
+    missing = _MISSING_TS
     assert seg.columns is not None  # _build_runs gives every segment columns
     raw = seg.columns["timestamp"]
     ts = np.full(len(raw), missing, dtype=np.int64)

@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..errors import StridekeeperError, UnsupportedFormatError
 from ..io.dispatch import APPLE_HEALTH, FORMATS, format_of_path, is_log_name
-from ..io.source import Opened
+from ..io.source import Opened, gunzip
 from .dedup import activity_key
 from .store import Commit, Library, typical_offset, write_lock
 
@@ -405,7 +405,7 @@ def _decode_item(
     """Worker: bytes -> run rows, records, mobility sessions. Never raises for bad input.
 
     ``sha256`` is the hash the main process already took of ``data``: the readers reuse it
-    instead of hashing the bytes again (not for gzip, whose readers inflate first).
+    instead of hashing the bytes again.
 
     ``runs_span`` (first and last local date of the athlete's runs) is passed to the log
     reader, which refuses a session dated more than a year outside it.
@@ -426,11 +426,11 @@ def _decode_item(
             elif data is None:
                 raise StridekeeperError(f"{display}: nothing to read")
             else:
-                src: Any = data
-                if sha256 is not None and data[:2] != b"\x1f\x8b":
-                    src = Opened(data, display, sha256)
+                cap = min(cap, MAX_MEMBER_BYTES)
+                src = data if sha256 is None else Opened(gunzip(data, display, cap), display,
+                                                          sha256)  # fmt: skip
                 dec = dispatch.decode(src, display, tz=log_tz, runs_span=runs_span,
-                                      max_bytes=min(cap, MAX_MEMBER_BYTES))  # fmt: skip
+                                      max_bytes=cap)  # fmt: skip
             out["sessions"] = dec.sessions
             out["rejected"] = [str(e) for e in dec.errors]
             if dec.format.read is None:  # a mobility log: sessions only
@@ -1044,13 +1044,8 @@ COMMIT_BYTES = 256 * 1024**2
 
 
 def _records_bytes(records: Any) -> int:
-    """Memory of one run's records (an Arrow table, or a DataFrame in this process)."""
-    if records is None:
-        return 0
-    nbytes = getattr(records, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes
-    return int(records.memory_usage(index=True, deep=False).sum())
+    """Memory of one run's records (the Arrow table :func:`_run_entry` built), or 0."""
+    return 0 if records is None else int(records.nbytes)
 
 
 #: With the default ``jobs``, an import of at most this many new files, holding at most
@@ -1067,8 +1062,9 @@ def _peek_few(items: Iterator[Any]) -> tuple[bool, Iterator[Any]]:
     size = 0
     for it in items:
         head.append(it)
-        size += len(it[1]) + (1 << 30 if it[0].apple else 0)  # an Apple export is big
-        if len(head) > FEW_FILES or size > FEW_BYTES:
+        size += len(it[1])
+        # an Apple Health export is streamed from disk (no bytes here) and is never small
+        if len(head) > FEW_FILES or size > FEW_BYTES or it[0].apple:
             return False, itertools.chain(head, items)
     return True, iter(head)
 

@@ -833,15 +833,8 @@ class Library:
             if isinstance(exc, LibraryWriteError):
                 raise
             if self._manifest is before:
-                self._remove_unnamed(before)
+                self._collect_garbage()
             raise write_error(exc, self.root) from exc
-
-    def _remove_unnamed(self, manifest: dict[str, Any]) -> None:
-        keep = _named_files(manifest)
-        for path in _library_files(self.root):
-            if path.relative_to(self.root).as_posix() not in keep:
-                with contextlib.suppress(OSError):
-                    path.unlink()
 
     def _commit(self, change: Commit) -> None:
         gen = self.generation + 1
@@ -928,15 +921,7 @@ class Library:
         man["generation"] = gen
         _atomic_write_bytes(self.root / MANIFEST, json.dumps(man, indent=1).encode())
         self._manifest = man
-        for rel in sorted(before - _named_files(man)):
-            try:
-                (self.root / rel).unlink()
-            except OSError:
-                log.debug("could not remove %s", rel)
-            parent = (self.root / rel).parent
-            if parent.parent == self.root / "records":
-                with contextlib.suppress(OSError):  # gone, or not empty
-                    parent.rmdir()
+        self._drop_files(before - _named_files(man))
 
     def compact(self) -> None:
         """Merge each month's record files into one and drop rows of removed runs."""
@@ -971,17 +956,26 @@ class Library:
         self._collect_garbage()
 
     def _collect_garbage(self) -> None:
+        """Remove every file the manifest doesn't name, and empty month folders."""
         keep = _named_files(self._manifest)
-        for path in _library_files(self.root):
-            rel = path.relative_to(self.root).as_posix()
-            if rel not in keep:
-                try:
-                    path.unlink()
-                except OSError:
-                    log.debug("could not remove %s", path)
+        self._drop_files(rel for path in _library_files(self.root)
+                         if (rel := path.relative_to(self.root).as_posix()) not in keep)  # fmt: skip
         for sub in sorted((self.root / "records").glob("*"), reverse=True):
             if sub.is_dir() and not any(sub.iterdir()):
                 sub.rmdir()
+
+    def _drop_files(self, rels: Iterable[str]) -> None:
+        """Remove these library files (paths relative to the root), and any month folder
+        of records one of them leaves empty."""
+        for rel in sorted(rels):
+            path = self.root / rel
+            try:
+                path.unlink()
+            except OSError:
+                log.debug("could not remove %s", path)
+            if path.parent.parent == self.root / "records":
+                with contextlib.suppress(OSError):  # not empty
+                    path.parent.rmdir()
 
     # ------------------------------------------------------------------ checking
     def _quick_check(self) -> list[str]:

@@ -167,7 +167,6 @@ def legend_below(
 def _below_axes_pt(ax: Axes) -> float:
     """Height of what hangs under ``ax``'s bottom edge: ticks, tick labels, x label. [pt]"""
     import matplotlib as mpl
-    from matplotlib.font_manager import FontProperties
 
     line = 1.2  # a text line's height per point of font size
     tick = ax.xaxis.get_major_ticks()
@@ -179,6 +178,6 @@ def _below_axes_pt(ax: Axes) -> float:
         out += t.tick1line.get_markersize() + t.get_pad() + line * lines * t.label1.get_size()
     label = ax.xaxis.label
     if label.get_visible() and label.get_text():
-        size = FontProperties(size=label.get_size()).get_size_in_points()
-        out += mpl.rcParams["axes.labelpad"] + line * (label.get_text().count("\n") + 1) * size
+        lines = label.get_text().count("\n") + 1
+        out += mpl.rcParams["axes.labelpad"] + line * lines * label.get_size()  # size in pt
     return out
