@@ -282,52 +282,59 @@ def _blocks(key: np.ndarray, use: np.ndarray, cols: dict[str, np.ndarray]) -> di
 
 def _fit(
     X: np.ndarray,
-    y: np.ndarray,
+    Y: np.ndarray,
     w: np.ndarray,
     prior_mean: np.ndarray,
     prior_prec: np.ndarray,
     noise_var: np.ndarray | None = None,
-    shared: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-    """Huber-weighted least squares with a normal prior on some coefficients.
+    shared: np.ndarray | float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Huber-weighted least squares with a normal prior on some coefficients: ``k`` fits
+    of the same design at once (one per row of ``Y``, ``prior_mean`` and ``prior_prec``).
 
     The prior precision is on the scale of the coefficients (1/sd**2); it is combined with
     the data precision X'WX / sigma**2, sigma estimated from the residuals, so a prior weighs
-    as much as it should whatever the noise. ``noise_var`` (per row) is the measurement error
-    variance of column 1 (log speed), a ``shared`` share of which is also in ``y``: its
-    expected contribution is taken out of the moment sums (errors in variables). Returns
-    (beta, covariance, sigma, residuals).
+    as much as it should whatever the noise. ``noise_var`` (per row of ``X``) is the
+    measurement error variance of column 1 (log speed), a ``shared`` share (per fit) of
+    which is also in ``y``: its expected contribution is taken out of the moment sums
+    (errors in variables). The fits are independent; doing them together saves the numpy
+    calls' overhead, which on a run's few dozen blocks is most of the time. Returns
+    (beta ``(k, p)``, covariance ``(k, p, p)``, sigma ``(k,)``, residuals ``(k, n)``).
     """
-    p = X.shape[1]
-    h = np.ones(len(y))
-    sigma2 = max(float(np.var(y)), 1e-8) if len(y) > 1 else 1e-4
+    n, p = X.shape
+    k = len(Y)
+    h = np.ones((k, n))
+    sigma2 = np.maximum(Y.var(axis=1), 1e-8) if n > 1 else np.full(k, 1e-4)
     beta = prior_mean.copy()
-    prior_a = np.diag(prior_prec) + 1e-12 * np.eye(p)
+    eye = np.eye(p)
+    prior_a = prior_prec[:, :, None] * eye + 1e-12 * eye
     prior_b = prior_prec * prior_mean
+    dof_prior = (prior_prec > 0).sum(axis=1)
+    shared = np.broadcast_to(np.asarray(shared, dtype=float), (k,))
     for _ in range(6):
         ww = w * h
-        xw = (X * ww[:, None]).T
-        xx = xw @ X
-        xy = xw @ y
+        xw = X[None] * ww[:, :, None]  # (k, n, p)
+        xx = xw.transpose(0, 2, 1) @ X
+        xy = np.einsum("knp,kn->kp", xw, Y)
+        wsum = ww.sum(axis=1)
         if noise_var is not None:
-            nv = float((ww * noise_var).sum())
+            nv = (ww * noise_var).sum(axis=1)
             # never take out more than 70 % of the observed spread of log speed
-            xbar = float((ww * X[:, 1]).sum() / ww.sum())
-            spread = float((ww * (X[:, 1] - xbar) ** 2).sum())
-            nv = min(nv, 0.7 * spread)
-            xx[1, 1] -= nv
-            xy[1] -= shared * nv
-        a = xx / sigma2 + prior_a
-        b = xy / sigma2 + prior_b
-        beta = np.linalg.solve(a, b)
-        r = y - X @ beta
-        dof = max(float(ww.sum()) - p + float((prior_prec > 0).sum()), 1.0)
-        sigma2 = max(float((ww * r**2).sum()) / dof, 1e-8)
-        s = np.sqrt(sigma2)
-        h = np.minimum(1.0, _HUBER_C * s / np.maximum(np.abs(r), 1e-12))
-    ww = w * h
-    a = (X * ww[:, None]).T @ X / sigma2 + prior_a
-    return beta, np.linalg.inv(a), float(np.sqrt(sigma2)), y - X @ beta
+            xbar = (ww * X[:, 1]).sum(axis=1) / wsum
+            spread = (ww * (X[:, 1] - xbar[:, None]) ** 2).sum(axis=1)
+            nv = np.minimum(nv, 0.7 * spread)
+            xx[:, 1, 1] -= nv
+            xy[:, 1] -= shared * nv
+        a = xx / sigma2[:, None, None] + prior_a
+        b = xy / sigma2[:, None] + prior_b
+        beta = np.linalg.solve(a, b[:, :, None])[:, :, 0]
+        r = Y - beta @ X.T
+        dof = np.maximum(wsum - p + dof_prior, 1.0)
+        sigma2 = np.maximum((ww * r**2).sum(axis=1) / dof, 1e-8)
+        h = np.minimum(1.0, _HUBER_C * np.sqrt(sigma2)[:, None] / np.maximum(np.abs(r), 1e-12))
+    xw = X[None] * (w * h)[:, :, None]
+    a = (xw.transpose(0, 2, 1) @ X) / sigma2[:, None, None] + prior_a
+    return beta, np.linalg.inv(a), np.sqrt(sigma2), Y - beta @ X.T
 
 
 def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray) -> float:
@@ -535,13 +542,21 @@ def stride_dropoff(
         z = np.log(sl * cad / 60.0)
     per_sample = _block_noise_var(z, ok & (window == 1), key)
     nvar = per_sample / np.maximum(blk["w"], 1.0)  # block mean's error variance (1 Hz)
-    beta, cov, _, res_ref = _fit(X[ref], y[ref], wb[ref], pm, pp, nvar[ref], 1.0)
-    # the reference window's own elasticity, without the prior (for a personal prior)
+    # three fits of the reference blocks, done together: step length with the prior; the
+    # reference window's own elasticity, without the prior (for a personal prior); and
+    # cadence at the same speed and grade (the same design, the prior mirrored)
+    yc = np.log(cad_b)
+    pmc = np.array([0.0, 1.0 - prior.elasticity, -prior.grade_per_pct, -prior.curvature])
+    own = bool(np.ptp(x[ref]) > 0.02 and ref.sum() >= 5)
+    pp0 = np.array([0.0, 0.0, pp[2], pp[3]])
+    fits = [(y, pm, pp, 1.0), (yc, pmc, pp, 0.0)] + ([(y, pm, pp0, 1.0)] if own else [])
+    betas, covs, _, res = _fit(X[ref], np.array([f[0][ref] for f in fits]), wb[ref],
+                               np.array([f[1] for f in fits]), np.array([f[2] for f in fits]),
+                               nvar[ref], np.array([f[3] for f in fits]))  # fmt: skip
+    beta, cov, res_ref, bc = betas[0], covs[0], res[0], betas[1]
     e_data, e_se = float("nan"), float("nan")
-    if np.ptp(x[ref]) > 0.02 and ref.sum() >= 5:
-        pp0 = np.array([0.0, 0.0, pp[2], pp[3]])
-        b0, c0, _, _ = _fit(X[ref], y[ref], wb[ref], pm, pp0, nvar[ref], 1.0)
-        e_data, e_se = float(b0[1]), float(np.sqrt(c0[1, 1]))
+    if own:
+        e_data, e_se = float(betas[2][1]), float(np.sqrt(covs[2][1, 1]))
     res_late = y[late] - X[late] @ beta
     wl = wb[late]
     d_log = float(np.average(res_late, weights=wl))
@@ -562,10 +577,6 @@ def stride_dropoff(
     ci = (100.0 * (1.0 - np.exp(d_log + tq * se)), 100.0 * (1.0 - np.exp(d_log - tq * se)))
     raw = 100.0 * (1.0 - np.average(step_b[late], weights=wl) /
                    np.average(step_b[ref], weights=wb[ref]))  # fmt: skip
-    # cadence at the same speed and grade: the same design, the prior mirrored
-    yc = np.log(cad_b)
-    pmc = np.array([0.0, 1.0 - prior.elasticity, -prior.grade_per_pct, -prior.curvature])
-    bc, _, _, _ = _fit(X[ref], yc[ref], wb[ref], pmc, pp, nvar[ref], 0.0)
     drift = 100.0 * (np.exp(float(np.average(yc[late] - X[late] @ bc, weights=wl))) - 1.0)
     lo_v, hi_v = float(np.exp(x[ref].min()) * v0), float(np.exp(x[ref].max()) * v0)
     v_late = float(np.exp(g[1]) * v0)
