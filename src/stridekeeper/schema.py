@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,6 +26,7 @@ __all__ = [
     "RECORD_COLUMNS",
     "REGIONS",
     "RUN_COLUMNS",
+    "RecordColumns",
     "SUMMARY_COLUMNS",
     "Column",
     "Run",
@@ -194,6 +195,33 @@ SUMMARY_COLUMNS: dict[str, str] = {
 
 
 @dataclass(frozen=True, eq=False)
+class RecordColumns:
+    """A finished records table as numpy columns: what a reader's fast path builds.
+
+    ``ts_ns`` are the sample times (UTC nanoseconds since 1970, int64, strictly
+    increasing); ``data`` maps each column name (canonical order) to an array as long
+    (``timer_running`` bool, everything else float); ``notes`` are the range check's notes.
+    :meth:`frame` is the ``Run.records`` DataFrame these make. The importer reads the
+    arrays directly: a DataFrame per run cost more than the metrics computed from it.
+    """
+
+    ts_ns: np.ndarray
+    data: Mapping[str, np.ndarray]
+    notes: Sequence[str] = ()
+
+    def __len__(self) -> int:
+        return len(self.ts_ns)
+
+    def frame(self) -> pd.DataFrame:
+        """The records DataFrame (index ``timestamp``, tz-aware UTC); shares the arrays."""
+        index = pd.DatetimeIndex(np.asarray(self.ts_ns, dtype=np.int64).view("datetime64[ns]"),
+                                 tz="UTC", name="timestamp")  # fmt: skip
+        out = pd.DataFrame(dict(self.data), index=index, copy=False)
+        if self.notes:
+            out.attrs["quality_notes"] = list(self.notes)
+        return out
+
+
 class Run:
     """One session of one activity file, in the canonical form.
 
@@ -210,11 +238,59 @@ class Run:
         (UTC ``pd.Timestamp``), ``utc_offset_s`` (local time offset, seconds), ``device_summary``
         (the device's own session figures, canonical names and units, plus ``raw`` with the
         untouched message), ``warnings`` (list of strings) and reader-specific keys.
+
+    A reader may give ``records`` as :class:`RecordColumns` and ``laps`` as a function
+    that builds them: each DataFrame is then built when first asked for (the importer
+    never asks; it reads :attr:`columns`).
     """
 
-    records: pd.DataFrame
-    laps: pd.DataFrame = field(default_factory=pd.DataFrame)
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("_columns", "_laps", "_records", "meta")
+
+    def __init__(
+        self,
+        records: pd.DataFrame | RecordColumns,
+        laps: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ):
+        cols = records if isinstance(records, RecordColumns) else None
+        object.__setattr__(self, "_columns", cols)
+        object.__setattr__(self, "_records", None if cols is not None else records)
+        object.__setattr__(self, "_laps", pd.DataFrame() if laps is None else laps)
+        object.__setattr__(self, "meta", {} if meta is None else meta)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Run is read-only: cannot set {name!r}")
+
+    @property
+    def records(self) -> pd.DataFrame:
+        """The per-sample table (see the class docstring)."""
+        if self._records is None:
+            object.__setattr__(self, "_records", self._columns.frame())
+        return self._records
+
+    @property
+    def laps(self) -> pd.DataFrame:
+        """One row per lap, possibly empty."""
+        if callable(self._laps):
+            object.__setattr__(self, "_laps", self._laps())
+        return self._laps
+
+    @property
+    def columns(self) -> RecordColumns | None:
+        """The records as numpy columns when the reader built them so, else None."""
+        return self._columns
+
+    @property
+    def n_records(self) -> int:
+        """Number of samples, without building the records table."""
+        return len(self._columns) if self._columns is not None else len(self._records)
+
+    @property
+    def record_notes(self) -> list[str]:
+        """The range check's notes on the records (``records.attrs['quality_notes']``)."""
+        if self._columns is not None:
+            return list(self._columns.notes)
+        return list(self._records.attrs.get("quality_notes", []))
 
     @property
     def sport(self) -> str | None:
@@ -235,7 +311,7 @@ class Run:
         src = self.meta.get("source")
         return (
             f"Run(sport={self.sport!r}, start_time={self.start_time}, "
-            f"n_records={len(self.records)}, source={src!r}, "
+            f"n_records={self.n_records}, source={src!r}, "
             f"session_index={self.meta.get('session_index')})"
         )
 

@@ -34,6 +34,7 @@ and the byte offset. No other exception type escapes for any input bytes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import logging
 import re
@@ -48,7 +49,7 @@ import pandas as pd
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..jsonsafe import json_safe
 from ..schema import Run
-from .records import filter_sport, records_from_arrays, warn_notes
+from .records import filter_sport, record_columns, warn_notes
 from .source import Source, open_source
 
 __all__ = [
@@ -730,7 +731,7 @@ def _session_run(ctx: _SegmentRuns, k: int, sess: dict[str, Any], session_index:
     dev_elapsed = _num(sess.get("total_elapsed_time"))
     if np.isfinite(dev_elapsed) and dev_elapsed > 0 and timer_s > dev_elapsed:
         timer_s = dev_elapsed
-    recs = records_from_arrays(ts, cols, sub_sport=sub_sport)
+    recs = record_columns(ts, cols, sub_sport=sub_sport)
     manufacturer, product = _device(seg.file_id)
     meta = {
         "source": ctx.dec.source,
@@ -748,11 +749,13 @@ def _session_run(ctx: _SegmentRuns, k: int, sess: dict[str, Any], session_index:
         "device_summary": None if ctx.synthetic else _device_summary(sess, sport),
         "timer_time_s": timer_s,
         "elapsed_time_s": elapsed_s,
-        "dev_field_units": {c: u for c, u in seg.dev_units.items() if c in recs},
+        "dev_field_units": {c: u for c, u in seg.dev_units.items() if c in recs.data},
         "sets": [json_safe(s) for s in seg.sets if _in_window(s, start, end, ctx.rel_anchor)],
         "warnings": notes,
     }
-    return Run(records=recs, laps=_laps_frame(seg.laps, start, end, ctx.rel_anchor), meta=meta)
+    # the laps frame is built when asked for: the importer never asks
+    laps = functools.partial(_laps_frame, seg.laps, start, end, ctx.rel_anchor)
+    return Run(records=recs, laps=laps, meta=meta)
 
 
 #: A forward step between consecutive records longer than this, with the timer running

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning
-from ..schema import LAP_COLUMNS, RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS, Run
+from ..schema import LAP_COLUMNS, RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS, RecordColumns, Run
 from .geo import INDOOR_SUB_SPORTS, grade_from_altitude
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "has_figures",
     "infer_timer",
     "pause_candidates",
+    "record_columns",
     "records_from_arrays",
     "summary_run",
     "warn_notes",
@@ -164,13 +165,14 @@ def _canonical_columns(present: dict[str, np.ndarray], n: int) -> dict[str, np.n
     return data
 
 
-def records_from_arrays(
+def record_columns(
     ts_ns: np.ndarray, columns: dict[str, np.ndarray], *, sub_sport: str | None = None
-) -> pd.DataFrame:
+) -> RecordColumns:
     """A finished records table straight from numpy columns (the readers' fast path).
 
-    The same table as ``finalize_records(attach_grade(frame, sub_sport=sub_sport))`` of
-    the frame these columns make, built as one DataFrame: no intermediate frames.
+    The columns of ``finalize_records(attach_grade(frame, sub_sport=sub_sport))`` of the
+    frame these make, without building any frame (:meth:`RecordColumns.frame` builds it).
+    Warns (:class:`DataQualityWarning`) with the range check's notes.
 
     Parameters
     ----------
@@ -185,10 +187,17 @@ def records_from_arrays(
     if ("grade_pct" not in present and "altitude_m" in present and "distance_m" in present
             and sub_sport not in INDOOR_SUB_SPORTS):  # fmt: skip
         present["grade_pct"] = grade_from_altitude(present["distance_m"], present["altitude_m"])
-    index = pd.DatetimeIndex(np.asarray(ts_ns, dtype=np.int64).view("datetime64[ns]"),
-                             tz="UTC", name="timestamp")  # fmt: skip
     data, notes = _checked(_canonical_columns(present, len(ts_ns)))
-    return _with_notes(pd.DataFrame(data, index=index, copy=False), notes)
+    if notes:
+        warnings.warn("; ".join(notes), DataQualityWarning, stacklevel=2)
+    return RecordColumns(np.asarray(ts_ns, dtype=np.int64), data, tuple(notes))
+
+
+def records_from_arrays(
+    ts_ns: np.ndarray, columns: dict[str, np.ndarray], *, sub_sport: str | None = None
+) -> pd.DataFrame:
+    """:func:`record_columns` as the records DataFrame."""
+    return record_columns(ts_ns, columns, sub_sport=sub_sport).frame()
 
 
 #: A running file whose median non-zero cadence is below this counts one foot. [1/min]

@@ -475,7 +475,7 @@ def _refuse_empty(runs: list[Any], fmt: str, display: str) -> None:
             raise UnsupportedFormatError(f"{display}: not an activity file (a FIT file with no "
                                          "activity content: no records, laps or sessions)")  # fmt: skip
         raise UnsupportedFormatError(f"{display}: no activity in this file")
-    usable = [r for r in runs if len(r.records) >= MIN_USABLE_SAMPLES
+    usable = [r for r in runs if r.n_records >= MIN_USABLE_SAMPLES
               or r.meta.get("device_summary") or r.meta.get("summary_only")]  # fmt: skip
     if usable:
         return
@@ -484,7 +484,7 @@ def _refuse_empty(runs: list[Any], fmt: str, display: str) -> None:
     if cut is not None:
         from ..errors import CorruptFileError
 
-        n = max(len(r.records) for r in runs)
+        n = max(r.n_records for r in runs)
         raise CorruptFileError(display, f"no usable run: {cut}; only {n} sample(s) before it")
 
 
@@ -514,7 +514,7 @@ def _run_entry(run: Any, athlete: str, spill_dir: str | None) -> tuple[dict[str,
     from ..metrics.summary import summary_row
     from .store import records_table
 
-    table = records_table(run.records)
+    table = records_table(run.columns if run.columns is not None else run.records)
     records: Any = table
     if spill_dir is not None:
         try:
@@ -656,9 +656,9 @@ def _run_row(run: Any, summary: dict[str, Any], athlete: str) -> dict[str, Any]:
         None if dev is None else {k: v for k, v in dev.items() if k != "raw"}
     )
     notes = list(meta.get("warnings", []))
-    notes += [n for n in run.records.attrs.get("quality_notes", []) if n not in notes]
+    notes += [n for n in run.record_notes if n not in notes]
     dev_km = (dev or {}).get("distance_m") if isinstance(dev, dict) else None
-    if (len(run.records) == 0 and not meta.get("summary_only")
+    if (run.n_records == 0 and not meta.get("summary_only")
             and isinstance(dev_km, int | float) and dev_km > 0):  # fmt: skip
         notes.append(f"no records could be decoded although the device's summary says "
                      f"{dev_km / 1000:.1f} km (record definition unreadable?)")  # fmt: skip

@@ -5,6 +5,8 @@ docs/methods.md, "Which samples count". All functions are pure: they take a reco
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -33,29 +35,57 @@ class _Columns:
     column lookup costs ~10 us, more than the arithmetic done with it. The metric
     functions accept this in place of the DataFrame (internal: the public type stays
     ``pandas.DataFrame``). Arrays handed out are shared: callers must not modify them.
+    :meth:`of` takes a run's numpy columns as they are when its reader built them so (no
+    DataFrame at all).
     """
 
     def __init__(self, records: pd.DataFrame):
-        self.records = records
+        self.records: pd.DataFrame | None = records
         self._n = len(records)
+        self._names = set(map(str, records.columns))
         self._cols: dict[str, np.ndarray] = {}
         self._weights: np.ndarray | None = None
+        self._ts_ns: np.ndarray | None = None
         if self._n and all(dt.kind in "fb" for dt in records.dtypes):
             # one 2-D copy of the whole (float and bool) table, rows made contiguous
             block = np.ascontiguousarray(records.to_numpy(dtype=float).T)
             self._cols = dict(zip(map(str, records.columns), block, strict=True))
 
+    @classmethod
+    def of(cls, run: Any) -> _Columns:
+        """The columns of a :class:`~stridekeeper.schema.Run`: its arrays when it has them."""
+        cols = run.columns
+        if cols is None:
+            return cls(run.records)
+        self = cls.__new__(cls)
+        self.records, self._n, self._weights = None, len(cols), None
+        self._names = set(cols.data)
+        self._ts_ns = cols.ts_ns
+        self._cols = {k: v.astype(float) if v.dtype.kind == "b" else v
+                      for k, v in cols.data.items()}  # fmt: skip
+        return self
+
     def __len__(self) -> int:
         return self._n
 
     def __contains__(self, name: str) -> bool:
-        return name in self.records
+        return name in self._names
 
     def col(self, name: str) -> np.ndarray:
         out = self._cols.get(name)
         if out is None:
-            out = self._cols[name] = _frame_col(self.records, name)
+            if self.records is not None:
+                out = _frame_col(self.records, name)
+            else:
+                out = np.full(self._n, np.nan)
+            self._cols[name] = out
         return out
+
+    def times_s(self) -> np.ndarray:
+        """Sample times, seconds since 1970."""
+        if self._ts_ns is None:
+            self._ts_ns = self.records.index.as_unit("ns").asi8 if self._n else np.zeros(0)
+        return self._ts_ns / 1e9
 
 
 def _frame_col(records: pd.DataFrame, name: str) -> np.ndarray:
@@ -82,11 +112,12 @@ def _running(records: pd.DataFrame | _Columns) -> np.ndarray:
 
 def _times_s(records: pd.DataFrame | _Columns) -> np.ndarray:
     """Sample times, seconds since 1970."""
-    frame = records.records if isinstance(records, _Columns) else records
-    if not len(frame):
+    if isinstance(records, _Columns):
+        return records.times_s()
+    if not len(records):
         return np.zeros(0)
     # whatever the index's unit (ns, us, ms), as float seconds
-    return frame.index.as_unit("ns").asi8 / 1e9
+    return records.index.as_unit("ns").asi8 / 1e9
 
 
 def sample_weights_s(records: pd.DataFrame) -> np.ndarray:
@@ -111,8 +142,12 @@ def sample_weights_s(records: pd.DataFrame) -> np.ndarray:
     """
     if isinstance(records, _Columns):
         if records._weights is None:
-            records._weights = sample_weights_s(records.records)
+            records._weights = _weights_s(records)
         return records._weights
+    return _weights_s(records)
+
+
+def _weights_s(records: pd.DataFrame | _Columns) -> np.ndarray:
     n = len(records)
     if n == 0:
         return np.zeros(0)

@@ -99,7 +99,7 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
     what the importer stores, without building a Series per run."""
     if run.meta.get("summary_only"):
         return _summary_only_row(run)
-    rec = _Columns(run.records)  # each column taken out of the frame once
+    rec = _Columns.of(run)  # each column taken out once (no frame when the reader gave arrays)
     meta = run.meta
     sport = meta.get("sport")
     w = sample_weights_s(rec)
