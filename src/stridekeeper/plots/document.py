@@ -14,6 +14,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["ChartPage", "Document", "TablePage", "TextPage", "TextTablePage", "write_pdf"]
@@ -161,27 +162,108 @@ def _place_axes(fig: Any, stack: list[Any]) -> None:
     """Margins and gaps of a page's stacked axes, from one measurement of what they drew.
 
     Each axes' outer extent (tick labels, axis labels, titles, legends, twin axes,
-    colorbars) is measured once, then the grid is set so everything fits inside
-    :data:`_CHART_BOX`. A layout engine would re-measure every text on several passes;
-    this is one pass, a third of the page's drawing time.
+    colorbars) is measured once (:func:`_outer_px`), then the grid is set so everything
+    fits inside :data:`_CHART_BOX`. A layout engine would re-measure every text on
+    several passes; this is one pass.
     """
     w_px, h_px = fig.bbox.width, fig.bbox.height
     x0, y0, x1, y1 = _CHART_BOX
+    renderer = fig._get_renderer()  # what Figure.get_tightbbox() would use
     left = right = 0.0
     tops, bottoms = [], []
     for ax in stack:
-        box = ax.bbox
-        outer = [a.get_tightbbox() for a in fig.axes if _shares_cell(a, ax)]
-        outer = [b for b in outer if b is not None]
-        left = max(left, max(box.x0 - b.x0 for b in outer) / w_px)
-        right = max(right, max(b.x1 - box.x1 for b in outer) / w_px)
-        tops.append(max(b.y1 - box.y1 for b in outer) / h_px)
-        bottoms.append(max(box.y0 - b.y0 for b in outer) / h_px)
+        lft, rgt, top, bot = _outer_px(ax, [a for a in fig.axes if _shares_cell(a, ax)], renderer)
+        left, right = max(left, lft / w_px), max(right, rgt / w_px)
+        tops.append(top / h_px)
+        bottoms.append(bot / h_px)
     gap = max(t + b for t, b in zip(tops[1:], bottoms[:-1], strict=True)) if len(stack) > 1 else 0
     top, bottom = y1 - tops[0], y0 + bottoms[-1]
     height = max((top - bottom - gap * (len(stack) - 1)) / len(stack), 0.05)
     fig.subplots_adjust(left=x0 + left, right=x1 - right, top=top, bottom=bottom,
                         hspace=(gap + 0.015) / height)  # fmt: skip
+
+
+def _outer_px(ax: Any, cell: list[Any], renderer: Any) -> tuple[float, float, float, float]:
+    """How far what ``cell`` (``ax`` and its twins) draws reaches beyond ``ax``'s box, left,
+    right, above and below. [px]
+
+    ``Axes.get_tightbbox`` would give the same, but it lays out every tick label, and the
+    drawing lays them out again: the y axes (and their labels) are measured, the x axis is
+    worked out from its tick labels' text, its font sizes and pads; titles, legends, texts
+    and child axes (colorbars) are measured. Artists clipped to the axes (lines, markers,
+    patches, images) can't reach beyond it and are skipped.
+    """
+    box = ax.bbox
+    boxes = [box]
+    for a in cell:
+        if not a.get_visible():
+            continue
+        boxes += [_axis_box(a, name, renderer) for name in ("x", "y")
+                  if a.axison and getattr(a, f"{name}axis").get_visible()]  # fmt: skip
+        boxes += [t.get_window_extent(renderer) for t in (a.title, a._left_title, a._right_title)
+                  if t.get_visible() and t.get_text()]  # fmt: skip
+        boxes += [t.get_window_extent(renderer) for t in a.texts if t.get_visible()]
+        boxes += [c.get_tightbbox(renderer) for c in a.child_axes if c.get_visible()]
+        legend = a.get_legend()
+        if legend is not None and legend.get_visible():
+            boxes.append(legend.get_window_extent(renderer))
+    boxes = [b for b in boxes if b is not None and np.isfinite(b.bounds).all()]
+    return (max(box.x0 - b.x0 for b in boxes), max(b.x1 - box.x1 for b in boxes),
+            max(b.y1 - box.y1 for b in boxes), max(box.y0 - b.y0 for b in boxes))  # fmt: skip
+
+
+def _axis_box(ax: Any, name: str, renderer: Any) -> Any:
+    """The extent of ``ax``'s x or y axis (``name``): tick labels and axis label, without
+    updating its ticks (measuring them that way cost as much as drawing them, and the
+    drawing lays them all out again). Each tick label's text (from the locator and the
+    formatter) is measured as a bare text placed as the tick would place it; the axis
+    label from its font, beyond the tick labels by its pad. [px]
+
+    An axis with an offset text (``1e3``, ``+2.016e3``) is measured the usual way.
+    """
+    from matplotlib.transforms import Bbox
+
+    axis, box = getattr(ax, f"{name}axis"), ax.bbox
+    lo, hi = sorted(axis.get_view_interval())
+    tol = 1e-9 * max(abs(hi - lo), 1e-300)
+    locs = [v for v in axis.get_majorticklocs() if lo - tol <= v <= hi + tol]
+    formatter = axis.get_major_formatter()
+    texts = list(formatter.format_ticks(locs)) if locs else []
+    if getattr(formatter, "get_offset", lambda: "")():
+        return axis.get_tightbbox(renderer)
+    boxes = [box]
+    tick = axis.get_major_ticks(1)[0] if locs else None  # the drawing uses this tick too
+    for edge, lab in ((0.0, tick.label1), (1.0, tick.label2)) if tick is not None else ():
+        if lab.get_visible():
+            boxes += [_text_box(lab, (v, edge) if name == "x" else (edge, v), t, renderer)
+                      for v, t in zip(locs, texts, strict=True) if t]  # fmt: skip
+    ext = [min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes),
+           max(b.y1 for b in boxes)]  # fmt: skip
+    label = axis.label
+    if label.get_visible() and label.get_text():
+        lab_ext = label.get_window_extent(renderer)
+        side = {"bottom": 1, "top": 3, "left": 0, "right": 2}[axis.get_label_position()]
+        depth = axis.labelpad * ax.get_figure(root=True).dpi / 72
+        depth += lab_ext.height if name == "x" else lab_ext.width
+        ext[side] += -depth if side < 2 else depth
+        i = 0 if name == "x" else 1  # along the axis: the label's own extent
+        ext[i] = min(ext[i], (lab_ext.x0, lab_ext.y0)[i])
+        ext[i + 2] = max(ext[i + 2], (lab_ext.x1, lab_ext.y1)[i])
+    return Bbox([[ext[0], ext[1]], [ext[2], ext[3]]])
+
+
+def _text_box(like: Any, xy: tuple[float, float], text: str, renderer: Any) -> Any:
+    """The extent of ``text`` drawn at ``xy`` as the text artist ``like`` is drawn (its
+    transform, font, rotation, alignment). [px]"""
+    from matplotlib.text import Text
+
+    t = Text(*xy, text, fontproperties=like.get_fontproperties(),
+             rotation=like.get_rotation(), linespacing=like.get_linespacing(),
+             horizontalalignment=like.get_horizontalalignment(),
+             verticalalignment=like.get_verticalalignment(),
+             rotation_mode=like.get_rotation_mode(), transform=like.get_transform())  # fmt: skip
+    t.set_figure(like.get_figure(root=True))
+    return t.get_window_extent(renderer)
 
 
 def _shares_cell(a: Any, ax: Any) -> bool:
