@@ -52,3 +52,29 @@ def test_broken_tables_raise_schema_error(breakage, message) -> None:
 
 def test_developer_columns_allowed() -> None:
     validate_records(_good().assign(dev_power=200.0))
+
+
+def test_run_from_columns_builds_its_frames_when_asked_and_pickles() -> None:
+    import pickle
+
+    import numpy as np
+
+    from stridekeeper.io.records import record_columns
+    from stridekeeper.schema import Run
+
+    ts = np.arange(5, dtype=np.int64) * 1_000_000_000 + 1_700_000_000 * 10**9
+    cols = record_columns(ts, {"speed_mps": np.full(5, 3.0), "cadence_spm": np.full(5, 170.0)})
+    built = []
+
+    def laps():
+        built.append(1)
+        return pd.DataFrame({"distance_m": [15.0]})
+
+    run = Run(records=cols, laps=laps, meta={"sport": "running"})
+    assert run.n_records == 5 and run.columns is cols and not built
+    assert str(run.records.index.tz) == "UTC" and run.records["cadence_spm"].iloc[0] == 170.0
+    assert run.laps["distance_m"].iloc[0] == 15.0 and built == [1]
+    again = pickle.loads(pickle.dumps(run))
+    assert again.records.equals(run.records) and again.laps.equals(run.laps)
+    with pytest.raises(AttributeError):
+        run.meta = {}

@@ -261,6 +261,10 @@ class Run:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Run is read-only: cannot set {name!r}")
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy through __init__
+        records = self._columns if self._columns is not None else self._records
+        return (Run, (records, self.laps, self.meta))
+
     @property
     def records(self) -> pd.DataFrame:
         """The per-sample table (see the class docstring)."""
