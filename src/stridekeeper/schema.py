@@ -245,6 +245,10 @@ class Run:
     """
 
     __slots__ = ("_columns", "_laps", "_records", "meta")
+    _columns: RecordColumns | None
+    _laps: pd.DataFrame | Callable[[], pd.DataFrame]
+    _records: pd.DataFrame | None
+    meta: Mapping[str, Any]
 
     def __init__(
         self,
@@ -269,6 +273,7 @@ class Run:
     def records(self) -> pd.DataFrame:
         """The per-sample table (see the class docstring)."""
         if self._records is None:
+            assert self._columns is not None  # one of the two is always set
             object.__setattr__(self, "_records", self._columns.frame())
         return self._records
 
@@ -287,14 +292,14 @@ class Run:
     @property
     def n_records(self) -> int:
         """Number of samples, without building the records table."""
-        return len(self._columns) if self._columns is not None else len(self._records)
+        return len(self._columns) if self._columns is not None else len(self.records)
 
     @property
     def record_notes(self) -> list[str]:
         """The range check's notes on the records (``records.attrs['quality_notes']``)."""
         if self._columns is not None:
             return list(self._columns.notes)
-        return list(self._records.attrs.get("quality_notes", []))
+        return list(self.records.attrs.get("quality_notes", []))
 
     @property
     def sport(self) -> str | None:
