@@ -369,19 +369,16 @@ def records_table(records: pd.DataFrame | RecordColumns) -> pa.Table:
             index = index.as_unit("ns")
         names = [str(c) for c in records.columns]
         ts_ns = index.asi8
-        if not set(dt.kind for dt in records.dtypes) <= {"f", "b"}:
-            arrays = [pa.array(ts_ns, pa.timestamp("ns", tz="UTC"))]
-            arrays += [pa.array(records[c].to_numpy(), from_pandas=True) for c in records.columns]
-            return pa.Table.from_arrays(arrays, names=["timestamp", *names])
         columns = [records[c].to_numpy() for c in records.columns]
     if not len(ts_ns):
         return _empty_records_table(tuple(names), tuple(c.dtype.kind for c in columns))
     arrays = [pa.array(np.asarray(ts_ns, dtype=np.int64), pa.timestamp("ns", tz="UTC"))]
-    for values in columns:
-        if values.dtype.kind == "b":
-            arrays.append(pa.array(values))
-        else:  # NaN -> null
-            arrays.append(pa.array(np.asarray(values, dtype=float), from_pandas=True))
+    for v in columns:  # numbers as float64 with NaN as null; bool and anything else as is
+        if v.dtype.kind == "b":
+            arrays.append(pa.array(v))
+        else:
+            v = np.asarray(v, dtype=float) if v.dtype.kind == "f" else v
+            arrays.append(pa.array(v, from_pandas=True))
     return pa.Table.from_arrays(arrays, names=["timestamp", *names])
 
 

@@ -187,12 +187,15 @@ def _outer_px(ax: Any, cell: list[Any], renderer: Any) -> tuple[float, float, fl
     """How far what ``cell`` (``ax`` and its twins) draws reaches beyond ``ax``'s box, left,
     right, above and below. [px]
 
-    ``Axes.get_tightbbox`` would give the same, but it lays out every tick label, and the
-    drawing lays them out again: the y axes (and their labels) are measured, the x axis is
-    worked out from its tick labels' text, its font sizes and pads; titles, legends, texts
-    and child axes (colorbars) are measured. Artists clipped to the axes (lines, markers,
-    patches, images) can't reach beyond it and are skipped.
+    What ``Axes.get_tightbbox`` gives, without its axis part, which updates and lays out
+    every tick (the drawing does all that again): each axis comes from
+    :func:`_axis_box`; the other children (titles, legends, texts, colorbars) are measured
+    as ``get_tightbbox`` measures them, except those clipped to a box inside the axes
+    (lines, markers, patches, images), which can't reach beyond it, and the spines, whose
+    tick marks lie inside the tick labels (measuring a spine updates every tick again).
     """
+    from matplotlib.spines import Spine
+
     box = ax.bbox
     boxes = [box]
     for a in cell:
@@ -200,16 +203,25 @@ def _outer_px(ax: Any, cell: list[Any], renderer: Any) -> tuple[float, float, fl
             continue
         boxes += [_axis_box(a, name, renderer) for name in ("x", "y")
                   if a.axison and getattr(a, f"{name}axis").get_visible()]  # fmt: skip
-        boxes += [t.get_window_extent(renderer) for t in (a.title, a._left_title, a._right_title)
-                  if t.get_visible() and t.get_text()]  # fmt: skip
-        boxes += [t.get_window_extent(renderer) for t in a.texts if t.get_visible()]
-        boxes += [c.get_tightbbox(renderer) for c in a.child_axes if c.get_visible()]
-        legend = a.get_legend()
-        if legend is not None and legend.get_visible():
-            boxes.append(legend.get_window_extent(renderer))
-    boxes = [b for b in boxes if b is not None and np.isfinite(b.bounds).all()]
+        titles = [t for t in (a.title, a._left_title, a._right_title) if t.get_visible()]
+        extra = [c for c in a.get_default_bbox_extra_artists()
+                 if not isinstance(c, Spine) and not _clipped_inside(c, box)]  # fmt: skip
+        boxes += [c.get_tightbbox(renderer) for c in titles + extra]
+    boxes = [b for b in boxes if b is not None and np.isfinite(b.bounds).all()
+             and (b.width != 0 or b.height != 0)]  # fmt: skip
     return (max(box.x0 - b.x0 for b in boxes), max(b.x1 - box.x1 for b in boxes),
             max(b.y1 - box.y1 for b in boxes), max(box.y0 - b.y0 for b in boxes))  # fmt: skip
+
+
+def _clipped_inside(artist: Any, box: Any) -> bool:
+    """``artist`` is clipped to a box inside ``box`` (so it can't be drawn beyond it)."""
+    clip = artist.get_clip_box() if artist.get_clip_on() else None
+    return clip is not None and (
+        clip.x0 >= box.x0 - 0.5
+        and clip.x1 <= box.x1 + 0.5
+        and clip.y0 >= box.y0 - 0.5
+        and clip.y1 <= box.y1 + 0.5
+    )
 
 
 def _axis_box(ax: Any, name: str, renderer: Any) -> Any:
