@@ -55,10 +55,14 @@ _HYPOTHESIS = settings(
 
 
 # --------------------------------------------------------------------------- reference
-def fitdecode_reference(data: bytes) -> tuple[list[dict[str, Any]] | None, list[str]]:
+def fitdecode_reference(
+    data: bytes, partial: bool = False
+) -> tuple[list[dict[str, Any]] | None, list[str]]:
     """Segments as io.fit.decode_fit collects them, and fitdecode's complaints.
 
-    Returns ``(None, complaints)`` when fitdecode raised.
+    Returns ``(None, complaints)`` when fitdecode raised, or with ``partial``, the
+    segments read before it raised and, last among the complaints,
+    ``"<offset> <exception type>: <message>"``.
     """
     segments: list[dict[str, Any]] = []
     dev_names: dict[tuple[int, int], str] = {}
@@ -96,6 +100,9 @@ def fitdecode_reference(data: bytes) -> tuple[list[dict[str, Any]] | None, list[
                         rec[col] = fd.value
                 seg["records"].append(rec)
         except Exception as exc:  # fitdecode raises many types on damaged bytes
+            if partial:
+                where = f"{getattr(exc, 'offset', None)} {type(exc).__name__}: {exc}"
+                return segments, [str(w.message) for w in caught] + [where]
             return None, [f"{type(exc).__name__}: {exc}"]
     return segments, [str(w.message) for w in caught]
 
@@ -230,6 +237,30 @@ def test_realdata_matches_fitdecode_or_is_routed(
           f"routed to fitdecode: {', '.join(routed)}")  # fmt: skip
     assert len(files) >= 40
     assert len(fast) >= 38
+
+
+def test_realdata_damaged_files_recover_what_fitdecode_recovers(
+    realdata: Path, fitdecode_decoded: dict[Path, Any]
+) -> None:
+    # recover=True: cut-short files, CRC mismatches and misaligned field sizes are read
+    # by the fast path; the messages equal those io.fit's fitdecode path kept
+    from stridekeeper.io.fit import decode_fit
+
+    fast, damaged = [], []
+    for path, dec in fitdecode_decoded.items():
+        if isinstance(dec, Exception):
+            continue
+        got = decode_fit_columnar(path.read_bytes(), messages=COLUMNAR_MESSAGES, recover=True)
+        if got is None:
+            continue
+        assert got.damaged_at == dec.damaged_at, path.name
+        assert_same(_reference_of(dec), _as_segments_keep(got))
+        assert decode_fit(path).warnings == dec.warnings, path.name
+        fast.append(path.name)
+        if dec.warnings:
+            damaged.append(path.name)
+    print(f"\nrealdata, recover=True: {len(fast)} fast, of which damaged: {', '.join(damaged)}")
+    assert len(damaged) >= 6 and len(fast) >= 46
 
 
 def test_realdata_chained_and_developer_files_take_the_fast_path(realdata: Path) -> None:
@@ -430,6 +461,31 @@ def test_damaged_bytes_match_fitdecode_or_are_routed(
     for _ in range(flips):
         data[rng.randrange(14, len(data) - 2)] = rng.randrange(256)
     check(_reseal(bytes(data[:-2])), caplog)
+
+
+@_HYPOTHESIS
+@given(seed=st.integers(0, 2**32 - 1), frac=st.floats(0.0, 1.0), crc=st.booleans())
+def test_cut_or_miscrc_layouts_recover_what_fitdecode_recovers(
+    seed: int, frac: float, crc: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a file cut short anywhere (or with a wrong CRC) under recover=True: the messages
+    # fitdecode yields before it stops, its CRC warnings, and where and why it stopped
+    data = random_layout_file(random.Random(seed))
+    if crc:
+        data = data[:-1] + bytes([data[-1] ^ 0x21])
+    else:
+        data = data[: 14 + round((len(data) - 14) * frac)]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger=LOGGER):
+        fast = decode_fit_columnar(data, name="cut.fit", recover=True)
+    ref, complaints = fitdecode_reference(data, partial=True)
+    if fast is None:
+        assert any("fitdecode instead" in m for m in caplog.messages)
+        return
+    assert ref is not None
+    damage = [] if fast.damage is None else [f"{fast.damaged_at} {fast.damage}"]
+    assert fast.warnings + damage == complaints
+    assert_same(ref, fast)
 
 
 # --------------------------------------------------------------------------- routing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import warnings
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pandas as pd
 import pytest
 
 from stridekeeper.errors import StridekeeperError
-from stridekeeper.io.fit import read_fit, runs_from_decoded
+from stridekeeper.io.fit import decode_fit, read_fit, runs_from_decoded
+from stridekeeper.synth.fitwrite import fit_crc
 
 
 def _both(data: bytes, name: str):
@@ -67,10 +69,67 @@ def test_synthetic_runs_identical(synthetic_fit_files: dict[str, Path]) -> None:
         _assert_same(slow, fast)
 
 
-@pytest.mark.parametrize("cut", [100, 1000, 5000])
-def test_damaged_file_routes_to_fitdecode(small_fit_bytes: bytes, cut: int) -> None:
-    slow, fast = _both(small_fit_bytes[:cut], "cut.fit")
-    _assert_same(slow, fast)
-    if fast:
-        assert fast[0].meta["decoder"] == "fitdecode"
-        assert any("truncated" in w for w in fast[0].meta["warnings"])
+def _same_decode(data: bytes) -> str | None:
+    """decode_fit gives the same messages, notes and damage offset on both paths; the
+    fast path's decoder name (None when fitdecode refuses the bytes)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            slow = decode_fit(data, name="cut.fit", fast=False)
+        except StridekeeperError as exc:
+            with pytest.raises(type(exc)) as info:
+                decode_fit(data, name="cut.fit", fast=True)
+            assert str(info.value) == str(exc)
+            return None
+        fast = decode_fit(data, name="cut.fit", fast=True)
+    assert fast.warnings == slow.warnings
+    assert fast.damaged_at == slow.damaged_at
+    assert len(fast.segments) == len(slow.segments)
+    _assert_same(runs_from_decoded(slow), runs_from_decoded(fast))
+    return fast.decoder
+
+
+def test_file_cut_anywhere_gives_what_fitdecode_recovers(small_fit_bytes: bytes) -> None:
+    # a watch whose battery died: the bytes end anywhere, in a record, a definition, the
+    # CRC; both paths keep the same messages and say the same thing about the damage
+    n = len(small_fit_bytes)
+    rng = random.Random(7)
+    cuts = sorted({*range(12, 80), *rng.sample(range(80, n), 60), n - 2, n - 1})
+    decoders = [_same_decode(small_fit_bytes[:cut]) for cut in cuts]
+    fast = decoders.count("columnar")
+    assert fast >= 0.8 * sum(d is not None for d in decoders), decoders
+
+
+def test_file_crc_mismatch_is_decoded_with_fitdecodes_warning(small_fit_bytes: bytes) -> None:
+    data = bytearray(small_fit_bytes)
+    data[-1] ^= 0x5A  # the footer CRC
+    assert _same_decode(bytes(data)) == "columnar"
+    data[12] ^= 0x01  # and the header CRC
+    assert _same_decode(bytes(data)) == "columnar"
+    hit = decode_fit(bytes(data), name="x.fit")
+    assert [w.split(" (")[0] for w in hit.warnings] == ["checksum mismatch"] * 2
+
+
+def test_undefined_local_type_stops_reading_as_fitdecode_does(small_fit_bytes: bytes) -> None:
+    data = bytearray(small_fit_bytes)
+    runs = read_fit(bytes(data), name="x.fit")
+    n_full = len(runs[0].records)
+    at = len(data) // 2
+    while data[at] & 0x80 or data[at] & 0x40:  # find a normal data-message header
+        at += 1
+    fast = None
+    for shift in range(200):  # the first record header at or after `at`
+        data2 = bytearray(data)
+        data2[at + shift] = 0x0F  # local type 15: never defined by the encoder
+        body = bytes(data2[:-2])
+        data2 = bytearray(body + fit_crc(body).to_bytes(2, "little"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            slow = decode_fit(bytes(data2), name="x.fit", fast=False)
+        if slow.damaged_at == at + shift:
+            fast = _same_decode(bytes(data2))
+            break
+    assert fast == "columnar"
+    got = read_fit(bytes(data2), name="x.fit")
+    assert 0 < len(got[0].records) < n_full
+    assert any("local message 15 not defined" in w for w in got[0].meta["warnings"])

@@ -191,8 +191,9 @@ def decode_fit(source: Source, *, name: str | None = None, fast: bool = True) ->
         How to name the file in messages (default: the path, or ``<bytes>``).
     fast
         Try the columnar decoder first (:mod:`stridekeeper.io.fit_columnar`, same values,
-        ~100x faster, file CRC verified); what it does not handle (damage, unusual
-        layouts) goes to fitdecode. False: fitdecode only.
+        ~100x faster; it recovers cut-short files, CRC mismatches and misaligned field
+        sizes as fitdecode does, with the same notes); what it does not handle (other
+        damage, unusual layouts) goes to fitdecode. False: fitdecode only.
 
     Returns
     -------
@@ -218,10 +219,14 @@ def decode_fit(source: Source, *, name: str | None = None, fast: bool = True) ->
     if fast:
         from .fit_columnar import decode_fit_columnar
 
-        col = decode_fit_columnar(data, name=name, messages=_COLUMNAR_MESSAGES)
+        col = decode_fit_columnar(data, name=name, messages=_COLUMNAR_MESSAGES, recover=True)
         if col is not None:
-            return DecodedFit(name, sha, [_segment_from_columnar(c) for c in col.segments], [],
-                              None, decoder="columnar")  # fmt: skip
+            notes = [] if col.damage is None else [_damage_note(col.damaged_at, col.damage)]
+            notes.extend(_warning_note(w) for w in col.warnings)
+            segments = [_segment_from_columnar(c) for c in col.segments]
+            if col.damaged_at is not None:  # as fitdecode's path refuses damage this early
+                _require_activity(name, segments, notes, col.damaged_at)
+            return DecodedFit(name, sha, segments, notes, col.damaged_at, decoder="columnar")
     return _decode_with_fitdecode(data, name, sha)
 
 
@@ -314,10 +319,13 @@ def _read_frames(reader: Any, name: str, segments: list[_Segment], notes: list[s
                      f"ignored ({exc})")  # fmt: skip
     except Exception as exc:  # fitdecode can raise many types on damaged bytes
         at = _offset(exc, reader)
-        notes.append(f"file damaged or truncated at byte {at} "
-                     f"({type(exc).__name__}: {exc}); data before it recovered")  # fmt: skip
+        notes.append(_damage_note(at, f"{type(exc).__name__}: {exc}"))
         return at
     return None
+
+
+def _damage_note(at: int | None, what: str) -> str:
+    return f"file damaged or truncated at byte {at} ({what}); data before it recovered"
 
 
 def _warning_note(msg: str) -> str:
@@ -343,17 +351,25 @@ def _decode_with_fitdecode(data: bytes, name: str, sha: str) -> DecodedFit:
         warnings.simplefilter("always")
         damaged_at = _read_frames(reader, name, segments, notes)
     notes.extend(_warning_note(str(w.message)) for w in caught)
-    if not any(s.has_records or s.sessions for s in segments):
-        ftype = next((s.file_id.get("type") for s in segments if s.file_id), None)
-        if damaged_at is None and ftype not in (None, "activity", 4):
-            raise UnsupportedFormatError(
-                f"{name}: this is a FIT {ftype!s} file, not an activity (no sessions or records)"
-            )
-        reason = "no activity records or sessions could be decoded"
-        if damaged_at is not None:
-            reason = f"damaged before any activity data ({notes[0]})"
-        raise CorruptFileError(name, reason, damaged_at if damaged_at is not None else 0)
+    _require_activity(name, segments, notes, damaged_at)
     return DecodedFit(name, sha, segments, notes, damaged_at)
+
+
+def _require_activity(
+    name: str, segments: list[_Segment], notes: list[str], damaged_at: int | None
+) -> None:
+    """Refuse a decode that holds no activity data: not an activity file, or damaged early."""
+    if any(s.has_records or s.sessions for s in segments):
+        return
+    ftype = next((s.file_id.get("type") for s in segments if s.file_id), None)
+    if damaged_at is None and ftype not in (None, "activity", 4):
+        raise UnsupportedFormatError(
+            f"{name}: this is a FIT {ftype!s} file, not an activity (no sessions or records)"
+        )
+    reason = "no activity records or sessions could be decoded"
+    if damaged_at is not None:
+        reason = f"damaged before any activity data ({notes[0]})"
+    raise CorruptFileError(name, reason, damaged_at if damaged_at is not None else 0)
 
 
 _COLUMNAR_MESSAGES = ("file_id", "session", "lap", "event", "activity", "set", "sport")

@@ -35,12 +35,22 @@ date-times become NaN; everything else is float64 in fitdecode's units. Other me
 (``session``, ``lap``, ``event``, ...) are returned as the very dicts fitdecode's frames
 give (``{field name: value}``, enum names, ``datetime`` objects and all).
 
-What goes to fitdecode instead
-------------------------------
-Damage of any kind (truncation, a CRC mismatch, stray bytes after the last file, a data
-message of an undefined local type, a message crossing the end of the data), anything
-fitdecode would warn about (a field size that is not a multiple of its base type, an
-undescribed developer field), layouts whose fitdecode result depends on Python-object
+Damage, and what goes to fitdecode instead
+------------------------------------------
+By default any damage or anything fitdecode would warn about returns ``None``. With
+``recover=True`` (what ``io.fit.decode_fit`` asks for) the fast path reads damaged files
+the way fitdecode's ``FitReader`` does with ``CrcCheck.WARN`` and ``ErrorHandling.WARN``,
+and says what fitdecode would say, word for word: a CRC mismatch is a warning; a field of
+a non-record message whose size is not a multiple of its base type's is read as bytes,
+with fitdecode's warning; a file cut short (the bytes end inside a message, between two
+messages or in the CRC) or a data message of an undefined local type stops the reading,
+and the messages before it are returned with where and why it stopped
+(:attr:`ColumnarFit.damaged_at`, :attr:`ColumnarFit.damage`).
+
+Still left to fitdecode: stray bytes after the last file, a definition or developer
+description cut short, a message crossing the declared end of the data inside the file
+(fitdecode fails an assertion there), a misaligned record field, an undescribed
+developer field, layouts whose fitdecode result depends on Python-object
 quirks (timestamps or component sources of float, string or 64-bit types, date-time
 fields of array or float type, unnamed developer fields), header sizes other than 12 and
 14, and ``hr`` messages when they are asked for (their ``event_timestamp_12`` expansion is
@@ -142,11 +152,21 @@ class ColumnarFit:
         The chained FIT files.
     crc_checked
         True when the header and file CRCs were verified.
+    warnings
+        With ``recover=True``: the CRC mismatches, in fitdecode's words (``FitReader``
+        with ``CrcCheck.WARN`` warns the same text).
+    damaged_at, damage
+        With ``recover=True``, where reading stopped and why, as fitdecode's exception
+        says it (``"FitEOFError: expected 2 bytes, got 0 @ 403456"``): the segments hold
+        the messages before that byte. ``None`` when the file was read to its end.
     """
 
     source: str
     segments: list[ColumnarSegment]
     crc_checked: bool
+    warnings: list[str] = field(default_factory=list)
+    damaged_at: int | None = None
+    damage: str | None = None
 
 
 # --------------------------------------------------------------------------- base types
@@ -232,6 +252,9 @@ class _Def:
     ts_specs: tuple[_Spec, ...]  # regular fields numbered 253 (set the timestamp base)
     acc_dests: tuple[int, ...]  # destinations of accumulated components (reset here)
     positions: dict[int, tuple[int, ...]] = field(default_factory=dict)  # regular fields
+    #: fields whose size is not a multiple of their base type's, read as bytes as
+    #: fitdecode reads them: (size, base type name, base type size)
+    misaligned: tuple[tuple[int, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -258,6 +281,7 @@ def _compile(
     fields: bytes,
     devs: bytes,
     dev_infos: tuple[_DevInfo | None, ...],
+    lenient: bool = False,
 ) -> _Def:
     from fitdecode import profile
 
@@ -265,8 +289,10 @@ def _compile(
     name = mesg_type.name if mesg_type is not None else f"unknown_{global_num}"
     specs: list[_Spec] = []
     acc: list[int] = []
+    misaligned: list[tuple[int, str, int]] = []
     for k in range(0, len(fields), 3):
-        spec = _regular_spec(global_num, mesg_type, name, fields[k : k + 3], len(specs))
+        lax = misaligned if lenient and global_num != _MESG_RECORD else None
+        spec = _regular_spec(global_num, mesg_type, name, fields[k : k + 3], len(specs), lax)
         if spec.field is not None:
             for f in [spec.field, *(spec.field.subfields or ())]:
                 _check_processed(
@@ -283,15 +309,21 @@ def _compile(
     for s in specs[:n_regular]:
         positions[s.def_num] = (*positions.get(s.def_num, ()), s.index)
     return _Def(global_num, name, mesg_type, tuple(specs), n_regular, dtype, off, ts,
-                tuple(dict.fromkeys(acc)), positions)  # fmt: skip
+                tuple(dict.fromkeys(acc)), positions, tuple(misaligned))  # fmt: skip
 
 
-def _regular_spec(global_num: int, mesg_type: Any, name: str, triple: bytes, index: int) -> _Spec:
-    """One profile field of a definition (number, size, base type), checked for the fast path."""
+def _regular_spec(global_num: int, mesg_type: Any, name: str, triple: bytes, index: int,
+                  misaligned: list[tuple[int, str, int]] | None = None) -> _Spec:  # fmt: skip
+    """One profile field of a definition (number, size, base type), checked for the fast
+    path. With `misaligned`, a size that is not a multiple of the base type's makes the
+    field bytes (fitdecode's fallback, which it warns about) and is noted there."""
     bases, byte = _base_types()
     num, size, base_id = triple[0], triple[1], triple[2]
     base = bases.get(base_id, byte)
     where = f"{name} field {num}"
+    if size and size % base.bt.size and misaligned is not None:
+        misaligned.append((size, base.bt.name, base.bt.size))
+        base = byte
     if size == 0 or size % base.bt.size:
         raise _Unsupported(f"{where}: invalid size {size} for base type {base.bt.name}")
     prof = mesg_type.fields.get(num) if mesg_type is not None else None
@@ -315,7 +347,9 @@ def _check_components(global_num: int, mesg_type: Any, spec: _Spec, f: Any, acc:
     base, where = spec.base, f"{name} field {spec.def_num}"
     for comp in f.components or ():
         ok = (base.kind == "int" and spec.count == 1 and base.bt.size <= 4) or (
-            base.kind == "byte" and comp.bit_offset + comp.bits <= 8 * spec.count
+            # other messages are rendered by fitdecode's own ComponentField.render
+            base.kind == "byte"
+            and (comp.bit_offset + comp.bits <= 8 * spec.count or global_num != _MESG_RECORD)
         )
         if not ok:
             raise _Unsupported(
@@ -384,9 +418,10 @@ def _compile_cached(
     fields: bytes,
     devs: bytes,
     dev_infos: tuple[_DevInfo | None, ...],
+    lenient: bool = False,
 ) -> _Def | str:
     try:
-        return _compile(global_num, big_endian, fields, devs, dev_infos)
+        return _compile(global_num, big_endian, fields, devs, dev_infos, lenient)
     except _Unsupported as exc:
         return str(exc)
 
@@ -692,8 +727,15 @@ class _HeaderTables:
 class _Segment:
     """Walks one FIT file's records and collects what the columns need."""
 
-    def __init__(self, data: bytes, arr: np.ndarray, start: int, end: int) -> None:
-        self.data, self.arr, self.start, self.end = data, arr, start, end
+    def __init__(self, data: bytes, arr: np.ndarray, start: int, end: int,
+                 recover: bool = False) -> None:  # fmt: skip
+        # the walk stops at the declared end of the data or, when the file is cut
+        # short, at the end of the bytes
+        self.data, self.arr, self.start = data, arr, start
+        self.declared_end, self.end = end, min(end, len(data))
+        self.recover = recover
+        self.damage: tuple[int, str] | None = None  # (byte, fitdecode's exception text)
+        self.warnings: list[str] = []  # fitdecode's warnings about the definitions
         self.defs: list[_Def] = []
         self.def_ids: dict[int, int] = {}  # id(_Def) -> index in self.defs
         self.acc_resets: list[tuple[int, tuple[int, ...]]] = []  # (offset, destinations)
@@ -749,16 +791,43 @@ class _Segment:
                 self._developer(d, pos)
                 single.append(pos)
                 pos += d.size + 1
+            elif self.recover:
+                local = (h >> 5) & 3 if h & 0x80 else h & 0x0F
+                self.damage = (pos, f"FitParseError: FIT parsing error @ {pos}: "
+                                    f"local message {local} not defined")  # fmt: skip
+                break
             else:
                 raise _Unsupported(f"data message of undefined local type at byte {pos}")
-        if pos != end:
+        cut = pos > end
+        if cut and not (self.recover and pos > len(data)):
+            # fitdecode fails an assertion on a message that crosses the declared end of
+            # the data inside the file; only one cut off by the end of the bytes is
+            # recovered (fitdecode meets the end reading its fields)
             raise _Unsupported(f"last message crosses the end of the data ({end}) at byte {pos}")
         if single:
             chunks.append(np.array(single, dtype=np.int64))
         if chunks:
-            self.offsets = np.concatenate(chunks)
-            version = np.searchsorted(np.array(ht.def_at, dtype=np.int64), self.offsets)
-            self.msg_def = np.stack(ht.tables)[version, self.arr[self.offsets]]
+            offsets = np.concatenate(chunks)
+            version = np.searchsorted(np.array(ht.def_at, dtype=np.int64), offsets)
+            msg_def = np.stack(ht.tables)[version, self.arr[offsets]]
+            if cut:
+                self._cut_message(int(offsets[-1]), self.defs[int(msg_def[-1])])
+                offsets, msg_def = offsets[:-1], msg_def[:-1]
+            self.offsets, self.msg_def = offsets, msg_def
+        if self.damage is None and pos == end < self.declared_end:
+            # the bytes end between two messages: fitdecode's next read is a record header
+            self.damage = (end, f"FitEOFError: expected 1 bytes, got 0 @ {end}")
+
+    def _cut_message(self, pos: int, d: _Def) -> None:
+        """Where fitdecode's field-by-field read of the message at `pos` meets the end."""
+        n, o = len(self.data), pos + 1
+        for spec in d.specs:  # the definition's order: profile fields, then developer
+            if o + spec.size > n:
+                self.damage = (o, f"FitEOFError: expected {spec.size} bytes, "
+                                  f"got {max(0, n - o)} @ {o}")  # fmt: skip
+                return
+            o += spec.size
+        raise AssertionError("a message cut short by the end of the file fits in it")
 
     def _define(self, pos: int, h: int, ht: _HeaderTables) -> int:
         """Parse the definition message at `pos` and point its local type's header bytes at
@@ -797,9 +866,12 @@ class _Segment:
         if de > end:
             raise _Unsupported(f"definition message crosses the end of the data at byte {pos}")
         infos = tuple(self.dev.get(devs[k + 2], {}).get(devs[k]) for k in range(0, len(devs), 3))
-        d = _compile_cached(g, big, data[pos + 6 : fe], devs, infos)
+        d = _compile_cached(g, big, data[pos + 6 : fe], devs, infos, self.recover)
         if isinstance(d, str):
             raise _Unsupported(f"{d} (definition at byte {pos})")
+        for size, type_name, type_size in d.misaligned:  # fitdecode's warning, word for word
+            self.warnings.append(f"invalid field size {size} in definition message @ {pos} "
+                                 f"for type {type_name} (expected a multiple of {type_size})")  # fmt: skip
         did = self.def_ids.get(id(d))
         if did is None:
             did = self.def_ids[id(d)] = len(self.defs)
@@ -1094,6 +1166,7 @@ def decode_fit_columnar(
     name: str = "<bytes>",
     check_crc: bool = True,
     messages: Collection[str] = DEFAULT_MESSAGES,
+    recover: bool = False,
 ) -> ColumnarFit | None:
     """Decode a FIT file's records into numpy columns, or ``None`` for fitdecode to do.
 
@@ -1111,6 +1184,13 @@ def decode_fit_columnar(
         Names of the non-record messages to return as dicts. Each costs a few
         microseconds per message in Python; ask only for those you use (``io.fit`` uses
         ``file_id``, ``session``, ``lap``, ``event``, ``activity``, ``set``, ``sport``).
+    recover
+        Read damaged files as fitdecode's ``FitReader`` does with ``CrcCheck.WARN`` and
+        ``ErrorHandling.WARN``: a CRC mismatch becomes one of ``warnings``; a file cut
+        short (the bytes end inside a message or its CRC) or a data message of an
+        undefined local type stops the reading there, and ``damaged_at`` / ``damage``
+        say where and why, with the messages before it returned. Other damage still
+        returns ``None``.
 
     Returns
     -------
@@ -1125,7 +1205,7 @@ def decode_fit_columnar(
         if not processor_ok:
             raise _Unsupported("fitdecode's DefaultDataProcessor converts more than mirrored")
         with np.errstate(all="ignore"):  # NaN payloads of float fields are data, not errors
-            return _decode(bytes(data), name, check_crc, frozenset(messages))
+            return _decode(bytes(data), name, check_crc, frozenset(messages), recover)
     except _Unsupported as exc:
         log.debug("%s: decoded with fitdecode instead: %s", name, exc)
     except Exception as exc:  # an unforeseen input: fitdecode decides what it means
@@ -1134,10 +1214,12 @@ def decode_fit_columnar(
     return None
 
 
-def _decode(data: bytes, name: str, check_crc: bool, wanted: frozenset[str]) -> ColumnarFit:
+def _decode(
+    data: bytes, name: str, check_crc: bool, wanted: frozenset[str], recover: bool = False
+) -> ColumnarFit:
     n = len(data)
     arr = np.frombuffer(data, dtype=np.uint8)
-    segments: list[ColumnarSegment] = []
+    out = ColumnarFit(name, [], check_crc)
     pos = 0
     if n == 0:
         raise _Unsupported("empty file")
@@ -1145,22 +1227,38 @@ def _decode(data: bytes, name: str, check_crc: bool, wanted: frozenset[str]) -> 
         if n - pos < 12:
             raise _Unsupported(f"{n - pos} stray bytes at byte {pos}")
         hsize = data[pos]
-        if data[pos + 8 : pos + 12] != b".FIT" or hsize not in (12, 14):
+        if data[pos + 8 : pos + 12] != b".FIT" or hsize not in (12, 14) or n - pos < hsize:
             raise _Unsupported(f"no FIT header (size 12 or 14) at byte {pos}")
         body = int.from_bytes(data[pos + 4 : pos + 8], "little")
         start = pos + hsize
         end = start + body
-        if end + 2 > n:
+        if end + 2 > n and not recover:
             raise _Unsupported(f"file truncated: the FIT file at byte {pos} needs {end + 2}")
-        if check_crc:
-            if hsize == 14:
-                hcrc = data[pos + 12] | data[pos + 13] << 8
-                if hcrc and _crc16(data[pos : pos + 12]) != hcrc:
+        if check_crc and hsize == 14:
+            hcrc = data[pos + 12] | data[pos + 13] << 8
+            if hcrc and _crc16(data[pos : pos + 12]) != hcrc:
+                if not recover:
                     raise _Unsupported(f"header CRC mismatch at byte {pos}")
-            if _crc16(data[pos:end]) != (data[end] | data[end + 1] << 8):
-                raise _Unsupported(f"file CRC mismatch at byte {end}")
-        seg = _Segment(data, arr, start, end)
+                out.warnings.append(f"mismatching CRC in FIT header (header offset: {pos})")
+        if check_crc and not recover and _crc16(data[pos:end]) != _footer(data, end):
+            raise _Unsupported(f"file CRC mismatch at byte {end}")  # checked before the walk
+        seg = _Segment(data, arr, start, end, recover)
         seg.walk()
-        segments.append(_build_segment(seg, wanted))
+        out.segments.append(_build_segment(seg, wanted))
+        out.warnings.extend(seg.warnings)
+        if seg.damage is None and end + 2 > n:  # the bytes end in the CRC
+            seg.damage = (end, f"FitEOFError: expected 2 bytes, got {n - end} @ {end}")
+        if seg.damage is not None:  # fitdecode stops reading here
+            out.damaged_at, out.damage = seg.damage
+            break
+        if check_crc and recover:
+            computed, read = _crc16(data[pos:end]), _footer(data, end)
+            if computed != read:
+                out.warnings.append(f"mismatching CRC in FIT footer (footer offset: {end}; "
+                                    f"read crc: {read}; expected crc: {computed})")  # fmt: skip
         pos = end + 2
-    return ColumnarFit(name, segments, check_crc)
+    return out
+
+
+def _footer(data: bytes, end: int) -> int:
+    return data[end] | data[end + 1] << 8
