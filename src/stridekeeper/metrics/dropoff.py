@@ -230,6 +230,10 @@ def gait_threshold_spm(
     mu = np.percentile(c, [3.0, 60.0]).astype(float)
     sd = np.full(2, max(float(np.std(c)) / 2.0, 2.0))
     pi = np.array([0.5, 0.5])
+    # the EM is over the distinct cadences, each weighted by its samples' time: the same
+    # sums (a watch's cadence takes a few hundred values over thousands of samples)
+    c, inverse = np.unique(c, return_inverse=True)
+    w = np.bincount(inverse, weights=w, minlength=len(c))
     for _ in range(40):
         dens = pi / sd * np.exp(-0.5 * ((c[:, None] - mu) / sd) ** 2)
         r = dens / np.maximum(dens.sum(axis=1, keepdims=True), 1e-300) * w[:, None]
