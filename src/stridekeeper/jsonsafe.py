@@ -20,6 +20,11 @@ def json_safe(value: Any) -> Any:
     datetimes, dates and timestamps ISO 8601 strings; bytes hex; tuples lists; dict keys
     strings; a dataclass its ``to_dict()`` (else its fields). Anything else is ``str()``.
     """
+    kind = type(value)  # the common cases first (exact types: numpy scalars go below)
+    if kind is int or kind is str:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, dict):
