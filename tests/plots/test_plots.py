@@ -330,7 +330,7 @@ def test_exposure_vs_dropoff_annotates_rho_and_n(linked_table):
     y = linked_table["stride_dropoff_pct"].to_numpy()
     ok = np.isfinite(y)
     rho = np.corrcoef(pd.Series(x[ok]).rank(), pd.Series(y[ok]).rank())[0, 1]
-    assert f"\u03c1 = {rho:+.2f}" in ax.get_title()
+    assert f"rho = {rho:+.2f}" in ax.get_title()
     assert "N = 24 runs" in ax.get_title()
     assert "sessions per week" in ax.get_xlabel() and "14 days" in ax.get_xlabel()
     assert len(ax.collections) >= 2  # points and the confidence band

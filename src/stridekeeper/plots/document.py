@@ -129,7 +129,7 @@ def _text_pages(page: TextPage, doc: Document, first_number: int) -> list[Any]:
             # one text object a paragraph (laid out once); 1.44 x the font's line height
             # is the _LINE pitch
             fig.text(_MARGIN, y, "\n".join(wrapped), fontsize=9.5, va="top",
-                     family="DejaVu Sans", linespacing=1.44)  # fmt: skip
+                     family="sans-serif", linespacing=1.44)  # fmt: skip
             y -= _LINE * len(wrapped) + 0.006
     for k, f in enumerate(figs):
         _footer(f, doc, first_number + k)
@@ -356,7 +356,7 @@ def _text_table_pages(page: TextTablePage, doc: Document, first_number: int) -> 
             y -= 0.0185 * len(intro) + 0.015
         if body:
             fig.text(_MARGIN, y, "\n".join([*header, *chunk]), fontsize=size, va="top",
-                     family="DejaVu Sans Mono", linespacing=1.25)  # fmt: skip
+                     family="monospace", linespacing=1.25)  # fmt: skip
         else:
             fig.text(_MARGIN, y, "none", fontsize=10, va="top", color="#555555")
         if page.note:
@@ -393,19 +393,59 @@ def write_pdf(doc: Document, path: str | PathLike[str]) -> Path:
     meta = {"Title": doc.title, "Author": doc.author, "Subject": doc.subject,
             "Keywords": doc.keywords, "Creator": "stridekeeper", "CreationDate": now,
             "ModDate": now}  # fmt: skip
-    number = 1
-    with PdfPages(tmp, metadata=meta) as pdf:
-        for page in doc.pages:
-            if isinstance(page, TablePage):
-                figs = _table_pages(page, doc, number)
-            elif isinstance(page, TextTablePage):
-                figs = _text_table_pages(page, doc, number)
-            elif isinstance(page, ChartPage):
-                figs = [_chart_page(page, doc, number)]
-            else:
-                figs = _text_pages(page, doc, number)
-            for fig in figs:
-                pdf.savefig(fig)  # a bare Figure: no pyplot, no window manager to close
-                number += 1
+    figs: list[Any] = []
+    for page in doc.pages:
+        number = len(figs) + 1
+        if isinstance(page, TablePage):
+            figs += _table_pages(page, doc, number)
+        elif isinstance(page, TextTablePage):
+            figs += _text_table_pages(page, doc, number)
+        elif isinstance(page, ChartPage):
+            figs.append(_chart_page(page, doc, number))
+        else:
+            figs += _text_pages(page, doc, number)
+    import logging
+
+    import matplotlib as mpl
+
+    core = _core_fonts_suffice(figs)
+    fonts_log = logging.getLogger("matplotlib.font_manager")
+    level = fonts_log.level
+    if core:  # the standard Helvetica's weight is "Medium": matplotlib says so every text
+        fonts_log.setLevel(logging.ERROR)
+    try:
+        with mpl.rc_context(_CORE_FONTS_RC if core else {}):
+            with PdfPages(tmp, metadata=meta) as pdf:
+                for fig in figs:
+                    pdf.savefig(fig)  # a bare Figure: no pyplot, no window manager to close
+    finally:
+        fonts_log.setLevel(level)
     os.replace(tmp, out)
     return out
+
+
+#: The PDF standard fonts (Helvetica, Courier, which every PDF reader has): nothing
+#: embedded, each text written as one string (matplotlib lays an embedded font out glyph
+#: by glyph: most of a report's drawing time), searchable text, a PDF a third smaller.
+#: Minus signs as hyphens: U+2212 is not in those fonts' encoding.
+_CORE_FONTS_RC = {"pdf.use14corefonts": True, "axes.unicode_minus": False}
+
+
+def _core_fonts_suffice(figs: list[Any]) -> bool:
+    """True when every text of the pages is in the standard fonts' encoding (Windows-1252:
+    Western European letters); else the document embeds DejaVu Sans, which has the rest
+    (an athlete's name in Polish, Greek or Japanese)."""
+    from matplotlib.text import Text
+
+    for fig in figs:
+        ticks = {id(label) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                 for tick in (*axis.majorTicks, *axis.minorTicks)
+                 for label in (tick.label1, tick.label2)}  # formatted again as drawn
+        for text in fig.findobj(Text):
+            if id(text) in ticks:
+                continue
+            try:
+                text.get_text().encode("cp1252")
+            except UnicodeEncodeError:
+                return False
+    return True

@@ -204,7 +204,7 @@ def plot_exposure_vs_dropoff(
     rho_txt = f"{rho:+.2f}" if np.isfinite(rho) else "n/a (exposure constant)"
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{ylabel}\n(+ = shorter steps late)" if ylabel == _DROPOFF_LABEL else ylabel)
-    ax.set_title(f"{title}\nSpearman \u03c1 = {rho_txt}, N = {n} runs", fontsize=11)
+    ax.set_title(f"{title}\nSpearman rho = {rho_txt}, N = {n} runs", fontsize=11)
     ax.grid(True, alpha=0.3)
     legend_below(ax)
     return ax
@@ -255,7 +255,7 @@ def plot_lag_scan(lag_scan: Any, *, ax: Axes | None = None, alpha: float = 0.05)
     """
     ax = get_axes(ax, figsize=(6.5, 4.5))
     title = "Lag scan: exposure window vs drop-off"
-    xlabel, ylabel = "mobility look-back window", "Spearman \u03c1"
+    xlabel, ylabel = "mobility look-back window", "Spearman rho"
     frame = _lag_frame(lag_scan)
     frame = frame[np.isfinite(frame["window_days"]) & np.isfinite(frame["rho"])]
     if len(frame) == 0:
@@ -278,7 +278,7 @@ def plot_lag_scan(lag_scan: Any, *, ax: Axes | None = None, alpha: float = 0.05)
                label=f"p adj. < {alpha:g}")  # fmt: skip
     ax.scatter(pos[~sig], rho[~sig], s=70, marker="o", facecolor="white",
                edgecolor=COLORS["blue"], lw=1.6, zorder=3,
-               label=f"p adj. \u2265 {alpha:g}")  # fmt: skip
+               label=f"p adj. >= {alpha:g}")  # fmt: skip
     for xi, r, p in zip(pos, rho, p_adj, strict=True):
         if np.isfinite(p):
             txt = "p adj. < 0.001" if p < 0.001 else f"p adj. = {p:.3f}"

@@ -39,7 +39,7 @@ METHODS = (
      "out), which beats the watch's GPS speed error. A log-log model of step length on speed "
      "and grade, fitted on the reference window (end of warm-up to 50 %) with weak priors "
      "from the literature and a correction for the speed error the data show, predicts the "
-     "late window (last 25 %). Drop-off = 100 × (1 − observed / predicted late step length): "
+     "late window (last 25 %). Drop-off = 100 × (1 - observed / predicted late step length): "
      "positive means shorter steps late than speed and grade explain. The 95 % interval "
      "carries the late window's noise and the model's uncertainty, with dependence over "
      "minutes counted. Validated on 5,200 simulated runs with realistic watch noise (13 "
