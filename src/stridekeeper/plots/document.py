@@ -438,9 +438,13 @@ def _core_fonts_suffice(figs: list[Any]) -> bool:
     from matplotlib.text import Text
 
     for fig in figs:
-        ticks = {id(label) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
-                 for tick in (*axis.majorTicks, *axis.minorTicks)
-                 for label in (tick.label1, tick.label2)}  # formatted again as drawn
+        ticks = {
+            id(label)
+            for ax in fig.axes
+            for axis in (ax.xaxis, ax.yaxis)
+            for tick in (*axis.majorTicks, *axis.minorTicks)
+            for label in (tick.label1, tick.label2)
+        }  # formatted again as drawn
         for text in fig.findobj(Text):
             if id(text) in ticks:
                 continue
