@@ -153,8 +153,9 @@ class ColumnarFit:
     crc_checked
         True when the header and file CRCs were verified.
     warnings
-        With ``recover=True``: the CRC mismatches, in fitdecode's words (``FitReader``
-        with ``CrcCheck.WARN`` warns the same text).
+        With ``recover=True``: the CRC mismatches and misaligned field sizes, in file
+        order and in fitdecode's words (``FitReader`` with ``CrcCheck.WARN`` and
+        ``ErrorHandling.WARN`` warns the same texts).
     damaged_at, damage
         With ``recover=True``, where reading stopped and why, as fitdecode's exception
         says it (``"FitEOFError: expected 2 bytes, got 0 @ 403456"``): the segments hold
