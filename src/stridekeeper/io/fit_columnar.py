@@ -1187,9 +1187,10 @@ def decode_fit_columnar(
         ``file_id``, ``session``, ``lap``, ``event``, ``activity``, ``set``, ``sport``).
     recover
         Read damaged files as fitdecode's ``FitReader`` does with ``CrcCheck.WARN`` and
-        ``ErrorHandling.WARN``: a CRC mismatch becomes one of ``warnings``; a file cut
-        short (the bytes end inside a message or its CRC) or a data message of an
-        undefined local type stops the reading there, and ``damaged_at`` / ``damage``
+        ``ErrorHandling.WARN``: a CRC mismatch becomes one of ``warnings``, and so does a
+        misaligned field of a non-record message (read as bytes); a file cut short (the
+        bytes end inside a message or its CRC) or a data message of an undefined local
+        type stops the reading there, and ``damaged_at`` / ``damage``
         say where and why, with the messages before it returned. Other damage still
         returns ``None``.
 

@@ -382,8 +382,10 @@ def write_pdf(doc: Document, path: str | PathLike[str]) -> Path:
     pathlib.Path
         The file written.
     """
+    import logging
     import os
 
+    import matplotlib as mpl
     from matplotlib.backends.backend_pdf import PdfPages
 
     out = Path(path)
@@ -404,10 +406,6 @@ def write_pdf(doc: Document, path: str | PathLike[str]) -> Path:
             figs.append(_chart_page(page, doc, number))
         else:
             figs += _text_pages(page, doc, number)
-    import logging
-
-    import matplotlib as mpl
-
     core = _core_fonts_suffice(figs)
     fonts_log = logging.getLogger("matplotlib.font_manager")
     level = fonts_log.level
