@@ -94,3 +94,32 @@ def test_a_usual_runner_keeps_the_population_gait_threshold(tmp_path: Path) -> N
     runs = Library.open(lib_dir).runs()
     assert (runs["gait_cadence_spm"].astype(float) == 140.0).all()
     assert runs["stride_dropoff_pct"].notna().all()
+
+
+def test_the_records_handed_on_by_the_import_are_the_records_the_library_reads(
+    tmp_path: Path,
+) -> None:
+    """The import's personal pass reads the last commit's records from memory; they must be
+    what ``Library.records`` reads back from the files, and so give the same pass."""
+    from stridekeeper.library import personal
+    from stridekeeper.library.store import records_frame
+
+    _season(tmp_path / "in")
+    seen: dict[str, object] = {}
+    real = personal.personalise_dropoff
+
+    def spy(library: Library, athletes: object = None, *, records: object = None) -> int:
+        seen.update(records or {})  # type: ignore[call-overload]
+        return real(library, records=records)  # type: ignore[arg-type]
+
+    personal.personalise_dropoff = spy  # type: ignore[assignment]
+    try:
+        import_paths([tmp_path / "in"], tmp_path / "lib", jobs=1)
+    finally:
+        personal.personalise_dropoff = real  # type: ignore[assignment]
+    lib = Library.open(tmp_path / "lib")
+    assert set(seen) == set(lib.runs()["run_id"])
+    for run_id, table in seen.items():
+        pd.testing.assert_frame_equal(records_frame(table), lib.records(run_id))  # type: ignore[arg-type]
+    # the pass from the files alone redoes nothing more: it found the same numbers
+    assert personal.personalise_dropoff(lib) == 0

@@ -861,6 +861,7 @@ class _Pipeline:
         self.pending_bytes = 0
         self.progress = _Progress(opt.progress)
         self.last_commit = time.monotonic()
+        self.last_records: dict[str, Any] = {}  # the last commit's records (see flush)
 
     # ------------------------------------------------------------------ expand
     def _items(self) -> Iterator[_Item]:
@@ -973,8 +974,11 @@ class _Pipeline:
         self.last_commit = time.monotonic()
         if not self.pending:
             return
-        self.lib.commit(_build_commit(self.pending, self.runs_now, self.path_sha,
-                                      self.opt.athlete, self.report))  # fmt: skip
+        change = _build_commit(self.pending, self.runs_now, self.path_sha, self.opt.athlete,
+                               self.report)  # fmt: skip
+        self.lib.commit(change)
+        # the personal pass after the last commit reads these runs' records from memory
+        self.last_records = change.records if last else {}
         if not last:  # the next batch is checked against the runs committed so far
             self.runs_now = self.lib.runs()
         self.pending.clear()
@@ -998,7 +1002,9 @@ class _Pipeline:
             self.flush(last=True)
             from .personal import personalise_dropoff
 
-            self.report.personalised_runs = personalise_dropoff(self.lib)
+            self.report.personalised_runs = personalise_dropoff(self.lib,
+                                                                records=self.last_records)  # fmt: skip
+            self.last_records = {}
             self.lib.compact()
         finally:
             stack.close()

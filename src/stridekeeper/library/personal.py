@@ -20,8 +20,8 @@ every run of theirs is computed again with it (``gait_cadence_spm`` says which w
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -94,11 +94,27 @@ def _with(row: pd.Series, d: DropoffResult, label: str) -> pd.Series:
     return new
 
 
+class _Records:
+    """A run's records: from the tables just committed when given, else from the library."""
+
+    def __init__(self, library: Library, fresh: Mapping[str, Any] | None) -> None:
+        self.library, self.fresh = library, fresh or {}
+
+    def __call__(self, run_id: str) -> pd.DataFrame:
+        table = self.fresh.get(run_id)
+        if table is None or isinstance(table, pd.DataFrame):
+            return self.library.records(run_id)
+        from .store import records_frame
+
+        return records_frame(table)
+
+
 def _again(
-    library: Library, row: pd.Series, gait_spm: float, prior: StepPrior, extrapolation_pct: float
-) -> DropoffResult | None:
+    records_of: _Records, row: pd.Series, gait_spm: float, prior: StepPrior,
+    extrapolation_pct: float,
+) -> DropoffResult | None:  # fmt: skip
     try:
-        records = library.records(row["run_id"])
+        records = records_of(row["run_id"])
     except Exception as exc:  # a damaged library is `check`'s to report
         log.debug("no records for %s: %s", row["run_id"], exc)
         return None
@@ -106,7 +122,7 @@ def _again(
                           max_extrapolation_pct=extrapolation_pct)  # fmt: skip
 
 
-def _personal_gait(library: Library, mine: pd.DataFrame) -> pd.DataFrame:
+def _personal_gait(records_of: _Records, mine: pd.DataFrame) -> pd.DataFrame:
     """``mine`` with the runs computed with another threshold than the athlete's redone."""
     gait = _athlete_gait_spm(mine)
     has_records = mine["records_file"].notna().to_numpy() if "records_file" in mine else True
@@ -115,13 +131,18 @@ def _personal_gait(library: Library, mine: pd.DataFrame) -> pd.DataFrame:
         return mine.iloc[0:0]
     out = []
     for _, row in mine[stale].iterrows():
-        d = _again(library, row, gait, DEFAULT_PRIOR, 12.0)
+        d = _again(records_of, row, gait, DEFAULT_PRIOR, 12.0)
         if d is not None:
             out.append(_with(row, d, "population" if d.model else row.get("dropoff_prior")))
     return pd.DataFrame(out)
 
 
-def personalise_dropoff(library: Library, athletes: Iterable[str] | None = None) -> int:
+def personalise_dropoff(
+    library: Library,
+    athletes: Iterable[str] | None = None,
+    *,
+    records: Mapping[str, Any] | None = None,
+) -> int:
     """Re-estimate the extrapolating runs of ``athletes`` with each one's pooled relation.
 
     Parameters
@@ -130,6 +151,10 @@ def personalise_dropoff(library: Library, athletes: Iterable[str] | None = None)
         The library, its writer lock held by the caller.
     athletes
         Whose runs to look at; default: every athlete with runs.
+    records
+        run_id -> the records tables (:func:`~stridekeeper.library.store.records_table`)
+        of runs just committed, still in memory: read from there rather than from the
+        library's files (the same values; the import's last commit hands them on).
 
     Returns
     -------
@@ -141,11 +166,12 @@ def personalise_dropoff(library: Library, athletes: Iterable[str] | None = None)
     runs = library.runs()
     if not len(runs) or "dropoff_elasticity" not in runs.columns:
         return 0
+    records_of = _Records(library, records)
     updated = []
     names = runs["athlete"].dropna().unique() if athletes is None else athletes
     for who in sorted(set(names)):
         mine = runs[runs["athlete"] == who]
-        redone = _personal_gait(library, mine)
+        redone = _personal_gait(records_of, mine)
         if len(redone):
             updated.append(redone)
             mine = pd.concat([mine[~mine["run_id"].isin(redone["run_id"])], redone])
@@ -161,7 +187,7 @@ def personalise_dropoff(library: Library, athletes: Iterable[str] | None = None)
             if row.get("dropoff_prior") == label:
                 continue  # already computed with this pool
             # the athlete's own relation may be carried further than one run's fresh part
-            d = _again(library, row, gait, prior, PERSONAL_MAX_EXTRAPOLATION_PCT)
+            d = _again(records_of, row, gait, prior, PERSONAL_MAX_EXTRAPOLATION_PCT)
             if d is not None:
                 again.append(_with(row, d, label))
         if again:

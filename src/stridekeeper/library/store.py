@@ -393,6 +393,21 @@ def _empty_records_table(names: tuple[str, ...], kinds: tuple[str, ...]) -> pa.T
     return pa.Table.from_arrays(arrays, names=["timestamp", *names])
 
 
+def records_frame(table: pa.Table) -> pd.DataFrame:
+    """A run's stored records table (:func:`records_table`) as :meth:`Library.records`
+    gives it: a UTC ``timestamp`` index, columns that hold nothing dropped."""
+    return _records_frame(table.to_pandas())
+
+
+def _records_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.dropna(axis=1, how="all")
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame = frame.set_index("timestamp").sort_index()
+    if "timer_running" in frame:
+        frame["timer_running"] = frame["timer_running"].astype(bool)
+    return frame
+
+
 def _records_file_table(parts: list[tuple[str, pa.Table]]) -> pa.Table:
     """One records file from (run_id, table) parts: ``run_id`` (dictionary-encoded) first."""
     import pyarrow as pa
@@ -814,12 +829,7 @@ class Library:
             frame = _read_parquet(self.root / fname, filters=[("run_id", "=", run_id)])
         except (OSError, ValueError) as exc:
             raise StridekeeperError(self._damaged(fname, f"unreadable: {exc}")) from exc
-        frame = frame.drop(columns="run_id").dropna(axis=1, how="all")
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-        frame = frame.set_index("timestamp").sort_index()
-        if "timer_running" in frame:
-            frame["timer_running"] = frame["timer_running"].astype(bool)
-        return frame
+        return _records_frame(frame.drop(columns="run_id"))
 
     # ------------------------------------------------------------------ writing
     def commit(self, change: Commit) -> None:
