@@ -303,6 +303,41 @@ def test_worker_record_files_pipe_and_in_process_give_the_same_library(
     assert len(libs[0]._manifest["records"]) == 2
 
 
+def test_this_process_decodes_beside_its_workers_and_the_library_is_the_same(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """With jobs=2 this process decodes whatever the one worker has no room for; the
+    library is the one a single process builds (runs, records, sources)."""
+    from stridekeeper.library import importer
+
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for d in range(12):
+        (folder / f"r{d:02d}.fit").write_bytes(_fit(d * 5, minutes=21, seed=d))
+    here: list[str] = []
+    real = importer._decode_item
+
+    def counted(display, *a, **kw):
+        here.append(display)  # in a forked worker this list is the worker's own copy
+        return real(display, *a, **kw)
+
+    monkeypatch.setattr(importer, "_decode_item", counted)
+    monkeypatch.setattr(importer, "CHUNK_FILES", 1)
+    both = import_paths([folder], tmp_path / "both", jobs=2)
+    assert 0 < len(here) < 12, here  # this process took some, the worker the others
+    one = import_paths([folder], tmp_path / "one", jobs=1)
+    assert both.imported_runs == one.imported_runs == 12
+    a, b = Library.open(tmp_path / "both"), Library.open(tmp_path / "one")
+    ra, rb = (x.runs().drop(columns=["imported_at"]).sort_values("run_id").reset_index(drop=True)
+              for x in (a, b))  # fmt: skip
+    pd.testing.assert_frame_equal(ra.drop(columns="records_file"), rb.drop(columns="records_file"))
+    for run_id in ra["run_id"]:
+        pd.testing.assert_frame_equal(a.records(run_id), b.records(run_id))
+    sa, sb = (x.sources().drop(columns="imported_at").sort_values("path").reset_index(drop=True)
+              for x in (a, b))  # fmt: skip
+    pd.testing.assert_frame_equal(sa, sb)
+
+
 def test_a_vanished_temporary_folder_falls_back_to_the_pipe(tmp_path: Path) -> None:
     from stridekeeper.library import importer
 
@@ -370,7 +405,9 @@ def test_default_jobs_decode_a_few_files_here_and_many_in_a_pool(
     assert import_paths([few], tmp_path / "lib1").imported_runs == importer.FEW_FILES
     assert started == []  # no pool for so few files
     rep = import_paths([many], tmp_path / "lib2")
-    assert rep.imported_runs == importer.FEW_FILES + 2 and started == [2]
+    assert rep.imported_runs == importer.FEW_FILES + 2 and started == [
+        1
+    ]  # one worker beside this process
     # asked for explicitly, workers are started whatever the number of files
     assert import_paths([few], tmp_path / "lib3", jobs=2).imported_runs == importer.FEW_FILES
-    assert started == [2, 2]
+    assert started == [1, 1]

@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH")
     _library_arg(p)
     p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="worker processes (default: all cores)")  # fmt: skip
+                   help="processes decoding files: this one and N-1 workers (default: all cores)")  # fmt: skip
     p.add_argument("--athlete", default="me", help="athlete name stored with the data")
     p.add_argument("--athlete-from-path", action="store_true",
                    help="the athlete is the first folder below each PATH (one folder per "

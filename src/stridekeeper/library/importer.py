@@ -736,7 +736,8 @@ def import_paths(
     athlete
         Name stored with every run and session (for cohort libraries).
     jobs
-        Worker processes (default: all cores; 1 decodes in this process). With
+        Processes decoding files (default: all cores): this one and ``jobs - 1`` workers,
+        this one decoding whenever the workers have enough queued (1: no workers). With
         ``engine="dask"`` and no ``scheduler``: workers of the local Dask cluster (default 2).
     commit_every, commit_seconds
         An atomic commit happens after this many files or this many seconds, whichever
@@ -1022,24 +1023,30 @@ class _Pipeline:
         self, stack: contextlib.ExitStack, items: Iterator[tuple[_Item, bytes, str, str]]
     ) -> None:
         spill = None
-        if self.opt.engine == "dask":
+        local = self.opt.engine == "local"
+        if not local:
             from ..cluster import dask_executor
 
             executor: Any = dask_executor(self.opt.scheduler, n_workers=self.opt.jobs)
-        else:
+        else:  # this process is one of the `jobs` decoders: it decodes whenever the
+            # workers have enough queued (see _Feed.full)
             spill = _spill_folder(stack)
-            executor = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
+            executor = ProcessPoolExecutor(max_workers=self.jobs - 1, initializer=_worker_init,
                                            initargs=(os.getpid(), spill))  # fmt: skip
         with executor as pool:
-            feed = _Feed(self, pool, getattr(pool, "width", self.jobs),
-                         CHUNK_FILES if self.opt.engine == "local" else 1)  # fmt: skip
+            feed = _Feed(self, pool, getattr(pool, "width", self.jobs - local),
+                         CHUNK_FILES if local else 1, helping=local)  # fmt: skip
             for item, data, sha, kind in items:
                 tz = None
                 if is_log_name(item.display):  # runs decoded so far set the offset
                     feed.drain()
                     tz = self.log_tz()
-                args = self.decode_args(item, data, sha, tz, spill)
-                feed.add(args, (sha, len(data), kind, args[2]), flush=item.apple)
+                meta = (sha, len(data), kind, self.athlete_of(item))
+                if feed.full():
+                    feed.collect()
+                    self.handle(_decode_item(*self.decode_args(item, data, sha, tz, None)), *meta)
+                else:
+                    feed.add(self.decode_args(item, data, sha, tz, spill), meta, flush=item.apple)
             feed.drain()
 
 
@@ -1078,10 +1085,12 @@ def _peek_few(items: Iterator[Any]) -> tuple[bool, Iterator[Any]]:
 class _Feed:
     """Hands items to a pool a few at a time, keeping the bytes in flight bounded."""
 
-    def __init__(self, pipeline: _Pipeline, pool: Any, width: int, per_task: int):
+    def __init__(self, pipeline: _Pipeline, pool: Any, width: int, per_task: int,
+                 helping: bool = False) -> None:  # fmt: skip
         # a local pool gets a few files per task: each task costs a worker ~0.5 ms of pipe
         # round trip and wake-ups, a tenth of decoding a one-hour run
         self.pipeline, self.pool, self.width, self.per_task = pipeline, pool, width, per_task
+        self.helping = helping  # the caller decodes what the workers have no room for
         self.inflight: dict[Future, list[_Meta]] = {}
         self.chunk: list[tuple[tuple[Any, ...], _Meta]] = []
         self.chunk_bytes = 0
@@ -1092,6 +1101,17 @@ class _Feed:
         self.chunk_bytes += meta[1]
         if flush or len(self.chunk) >= self.per_task or self.chunk_bytes > CHUNK_BYTES:
             self.send()
+
+    def full(self) -> bool:
+        """Whether the workers have enough queued that the caller should decode the next
+        item itself (only when helping): one task running and one waiting per worker, so
+        no worker waits for work and at most two tasks per worker are left at the end."""
+        return self.helping and not self.chunk and len(self.inflight) >= 2 * self.width
+
+    def collect(self) -> None:
+        """Take back the results that are ready, without waiting."""
+        for f in [f for f in self.inflight if f.done()]:
+            self._finish(f)
 
     def _finish(self, fut: Future) -> None:
         for result, meta in zip(fut.result(), self.inflight.pop(fut), strict=True):
