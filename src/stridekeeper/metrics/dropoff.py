@@ -324,18 +324,18 @@ def _fit(
     shared = np.broadcast_to(np.asarray(shared, dtype=float), (k,))
     step = np.full(k, np.inf)
     others = [j for j in range(p) if j != 1]
+    # each row's outer product, once: every iteration's X'WX is then one matrix product
+    outer = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
     for _ in range(_IRLS_MAX_ITER):
         ww = w * h
-        xw = X[None] * ww[:, :, None]  # (k, n, p)
-        xx = xw.transpose(0, 2, 1) @ X
-        xy = np.einsum("knp,kn->kp", xw, Y)
+        xx = (ww @ outer).reshape(k, p, p)
+        xy = (ww * Y) @ X
         wsum = ww.sum(axis=1)
         if noise_var is not None:
-            nv = (ww * noise_var).sum(axis=1)
             # never take out more than 70 % of the variation of log speed the other terms
             # (intercept, grade, curvature) leave unexplained: taking out more made the
             # moment matrix indefinite and the fit swing between answers
-            nv = np.minimum(nv, 0.7 * _partial_moment(xx, 1, others))
+            nv = np.minimum(ww @ noise_var, 0.7 * _partial_moment(xx, 1, others))
             xx[:, 1, 1] -= nv
             xy[:, 1] -= shared * nv
         a = xx / sigma2[:, None, None] + prior_a
@@ -349,8 +349,7 @@ def _fit(
         h = np.minimum(1.0, _HUBER_C * np.sqrt(sigma2)[:, None] / np.maximum(np.abs(r), 1e-12))
         if (step < _IRLS_TOL).all():
             break
-    xw = X[None] * (w * h)[:, :, None]
-    a = (xw.transpose(0, 2, 1) @ X) / sigma2[:, None, None] + prior_a
+    a = ((w * h) @ outer).reshape(k, p, p) / sigma2[:, None, None] + prior_a
     return beta, np.linalg.inv(a), np.sqrt(sigma2), Y - beta @ X.T, step < _IRLS_TOL
 
 
