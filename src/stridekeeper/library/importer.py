@@ -1055,13 +1055,18 @@ class _Pipeline:
                     feed.drain()
                     tz = self.log_tz()
                 meta = (sha, len(data), kind, self.athlete_of(item))
-                if feed.full():
+                if feed.full() and len(data) <= HELP_MAX_BYTES and not item.apple:
                     feed.collect()
                     self.handle(_decode_item(*self.decode_args(item, data, sha, tz, None)), *meta)
                 else:
                     feed.add(self.decode_args(item, data, sha, tz, spill), meta, flush=item.apple)
             feed.drain()
 
+
+#: This process decodes files up to this size itself when the workers have enough queued;
+#: a larger one (a big GPX, an Apple Health export) goes to a worker, so that the workers
+#: are never left waiting for this process to finish one long file. [bytes]
+HELP_MAX_BYTES = 2 * 1024**2
 
 #: The default batch of a commit: files, at least, and records' bytes, at most (see
 #: :func:`import_paths`' ``commit_every``). [-], [bytes]
