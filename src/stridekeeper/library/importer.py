@@ -1054,12 +1054,14 @@ class _Pipeline:
                 if is_log_name(item.display):  # runs decoded so far set the offset
                     feed.drain()
                     tz = self.log_tz()
-                meta = (sha, len(data), kind, self.athlete_of(item))
-                if feed.full() and len(data) <= HELP_MAX_BYTES and not item.apple:
+                here = feed.full() and len(data) <= HELP_MAX_BYTES and not item.apple
+                args = self.decode_args(item, data, sha, tz, None if here else spill)
+                meta = (sha, len(data), kind, args[2])
+                if here:
                     feed.collect()
-                    self.handle(_decode_item(*self.decode_args(item, data, sha, tz, None)), *meta)
+                    self.handle(_decode_item(*args), *meta)
                 else:
-                    feed.add(self.decode_args(item, data, sha, tz, spill), meta, flush=item.apple)
+                    feed.add(args, meta, flush=item.apple)
             feed.drain()
 
 

@@ -583,9 +583,9 @@ def stride_dropoff(
     own = bool(np.ptp(x[ref]) > 0.02 and ref.sum() >= 5)
     pp0 = np.array([0.0, 0.0, pp[2], pp[3]])
     fits = [(y, pm, pp, 1.0), (yc, pmc, pp, 0.0)] + ([(y, pm, pp0, 1.0)] if own else [])
-    betas, covs, _, res, settled_fits = _fit(X[ref], np.array([f[0][ref] for f in fits]), wb[ref],
-                               np.array([f[1] for f in fits]), np.array([f[2] for f in fits]),
-                               nvar[ref], np.array([f[3] for f in fits]))  # fmt: skip
+    betas, covs, _, res, settled_fits = _fit(
+        X[ref], np.array([f[0][ref] for f in fits]), wb[ref], np.array([f[1] for f in fits]),
+        np.array([f[2] for f in fits]), nvar[ref], np.array([f[3] for f in fits]))  # fmt: skip
     beta, cov, res_ref, bc = betas[0], covs[0], res[0], betas[1]
     e_data, e_se = float("nan"), float("nan")
     if own:
@@ -625,18 +625,17 @@ def stride_dropoff(
             stride_dropoff_raw_pct=float(raw),
             **base,
         )  # fmt: skip
-    warning = None
+    notes = []
     if outside > 3.0:
-        warning = (f"late window at {v_late:.2f} m/s, outside the {lo_v:.2f}-{hi_v:.2f} m/s "
-                   "the model was fitted on: an extrapolation, with the interval widened")  # fmt: skip
+        notes.append(f"late window at {v_late:.2f} m/s, outside the {lo_v:.2f}-{hi_v:.2f} m/s "
+                     "the model was fitted on: an extrapolation, with the interval widened")  # fmt: skip
     if not settled_fits[0]:
-        msg = (f"the robust fit was still moving after {_IRLS_MAX_ITER} iterations: "
-               "the number is uncertain beyond its interval")  # fmt: skip
-        warning = f"{warning}; {msg}" if warning else msg
+        notes.append(f"the robust fit was still moving after {_IRLS_MAX_ITER} iterations: "
+                     "the number is uncertain beyond its interval")  # fmt: skip
     if abs(pct) > 15.0:
-        msg = (f"a drop-off of {pct:.1f} % is beyond what fatigue does at equal speed "
-               "(check for a sensor change, terrain or a mislabelled activity)")  # fmt: skip
-        warning = f"{warning}; {msg}" if warning else msg
+        notes.append(f"a drop-off of {pct:.1f} % is beyond what fatigue does at equal speed "
+                     "(check for a sensor change, terrain or a mislabelled activity)")  # fmt: skip
+    warning = "; ".join(notes) or None
     return DropoffResult(
         stride_dropoff_pct=float(pct),
         stride_dropoff_raw_pct=float(raw),
