@@ -326,11 +326,11 @@ def _fit(
     others = [j for j in range(p) if j != 1]
     # each row's outer product, once: every iteration's X'WX is then one matrix product
     outer = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    xt = X.T
     for _ in range(_IRLS_MAX_ITER):
         ww = w * h
         xx = (ww @ outer).reshape(k, p, p)
         xy = (ww * Y) @ X
-        wsum = ww.sum(axis=1)
         if noise_var is not None:
             # never take out more than 70 % of the variation of log speed the other terms
             # (intercept, grade, curvature) leave unexplained: taking out more made the
@@ -338,35 +338,40 @@ def _fit(
             nv = np.minimum(ww @ noise_var, 0.7 * _partial_moment(xx, 1, others))
             xx[:, 1, 1] -= nv
             xy[:, 1] -= shared * nv
-        a = xx / sigma2[:, None, None] + prior_a
-        b = xy / sigma2[:, None] + prior_b
+        s2 = sigma2[:, None]
+        a = xx / s2[:, :, None] + prior_a
+        b = xy / s2 + prior_b
         new = np.linalg.solve(a, b[:, :, None])[:, :, 0]
         step = np.abs(new - beta).max(axis=1)  # per fit
         beta = new
-        r = Y - beta @ X.T
-        dof = np.maximum(wsum - p + dof_prior, 1.0)
+        r = Y - beta @ xt
+        dof = np.maximum(ww.sum(axis=1) - p + dof_prior, 1.0)
         sigma2 = np.maximum((ww * r**2).sum(axis=1) / dof, 1e-8)
         h = np.minimum(1.0, _HUBER_C * np.sqrt(sigma2)[:, None] / np.maximum(np.abs(r), 1e-12))
         if (step < _IRLS_TOL).all():
             break
     a = ((w * h) @ outer).reshape(k, p, p) / sigma2[:, None, None] + prior_a
-    return beta, np.linalg.inv(a), np.sqrt(sigma2), Y - beta @ X.T, step < _IRLS_TOL
+    return beta, np.linalg.inv(a), np.sqrt(sigma2), Y - beta @ xt, step < _IRLS_TOL
 
 
 def _partial_moment(xx: np.ndarray, j: int, others: list[int]) -> np.ndarray:
     """Weighted sum of squares of column ``j`` left after regressing it on the ``others``
     (the Schur complement of a stack of moment matrices ``xx``, ``(k, p, p)``); a column of
     zeros among the others (no altitude; one speed only, so no curvature) is ignored."""
-    c = xx[:, others, j]
-    m = xx[:, others][:, :, others]
-    diag = np.einsum("kii->ki", m)
+    o = np.asarray(others)
+    c = xx[:, o, j]
+    m = xx[:, o[:, None], o]  # a copy: its diagonal can be set below
+    diag = m.diagonal(axis1=1, axis2=2)
     # a column of (numerically) zeros adds nothing: give it a unit diagonal to solve with
-    m = m + np.eye(len(others)) * (diag <= 1e-12 * diag.max(axis=1, keepdims=True))[:, :, None]
+    zero = diag <= 1e-12 * diag.max(axis=1, keepdims=True)
+    if zero.any():
+        q = np.arange(len(o))
+        m[:, q, q] += zero
     try:
         coef = np.linalg.solve(m, c[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:  # other columns collinear (say grade with curvature)
         coef = np.einsum("kij,kj->ki", np.linalg.pinv(m), c)
-    fitted = np.einsum("ki,ki->k", c, coef)
+    fitted = (c * coef).sum(axis=1)
     return np.maximum(xx[:, j, j] - fitted, 0.0)
 
 
