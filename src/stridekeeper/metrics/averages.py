@@ -206,7 +206,9 @@ def avg_step_length_m(
     when the session carries the device's stride counter (what FR920XT, fenix 3,
     vivoactive HR and foot-pod runs report; the counter integrates every second, which
     smart-recorded cadence samples cannot), else total distance / total steps, the steps
-    integrated from cadence over timer-running time. The drop-off keeps the per-record
+    integrated from cadence over timer-running time and the distance over the samples that
+    carry cadence (a cadence dropout's distance without its steps would read as a longer
+    step). The drop-off keeps the per-record
     derivation (:func:`step_length_series_m`).
 
     Parameters
@@ -237,4 +239,27 @@ def avg_step_length_m(
     steps = float((cad[ok] / 60.0 * w[ok]).sum())
     if steps <= 0 or not np.isfinite(dist):
         return float("nan")
+    if (~ok & (w > 0)).any():
+        # the steps of a cadence dropout are not counted, so neither is its distance
+        dist *= _distance_share(records, ok, w)
     return dist / steps
+
+
+def _distance_share(records: pd.DataFrame, with_cadence: np.ndarray, w: np.ndarray) -> float:
+    """Share of the timer-running distance covered in samples that carry cadence.
+
+    A sample stands for the interval since the previous one (:func:`sample_weights_s`), so
+    its distance is the cumulative distance's increment, else speed x its seconds, else
+    its seconds alone.
+    """
+    d = _col(records, "distance_m")
+    inc = np.full(len(d), np.nan)
+    if len(d) > 1:
+        inc[1:] = np.diff(d)
+    by_speed = _col(records, "speed_mps") * w
+    inc = np.where(np.isfinite(inc), inc, by_speed)
+    inc = np.where(np.isfinite(inc) & (w > 0), np.clip(inc, 0.0, None), 0.0)
+    total = inc.sum()
+    if total <= 0:
+        inc, total = np.where(w > 0, w, 0.0), float(np.where(w > 0, w, 0.0).sum())
+    return float(inc[with_cadence].sum() / total) if total > 0 else 1.0

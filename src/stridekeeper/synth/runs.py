@@ -53,6 +53,10 @@ class WatchNoise:
     sensor_step_sd_pct, sensor_step_rho, sensor_step_bias_pct
         An independent step sensor's error: AR(1) SD and lag-1 correlation, and a calibration
         offset. [%], [-], [%]
+    cadence_dropouts_per_hour, cadence_dropout_s
+        Spans where the watch records no cadence (and so no step length) while the run goes
+        on: how many per hour and the (shortest, longest) span. [1/h], [s] Drawn from a
+        stream of their own, so runs without dropouts are the same with any setting.
     """
 
     gps_speed_sd_mps: float = 0.10
@@ -66,6 +70,8 @@ class WatchNoise:
     sensor_step_sd_pct: float = 2.0
     sensor_step_rho: float = 0.8
     sensor_step_bias_pct: float = 0.0
+    cadence_dropouts_per_hour: float = 0.0
+    cadence_dropout_s: tuple[float, float] = (20.0, 120.0)
 
 
 @dataclass(frozen=True)
@@ -312,6 +318,14 @@ def simulate_run(
             bias = noise.sensor_step_bias_pct if noise is not None else 0.0
             err = 1.0 + bias / 100.0 + _ar1(rng, n, sd / 100.0, rho)
             cols["step_length_m"] = np.where(cadence > 0, step * err, np.nan)
+    if noise is not None and noise.cadence_dropouts_per_hour > 0:
+        gaps = np.random.default_rng([seed, 7])
+        for _ in range(gaps.poisson(noise.cadence_dropouts_per_hour * n / 3600.0)):
+            at, span = gaps.integers(0, n), gaps.uniform(*noise.cadence_dropout_s)
+            lost = (t >= at) & (t < at + span)
+            cols["cadence_spm"] = np.where(lost, np.nan, cols["cadence_spm"])
+            if "step_length_m" in cols:
+                cols["step_length_m"] = np.where(lost, np.nan, cols["step_length_m"])
     if not treadmill:
         cols["altitude_m"] = altitude
         lat0, lon0 = 55.68, 12.57
@@ -332,6 +346,8 @@ def simulate_run(
         "standing_s": float(standing.sum()),
         "distance_m": float(distance[-1]),
         "avg_cadence_spm": float(cadence.mean()),
+        # the true distance over the true steps (walking included, standing adds neither)
+        "avg_step_length_m": float(distance[-1] / (cadence / 60.0).sum()),
         "fatigue_pct": fatigue_pct,
         "progression": progression,
         "treadmill": treadmill,
