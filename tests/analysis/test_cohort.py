@@ -78,3 +78,30 @@ def test_too_few_athletes_or_runs() -> None:
     res = analyze_cohort(sparse)
     assert res.within is None and "left out" in res.note
     assert analyze_cohort(linked.drop(columns="athlete")).within is None
+
+
+def test_between_athlete_test_holds_its_level_with_few_athletes() -> None:
+    """Four null athletes a cohort: the between slope rests on four means, so a normal
+    reference (MixedLM's Wald z) called 17 % of such cohorts associated; t with 2 df ~3 %."""
+    p = []
+    for s in range(40):
+        sim = simulate_cohort(4, weeks=12, seed=1000 + s)
+        res = analyze_cohort(link_exposure(sim.runs, sim.sessions))
+        assert res.between is not None and res.n_athletes == 4
+        p.append(res.between.p_value)
+        lo, hi = res.between.ci95
+        assert (lo > 0 or hi < 0) == (res.between.p_value < 0.05)  # interval and test agree
+    assert np.mean(np.array(p) < 0.05) <= 0.10
+
+
+def test_two_stage_result_stands_when_the_mixed_model_cannot_be_fitted(
+    opposed, monkeypatch
+) -> None:
+    sim, linked = opposed
+    monkeypatch.setattr(cohort_mod, "_fit", lambda *a: (None, False))
+    res = analyze_cohort(linked)
+    assert res.model == "two-stage only" and res.between is None
+    lo, hi = res.within.ci95
+    assert lo < sim.truth["within_slope_pct_per_session"] < hi and res.within.p_value < 0.01
+    assert "could not be fitted" in res.note
+    assert res.conclusion.startswith("Across 10 athletes") and "two-stage" in res.conclusion
