@@ -85,6 +85,7 @@ SLOW = {
     "tests/test_cli_counts.py::test_report_says_its_period_and_the_library_count",
     "tests/library/test_integrity.py::test_concurrent_imports_lose_nothing",
     "tests/analysis/test_cohort.py::test_between_athlete_test_holds_its_level_with_few_athletes",
+    "tests/analysis/test_experiment.py::test_plan_power_holds_against_simulated_athletes",
 }
 #: Fixtures that start a Dask cluster (tests/library/test_dask_engine.py).
 DASK_FIXTURES = {"cluster", "client", "libraries"}

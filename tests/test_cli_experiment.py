@@ -20,8 +20,13 @@ def test_plan_stores_and_refuses_to_overwrite(tmp_path, capsys):
             "--library", str(lib), "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "6 pairs" in text and "Runs per block needed" in text
+    assert "6 pairs" in text and "Chance of detecting 2 % points" in text
     plan = json.loads((lib / "experiment.json").read_text())
+    # an empty library: the default run SD and an assumed block wander, both said
+    assert plan["sd_source"] == plan["block_sd_source"] == "default"
+    assert plan["block_sd_pct"] == 1.5 and "assumed" in text
+    assert f"{100 * plan['power_at_plan']:.0f} % with 6 pairs" in text
+    assert plan["pairs_needed"] > 6 and f"80 % needs {plan['pairs_needed']} pairs" in text
     assert plan["outcome"] == "stride_dropoff_pct" and plan["created_utc"][:10] <= start
     assert len(plan["blocks"]) == 12
     ics = (out / "experiment-schedule.ics").read_bytes()

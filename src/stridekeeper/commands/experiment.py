@@ -143,24 +143,33 @@ def _atomic_write(path: Path, data: bytes) -> None:
     _atomic_write_bytes(path, data)
 
 
-def _athlete_sd(library: str | None) -> tuple[float | None, float | None]:
-    """(run-to-run SD of drop-off, runs per week) from the library, when it has >= 8 runs."""
+def _athlete_sd(
+    library: str | None, *, block_weeks: int, wash_in_days: int
+) -> tuple[float | None, float | None, float | None]:
+    """(run-to-run SD of drop-off, SD of a block mean beyond it, runs per week) from the
+    library, when it has >= 8 runs; the block term only when its season holds >= 4 pairs of
+    blocks of the plan's length (:func:`~stridekeeper.analysis.experiment.block_noise_pct`)."""
+    from ..analysis.experiment import block_noise_pct
     from ..errors import StridekeeperError
     from ..library import Library
 
     try:
         runs = Library.open(library).runs()
     except (StridekeeperError, OSError):
-        return None, None
+        return None, None, None
     import pandas as pd
 
     drop = pd.to_numeric(runs.get("stride_dropoff_pct", pd.Series(dtype=float)),
                          errors="coerce").dropna()  # fmt: skip
     if len(drop) < 8:
-        return None, None
+        return None, None, None
     ts = pd.to_datetime(runs["start_time"], utc=True)
     weeks = max(1.0, (ts.max() - ts.min()).total_seconds() / 86400 / 7)
-    return float(drop.std(ddof=1)), min(7.0, len(runs) / weeks)
+    rpw = min(7.0, len(runs) / weeks)
+    noise = block_noise_pct(runs, block_weeks=block_weeks, wash_in_days=wash_in_days)
+    if noise is None:
+        return float(drop.std(ddof=1)), None, rpw
+    return noise[0], noise[1], rpw
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -179,11 +188,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"error: --start {start} is in the past; a plan must be fixed before its "
               "outcomes are seen", file=sys.stderr)  # fmt: skip
         return 2
-    sd, rpw = _athlete_sd(args.library)
+    sd, block_sd, rpw = _athlete_sd(args.library, block_weeks=args.block_weeks,
+                                    wash_in_days=args.wash_in_days)  # fmt: skip
     try:
         plan = make_plan(start=start, weeks=args.weeks, block_weeks=args.block_weeks,
                          wash_in_days=args.wash_in_days, dose_on=args.dose_on,
-                         dose_off=args.dose_off, seed=args.seed, sd_pct=sd,
+                         dose_off=args.dose_off, seed=args.seed, sd_pct=sd, block_sd_pct=block_sd,
                          runs_per_week=rpw, effect_pct=args.effect,
                          min_runs_per_block=args.min_runs)  # fmt: skip
     except ValueError as exc:
@@ -221,7 +231,7 @@ def plan_text(plan: Any) -> str:
     lines.append(f"Outcome: {plan.outcome}; analysis: exact randomisation test over "
                  f"{2**plan.n_pairs} possible schedules; a pair counts when both blocks have "
                  f">= {plan.min_runs_per_block} runs after the wash-in.")  # fmt: skip
-    src = "your runs" if plan.sd_source == "library" else "a default (no runs in the library)"
+    src = "your runs" if plan.sd_source == "library" else "a default: no runs in the library"
     min_p = 2 / 2**plan.n_pairs
     if min_p > plan.alpha:
         need = 1
@@ -230,14 +240,22 @@ def plan_text(plan: Any) -> str:
         lines.append(f"Warning: {plan.n_pairs} pairs can never give p < {plan.alpha:g} (smallest "
                      f"possible p {min_p:.3f}); the test needs at least {need} pairs, e.g. "
                      f"--weeks {need * 2 * plan.block_weeks} or shorter blocks.")  # fmt: skip
-    elif plan.runs_needed_per_block is None:
-        lines.append(f"Runs per block needed for {plan.effect_pct:g} % points: more than 60 "
-                     f"(run-to-run SD {plan.sd_pct:.2f} % points from {src}); add pairs.")  # fmt: skip
-    else:
-        lines.append(f"Runs per block needed to detect {plan.effect_pct:g} % points with 80 % "
-                     f"power: {plan.runs_needed_per_block} after the wash-in (run-to-run SD "
-                     f"{plan.sd_pct:.2f} % points from {src}); at {plan.runs_per_week:.1f} runs "
-                     f"a week the chance is {100 * plan.power_at_plan:.0f} %.")  # fmt: skip
+    if min_p <= plan.alpha:
+        src2 = ("your season's blocks" if plan.block_sd_source == "library"
+                else "assumed: too short a season in the library to measure it")  # fmt: skip
+        chance = (f"Chance of detecting {plan.effect_pct:g} % points: "
+                  f"{100 * plan.power_at_plan:.0f} % with {plan.n_pairs} pairs at "
+                  f"{plan.runs_per_week:.1f} runs a week")  # fmt: skip
+        if plan.power_at_plan < 0.8:
+            more = [f"{plan.pairs_needed} pairs"] if plan.pairs_needed else []
+            if plan.runs_needed_per_block:
+                more.append(f"{plan.runs_needed_per_block} runs per block after the wash-in")
+            chance += (f"; 80 % needs {' or '.join(more)}" if more
+                       else "; 80 % is out of reach at this block length")  # fmt: skip
+        lines.append(f"{chance}. Noise: run-to-run SD {plan.sd_pct:.2f} % points ({src}), a "
+                     f"block mean's own wander {plan.block_sd_pct:.2f} % points ({src2}); more "
+                     "runs per block shrink only the first. The chance assumes every block "
+                     "follows the plan.")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -385,8 +403,14 @@ def last_days(sessions: Any, days: int) -> Any:
 
 def cmd_power_experiment(args: argparse.Namespace) -> int:
     """``power --design experiment``: chance of a clear result by number of block pairs."""
-    from ..analysis.experiment import power_experiment
+    from ..analysis.experiment import DEFAULT_BLOCK_SD_FRACTION, power_experiment
 
+    block_sd = args.block_sd_pct
+    if block_sd is None:
+        block_sd = DEFAULT_BLOCK_SD_FRACTION * args.noise_pct
+    if not block_sd >= 0:
+        print("error: --block-sd-pct must be 0 or more", file=sys.stderr)
+        return 2
     days = 7 * args.block_weeks - args.wash_in_days
     if days < 1:
         print("error: --wash-in-days must be shorter than a block", file=sys.stderr)
@@ -396,18 +420,21 @@ def cmd_power_experiment(args: argparse.Namespace) -> int:
     pairs = sorted({max(1, max_pairs // 2), max_pairs, max_pairs + 1, 2 * max_pairs, 6, 8, 10})
     rows = [{"pairs": n, "weeks": 2 * n * args.block_weeks, "min_p": 2 / 2**n,
              "power": power_experiment(args.effect, n_pairs=n, runs_per_block=per_block,
-                                       sd_pct=args.noise_pct, n_sim=args.sims, seed=args.seed)}
+                                       sd_pct=args.noise_pct, block_sd_pct=block_sd,
+                                       n_sim=args.sims, seed=args.seed)}
             for n in pairs]  # fmt: skip
     if args.json:
         json.dump({"design": "experiment", "effect_pct": args.effect,
                    "block_weeks": args.block_weeks, "wash_in_days": args.wash_in_days,
-                   "runs_per_block": per_block, "noise_pct": args.noise_pct, "rows": rows},
+                   "runs_per_block": per_block, "noise_pct": args.noise_pct,
+                   "block_sd_pct": block_sd, "rows": rows},
                   sys.stdout, indent=2)  # fmt: skip
         print()
         return 0
     print(f"A planned experiment: {args.block_weeks}-week blocks, {args.wash_in_days}-day "
           f"wash-in, about {per_block:.1f} analysed runs per block, run-to-run SD "
-          f"{args.noise_pct:g} % points; on - off difference {args.effect:g} % points.\n")  # fmt: skip
+          f"{args.noise_pct:g} % points, a block mean's own wander {block_sd:g} % points; "
+          f"on - off difference {args.effect:g} % points.\n")  # fmt: skip
     print(f"  {'pairs':>5}  {'weeks':>5}  {'min p':>6}  {'detected':>8}")
     for r in rows:
         print(f"  {r['pairs']:>5}  {r['weeks']:>5}  {r['min_p']:>6.3f}  {100 * r['power']:>7.0f}%")

@@ -80,6 +80,10 @@ def register(sub: Any) -> None:
                    help="runs per week (default 3.5)")  # fmt: skip
     p.add_argument("--noise-pct", type=float, default=2.0, metavar="SD",
                    help="run-to-run SD of drop-off, %% points (default 2)")  # fmt: skip
+    p.add_argument("--block-sd-pct", type=float, default=None, metavar="SD",
+                   help="with --design experiment: how much a block's mean drop-off wanders "
+                        "beyond its runs' scatter (training cycle, autocorrelation, trend), "
+                        "%% points (default 0.75 x --noise-pct)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--json", action="store_true", help="the table as JSON")
     p.set_defaults(func=cmd_power)
