@@ -69,7 +69,7 @@ SLOW = {
     "tests/io/test_fit_columnar.py::test_random_layouts_match_fitdecode",
     "tests/io/test_fit_paths_agree.py::test_synthetic_runs_identical",
     "tests/io/test_fit_damage.py::test_random_byte_damage_never_escapes",
-    "tests/analysis/test_validation.py::test_bootstrap_interval_covers_the_true_rank_correlation",
+    "tests/analysis/test_validation.py::test_interval_covers_the_true_rank_correlation",
     "tests/analysis/test_validation.py::test_confounder_without_effect_is_not_significant_after_controls",
     "tests/analysis/test_consistency.py::test_sessions_at_or_after_reference_time_change_nothing",
     # measured on a quiet 2-core machine on 2026-12-02 (2-10 s each)

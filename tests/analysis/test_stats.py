@@ -288,7 +288,7 @@ def test_analyze_agrees_with_the_array_functions_and_ignores_row_order(strong) -
     assert res.ci95[0] < res.rho < res.ci95[1]
     shuffled = analyze(runs.sample(frac=1.0, random_state=1), sessions)
     assert shuffled.rho == pytest.approx(res.rho) and shuffled.ci95 == res.ci95
-    assert analyze(runs, sessions, seed=1).ci95 != res.ci95  # the seed drives the bootstrap
+    assert analyze(runs, sessions, seed=1).ci95 == res.ci95  # every shift: nothing is drawn
     assert res.associated and "associated with less" in res.conclusion
 
 

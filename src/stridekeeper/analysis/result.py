@@ -443,7 +443,8 @@ class AnalysisResult:
     rho, ci95
         The primary result: Spearman's rho of drop-off and exposure with training load and
         a (quadratic) time trend regressed out of both ranks (``primary_controls``), and its
-        95 % moving-block-bootstrap interval.
+        95 % interval from the circular shifts' spread
+        (:func:`~stridekeeper.analysis.stats.shift_interval`).
     p_value
         Its two-sided circular-shift permutation p-value.
     rho_unadjusted, p_value_unadjusted
@@ -460,7 +461,8 @@ class AnalysisResult:
     r1_outcome, r1_exposure
         Lag-1 autocorrelations.
     block_length, n_boot
-        Bootstrap block length [runs] and replicates.
+        Block length [runs] of the lag-aware checks and bootstrap replicates; the primary
+        interval no longer resamples (``n_boot`` None).
     partial
         Regression controlling for run characteristics.
     lag_scan
@@ -695,9 +697,8 @@ class AnalysisResult:
         lines.append(
             f"Primary rank correlation (controlling for {_controls_words(self.primary_controls)}): "
             f"Spearman rho = {_f(self.rho, '+.2f')}, 95 % interval "
-            f"{_ci(self.ci95)} (circular moving-block bootstrap, blocks of {self.block_length} runs, "
-            f"{self.n_boot} resamples); permutation {_peq(self.p_value)} (all "
-            f"{self.n_runs - 1} circular shifts of the exposure series)."
+            f"{_ci(self.ci95)} (from the spread of the {self.n_runs - 1} circular shifts of the "
+            f"exposure series); permutation {_peq(self.p_value)} (the same shifts)."
         )
         lines.append(f"Without any control: Spearman rho = {_f(self.rho_unadjusted, '+.2f')}, "
                      f"permutation {_peq(self.p_value_unadjusted)}.")  # fmt: skip
@@ -776,7 +777,7 @@ class AnalysisResult:
             f"the primary result ({src}) is the rank correlation of late-run stride "
             f"drop-off with {what}, with training load (7- and 42-day running time, their "
             "ratio, weekly volume) and a time trend regressed out of both, tested by "
-            "circular-shift permutation with a block-bootstrap 95 % interval; it reads "
+            "circular-shift permutation with a 95 % interval from the same shifts; it reads "
             "'associated' only when the test (p < 0.05) and the interval (excluding zero) "
             "agree. The adjusted regression is a check; every other exposure and window is "
             "exploratory."

@@ -5,9 +5,9 @@ measure in one window the exposure (default: sessions per week over the prior 14
 Runs follow each other in time, so both series are autocorrelated; every test here keeps
 that structure instead of pretending the runs are independent:
 
-* Spearman's rho with a moving-block-bootstrap 95 % interval;
 * a permutation p-value from circular shifts of the exposure series against the outcome
-  (the shifted series keeps its own autocorrelation);
+  (the shifted series keeps its own autocorrelation), and Spearman's rho's 95 % interval
+  from the same shifts' spread (a moving-block bootstrap is kept as a function);
 * the effective sample size ``N_eff = N (1 - r1 r2) / (1 + r1 r2)``;
 * a regression controlling for duration, speed, climbing and temperature with AR(1)
   errors (and, as a cross-check, HAC / Newey-West standard errors);
@@ -77,6 +77,7 @@ __all__ = [
     "partial_regression",
     "primary_controls",
     "primary_test",
+    "shift_interval",
     "select_controls",
     "spearman_rho",
     "typical_variation",
@@ -850,6 +851,20 @@ def partial_circular_shift_test(
     rho, p_value
         NaN when a residual series is constant.
     """
+    stat = _partial_shift_stats(y, x, z, rank=rank)
+    if stat is None:
+        return float("nan"), float("nan")
+    rho = float(stat[0])
+    exceed = int((np.abs(stat[1:]) >= abs(rho) - 1e-9).sum())
+    return rho, (1.0 + exceed) / len(stat)
+
+
+def _partial_shift_stats(
+    y: np.ndarray, x: np.ndarray, z: np.ndarray | None, *, rank: bool = True
+) -> np.ndarray | None:
+    """The partial correlation at every circular shift ``0 .. N-1`` of the exposure's
+    residual, ``z`` regressed out again after each (:func:`partial_circular_shift_test`);
+    None when a residual series is constant."""
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
     n = len(y)
@@ -860,15 +875,33 @@ def partial_circular_shift_test(
     rx = vx - q @ (q.T @ vx)
     sy, sx = float(ry @ ry), float(rx @ rx)
     if not (sy > 1e-12 and sx > 1e-12):
-        return float("nan"), float("nan")
+        return None
     fx = np.conj(np.fft.rfft(rx))
     num = np.fft.irfft(np.fft.rfft(ry) * fx, n=n)  # num[k] = sum_i ry[i] rx[i - k]
     proj = np.fft.irfft(np.fft.rfft(q, axis=0) * fx[:, None], n=n, axis=0)  # (n, k+1)
     left = np.maximum(sx - (proj**2).sum(axis=1), 1e-12 * sx)
-    stat = num / np.sqrt(sy * left)
-    rho = float(stat[0])
-    exceed = int((np.abs(stat[1:]) >= abs(rho) - 1e-9).sum())
-    return rho, (1.0 + exceed) / n
+    out: np.ndarray = num / np.sqrt(sy * left)
+    return out
+
+
+def shift_interval(stat: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Interval of a correlation from the spread of its circular-shift distribution.
+
+    ``tanh(atanh(r) +- z * s)`` with ``r = stat[0]`` and ``s`` the SD of ``atanh`` of the
+    shifted statistics ``stat[1:]``: the spread the permutation test itself judges the
+    correlation against, so the interval and the test agree, and it keeps what a block
+    bootstrap of residual ranks lost: the controls' degrees of freedom and dependence
+    lasting longer than a block (the bootstrap's 95 % interval covered 73-83 % of simulated
+    seasons; this one 89-94 %, docs/statistics.md).
+    """
+    from scipy.stats import norm
+
+    stat = np.asarray(stat, dtype=float)
+    if len(stat) < 3 or not np.isfinite(stat[0]):
+        return float("nan"), float("nan")
+    zs = np.arctanh(np.clip(stat, -0.9999, 0.9999))
+    half = float(norm.ppf(0.5 + level / 2)) * float(np.std(zs[1:]))
+    return float(np.tanh(zs[0] - half)), float(np.tanh(zs[0] + half))
 
 
 def primary_controls(
@@ -900,22 +933,22 @@ def primary_test(
     interval: bool = True,
 ) -> tuple[float, float, tuple[float, float], int]:  # fmt: skip
     """The headline's test: partial Spearman rho given ``z``, its circular-shift p-value and
-    its block-bootstrap 95 % interval (the verdict needs both; see
-    :attr:`~stridekeeper.analysis.result.AnalysisResult.verdict`).
+    the 95 % interval from the same shifts' spread (:func:`shift_interval`; the verdict
+    needs both, see :attr:`~stridekeeper.analysis.result.AnalysisResult.verdict`).
 
     Returns ``rho, p, (low, high), block_length``; the interval is NaN when ``rho`` is or
-    when ``interval`` is False.
+    when ``interval`` is False. ``seed`` and ``n_boot`` are kept for callers of the block
+    bootstrap this interval replaced; the result no longer depends on them.
     """
     n = len(y)
-    rho, p = partial_circular_shift_test(y, x, z)
+    stat = _partial_shift_stats(y, x, z)
     length = default_block_length(n, lag1_autocorr(y), lag1_autocorr(x))
-    ci = (float("nan"), float("nan"))
-    if interval and np.isfinite(rho):
-        ry, rx = _adjusted_ranks(y, x, z)
-        reps = block_bootstrap_rho(ry, rx, block_length=length, n_boot=n_boot, rng=seed)
-        lo, hi = (float(v) for v in bootstrap_interval(reps))
-        ci = (lo, hi)
-    return float(rho), float(p), ci, length
+    if stat is None:
+        return float("nan"), float("nan"), (float("nan"), float("nan")), length
+    rho = float(stat[0])
+    p = (1.0 + int((np.abs(stat[1:]) >= abs(rho) - 1e-9).sum())) / n
+    ci = shift_interval(stat) if interval else (float("nan"), float("nan"))
+    return rho, p, ci, length
 
 
 def _analyze_one(
@@ -997,7 +1030,7 @@ def _analyze_one(
         r1_outcome=float(r1y),
         r1_exposure=float(r1x),
         block_length=length,
-        n_boot=N_BOOT,
+        n_boot=None,
         partial=partial,
         lag_scan=lag,
         exploratory=grid,
@@ -1015,10 +1048,15 @@ def _permutation_check(
     The coefficient is the least-squares one (identical, by Frisch-Waugh-Lovell, to the slope
     of drop-off's residual on the exposure's residual after the controls); its p-value is
     the Freedman-Lane circular-shift test of that linear partial correlation and its 95 %
-    interval a moving-block bootstrap of the residual pairs. The AR(1) (feasible GLS) model's
-    own interval and p-value, which were anti-conservative with a dozen controls on simulated
-    null athletes (10-15 % "significant"), are kept as ``gls_ci95`` and ``gls_p_value``.
+    interval ``coef +- 1.96 s``, with ``s`` the SD of the slopes of the fit's residual on
+    the exposure's residual shifted by ``1 .. N-1`` places (the controls regressed out
+    again after each shift): the spread the season's own dependence gives a slope that
+    isn't there. The moving-block bootstrap it replaced covered the true slope in 80-85 %
+    of simulated seasons. The AR(1) (feasible GLS) model's own interval and p-value, which
+    were anti-conservative with a dozen controls on simulated null athletes (10-15 %
+    "significant"), are kept as ``gls_ci95`` and ``gls_p_value``.
     """
+    del length, seed  # the shifts are every shift: nothing is drawn
     n = len(y)
     q, _ = np.linalg.qr(np.column_stack([np.ones(n), z]))
     ry = y - q @ (q.T @ y)
@@ -1028,26 +1066,19 @@ def _permutation_check(
         return partial
     coef = float(rx @ ry) / den
     _, p = partial_circular_shift_test(y, x, z, rank=False)
-    rng = np.random.default_rng(seed + 1)
-    length = int(min(max(1, length), n))
-    k = math.ceil(n / length)
-    starts = rng.integers(0, n, size=(N_BOOT, k))
-    reps = np.empty(N_BOOT)
-    step = max(1, _CHUNK_ELEMENTS // max(n, 1))  # replicates at a time: memory stays bounded
-    for a in range(0, N_BOOT, step):
-        part = starts[a : a + step]
-        idx = ((part[..., None] + np.arange(length)) % n).reshape(len(part), k * length)[:, :n]
-        bx, by = rx[idx], ry[idx]
-        bx -= bx.mean(axis=1, keepdims=True)
-        by -= by.mean(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            reps[a : a + step] = (bx * by).sum(axis=1) / (bx**2).sum(axis=1)
-    lo, hi = np.nanpercentile(reps, [2.5, 97.5])
+    e = ry - coef * rx  # orthogonal to the controls, so its product with a shifted
+    fx = np.conj(np.fft.rfft(rx))  # exposure equals that with the shifted residual
+    num = np.fft.irfft(np.fft.rfft(e) * fx, n=n)
+    proj = np.fft.irfft(np.fft.rfft(q, axis=0) * fx[:, None], n=n, axis=0)
+    left = np.maximum(den - (proj**2).sum(axis=1), 1e-12 * den)
+    from scipy.stats import norm
+
+    half = float(norm.ppf(0.975)) * float(np.std(num[1:] / left[1:])) if n > 3 else float("nan")
     return dataclasses.replace(
-        partial, coef=coef, ci95=(float(lo), float(hi)), p_value=float(p),
+        partial, coef=coef, ci95=(coef - half, coef + half), p_value=float(p),
         gls_coef=partial.coef, gls_ci95=partial.ci95, gls_p_value=partial.p_value,
         method=("least squares; circular-shift (Freedman-Lane) permutation p-value and "
-                "moving-block-bootstrap interval"),
+                "interval from the shifted slopes' spread"),
     )  # fmt: skip
 
 

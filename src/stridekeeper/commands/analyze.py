@@ -103,8 +103,8 @@ def register(sub: Any) -> None:
         "analyze",
         help="is mobility consistency associated with less late-run stride drop-off?",
         description=("Relate each run's late-run stride drop-off to the mobility work logged "
-                     "before it: rank correlation with a block-bootstrap interval, a "
-                     "permutation test that respects autocorrelation, a regression "
+                     "before it: rank correlation with an interval and "
+                     "a permutation test that respect autocorrelation, a regression "
                      "controlling for run length, speed, climbing and temperature, a lag scan "
                      "with multiple-comparison correction and a dose-response table. With "
                      "several athletes, a mixed model separates within- from between-athlete "

@@ -535,8 +535,8 @@ def power(
     For each number of weeks, ``n_sim`` athletes are simulated (summary level, all at once)
     and each is analysed with the test the headline uses
     (:func:`~stridekeeper.analysis.stats.primary_test`: partial rank correlation given the
-    run characteristics, training load and time trend, circular-shift p-value, and a
-    block-bootstrap interval); an effect is detected when the headline would say
+    run characteristics, training load and time trend, circular-shift p-value, and the
+    interval from the same shifts); an effect is detected when the headline would say
     "associated": ``p < alpha``, the 95 % interval excludes zero and rho has the right sign
     (negative for a positive ``effect``; either sign for ``effect = 0``, which gives the
     false-positive rate).
