@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from stridekeeper.metrics import stride_dropoff
-from stridekeeper.metrics.dropoff import DEFAULT_PRIOR, personal_prior
+from stridekeeper.metrics.dropoff import DEFAULT_PRIOR, _block_noise_var, personal_prior
 from stridekeeper.synth.runs import simulate_run
 from stridekeeper.synth.scenarios import SCENARIOS, simulate_scenario, with_timer
 
 FAST = ["steady", "progressive", "slowing late", "walk breaks late", "3 % hill finish",
-        "foot pod, progressive", "intervals"]  # fmt: skip
+        "foot pod, progressive", "intervals", "smart recording, progressive"]  # fmt: skip
 
 
 def _errors(name: str, truth_pct: float, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,3 +114,24 @@ def test_a_refusal_shows_the_figure_that_failed() -> None:
     sim = simulate_run(duration_s=1199, seed=9)
     d = stride_dropoff(with_timer(sim.records))
     assert d.reason is not None and "19.98 min of running (needs 20)" in d.reason
+
+
+def test_block_noise_is_the_same_at_1_hz_and_with_smart_recording() -> None:
+    """GPS speed error (AR(1) 0.9 a second, 0.1 m/s, through the watch's 2 s filter): the
+    error variance of a 60 s block's mean, estimated from the samples, against the truth;
+    samples 1-7 s apart average the error as 1 Hz does (it is correlated for longer), and
+    taking one sample's step as one second made it 100 times too large."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(0)
+    n = 100_000
+    gps = lfilter([1.0], [1.0, -0.9], rng.normal(0.0, 0.1 * np.sqrt(1 - 0.81), n))
+    z = lfilter([1 / 3], [1.0, 1 / 3 - 1.0], gps) / 3.0  # log-speed error at 3 m/s
+    key, t = np.arange(n) // 60, np.arange(n, dtype=float)
+    truth = z[: n // 60 * 60].reshape(-1, 60).mean(axis=1).var()
+    at_1hz = _block_noise_var(z, np.ones(n, dtype=bool), key, t) / 60
+    keep = np.cumsum(rng.integers(1, 8, size=n))
+    keep = np.r_[0, keep[keep < n]]
+    smart = _block_noise_var(z[keep], np.ones(len(keep), dtype=bool), key[keep], t[keep]) / 60
+    assert at_1hz == pytest.approx(truth, rel=0.3)
+    assert smart == pytest.approx(at_1hz, rel=0.1)

@@ -375,29 +375,47 @@ def _partial_moment(xx: np.ndarray, j: int, others: list[int]) -> np.ndarray:
     return np.maximum(xx[:, j, j] - fitted, 0.0)
 
 
-def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray) -> float:
-    """Measurement-error variance per sample and its block-mean inflation, from the
-    high-frequency variation of ``z`` (log implied speed) inside blocks.
+def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray, t_s: np.ndarray) -> float:
+    """Measurement-error long-run variance per second of ``z`` (log implied speed), from
+    its high-frequency variation inside blocks: divided by a block's seconds, the error
+    variance of its mean.
 
-    For AR(1) noise of variance s2 and lag-1 correlation rho, the first and second
-    differences have variances 2 s2 (1 - rho) and 2 s2 (1 - rho**2); the true speed changes
-    little from one second to the next, so both come from the noise. Returns
-    ``s2 * (1 + rho) / (1 - rho)``: divided by a block's samples, its mean's error variance.
+    For AR(1) noise of variance s2 and correlation rho per second, differences over ``L``
+    and ``2 L`` seconds have mean squares 2 s2 (1 - rho**L) and 2 s2 (1 - rho**(2 L)); the
+    true speed changes little over a few seconds, so both come from the noise. ``L`` is the
+    shortest spacing that at least 10 pairs of samples (neighbours or next-but-one, in the
+    same block) have at both ``L`` and ``2 L`` seconds: 1 s at 1 Hz; with smart recording
+    (samples 1-7 s apart) the differences over one *sample* mix spacings, and taking them
+    as seconds estimated a rho above 1 and a noise 100 times too large. Returns
+    ``s2 * (1 + rho) / (1 - rho)``, 0 when no spacing qualifies.
     """
     idx = np.flatnonzero(use)
     if len(idx) < 10:
         return 0.0
-    zz, kk = z[idx], key[idx]
-    same1 = (kk[1:] == kk[:-1]) & (np.diff(idx) == 1)
-    same2 = (kk[2:] == kk[:-2]) & (idx[2:] - idx[:-2] == 2)
-    if same1.sum() < 10 or same2.sum() < 10:
+    zz, kk, tt = z[idx], key[idx], t_s[idx]
+    lags, sq = [], []
+    for step in (1, 2):
+        same = kk[step:] == kk[:-step]
+        lags.append(np.rint(tt[step:] - tt[:-step])[same])
+        sq.append(((zz[step:] - zz[:-step]) ** 2)[same])
+    lag, d = np.concatenate(lags), np.concatenate(sq)
+    ok = np.isfinite(d) & (lag >= 1)
+    lag, d = lag[ok].astype(np.int64), d[ok]
+    if len(lag) == 0:
         return 0.0
-    d1 = float(np.mean(np.diff(zz)[same1] ** 2))
-    d2 = float(np.mean((zz[2:] - zz[:-2])[same2] ** 2))
+    count = np.bincount(lag)
+    total = np.bincount(lag, weights=d)
+    for L in range(1, (len(count) - 1) // 2 + 1):
+        if count[L] >= 10 and count[2 * L] >= 10:
+            d1, d2 = total[L] / count[L], total[2 * L] / count[2 * L]
+            break
+    else:
+        return 0.0
     if d1 <= 0:
         return 0.0
-    rho = float(np.clip(d2 / d1 - 1.0, 0.0, 0.95))
-    s2 = d1 / (2.0 * (1.0 - rho))
+    rho_l = float(np.clip(d2 / d1 - 1.0, 0.0, 0.95**L))
+    s2 = d1 / (2.0 * (1.0 - rho_l))
+    rho = rho_l ** (1.0 / L)
     return s2 * (1.0 + rho) / (1.0 - rho)
 
 
@@ -578,8 +596,11 @@ def stride_dropoff(
                    prior.curvature_sd**-2])  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.log(sl * cad / 60.0)
-    per_sample = _block_noise_var(z, ok & (window == 1), key)
-    nvar = per_sample / np.maximum(blk["w"], 1.0)  # block mean's error variance (1 Hz)
+    per_second = _block_noise_var(z, ok & (window == 1), key, t_s)
+    # a block mean's error variance: the noise's long-run variance per second over the
+    # block's seconds (a time-weighted mean of samples 1-7 s apart, as smart recording
+    # writes them, averages the noise as the 1 Hz samples would: it is correlated for longer)
+    nvar = per_second / np.maximum(blk["w"], 1.0)
     # three fits of the reference blocks, done together: step length with the prior; the
     # reference window's own elasticity, without the prior (for a personal prior); and
     # cadence at the same speed and grade (the same design, the prior mirrored)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .runs import SimulatedRun, simulate_run
+from .runs import SimulatedRun, WatchNoise, simulate_run
 
 __all__ = ["SCENARIOS", "simulate_scenario", "with_timer"]
 
@@ -95,6 +95,25 @@ def _foot_pod(rng: np.random.Generator, n: int) -> dict[str, Any]:
     return out
 
 
+def _smart_recording(rng: np.random.Generator, n: int) -> dict[str, Any]:
+    out = _progressive(rng, n)
+    out["_thin_s"] = (1, 7)  # a sample every 1-7 s, as watches with smart recording write
+    return out
+
+
+def _noisy_gps_fade(rng: np.random.Generator, n: int) -> dict[str, Any]:
+    out = _fade(rng, n)
+    out["noise"] = WatchNoise(gps_speed_sd_mps=0.25)  # tall buildings, tree cover
+    return out
+
+
+def _thin(records: pd.DataFrame, rng: np.random.Generator, gaps: tuple[int, int]) -> pd.DataFrame:
+    """Every sample a watch with smart recording would keep: gaps of ``gaps`` seconds."""
+    keep = np.cumsum(rng.integers(gaps[0], gaps[1] + 1, size=len(records)))
+    keep = np.r_[0, keep[keep < len(records)]]
+    return records.iloc[keep]
+
+
 #: name -> (recipe, fatigue shape): ``"step"`` sets in before the late window, ``"ramp"``
 #: grows from mid-run (a gradual onset).
 SCENARIOS: dict[str, tuple[Recipe, str]] = {
@@ -111,6 +130,8 @@ SCENARIOS: dict[str, tuple[Recipe, str]] = {
     "walk breaks late": (_walks_late, "step"),
     "gradual onset": (_steady, "ramp"),
     "foot pod, progressive": (_foot_pod, "step"),
+    "smart recording, progressive": (_smart_recording, "step"),
+    "noisy GPS, slowing late": (_noisy_gps_fade, "step"),
 }
 
 
@@ -148,6 +169,8 @@ def simulate_scenario(name: str, dropoff_pct: float, seed: int) -> SimulatedRun:
                "fatigue_pct": dropoff_pct}  # fmt: skip
     else:
         fat = {"fatigue_onset_fraction": 0.70, "fatigue_pct": dropoff_pct}
+    thin = kw.pop("_thin_s", None)
     sim = simulate_run(duration_s=n, speed_mps=rng.uniform(2.6, 3.7), step_curve=curve,
                        seed=seed, **fat, **kw)  # fmt: skip
-    return SimulatedRun(records=with_timer(sim.records), pauses=sim.pauses, truth=sim.truth)
+    records = sim.records if thin is None else _thin(sim.records, rng, thin)
+    return SimulatedRun(records=with_timer(records), pauses=sim.pauses, truth=sim.truth)
