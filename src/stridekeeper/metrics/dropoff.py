@@ -78,6 +78,10 @@ _HUBER_C = 1.345
 #: and one swinging between answers). [log units], [-]
 _IRLS_TOL = 1e-4
 _IRLS_MAX_ITER = 50
+#: The errors-in-variables correction takes out at most this share of the variation of log
+#: speed that intercept, grade and curvature leave unexplained: taking out more made the
+#: moment matrix indefinite and the fit swing between answers. [-]
+_EIV_CAP = 0.7
 #: Running cadence: below this it is walking (brisk walking is 110-130). [steps/min]
 GAIT_CADENCE_SPM = 140.0
 #: Faster than this is running whatever the cadence (very brisk walking is ~2 m/s,
@@ -332,10 +336,7 @@ def _fit(
         xx = (ww @ outer).reshape(k, p, p)
         xy = (ww * Y) @ X
         if noise_var is not None:
-            # never take out more than 70 % of the variation of log speed the other terms
-            # (intercept, grade, curvature) leave unexplained: taking out more made the
-            # moment matrix indefinite and the fit swing between answers
-            nv = np.minimum(ww @ noise_var, 0.7 * _partial_moment(xx, 1, others))
+            nv = np.minimum(ww @ noise_var, _EIV_CAP * _partial_moment(xx, 1, others))
             xx[:, 1, 1] -= nv
             xy[:, 1] -= shared * nv
         s2 = sigma2[:, None]
@@ -350,8 +351,22 @@ def _fit(
         h = np.minimum(1.0, _HUBER_C * np.sqrt(sigma2)[:, None] / np.maximum(np.abs(r), 1e-12))
         if (step < _IRLS_TOL).all():
             break
-    a = ((w * h) @ outer).reshape(k, p, p) / sigma2[:, None, None] + prior_a
-    return beta, np.linalg.inv(a), np.sqrt(sigma2), Y - beta @ xt, step < _IRLS_TOL
+    # the covariance from the corrected moments (the data's information on the elasticity
+    # is the true speed's spread, not the measured one's), plus what the cap left in: the
+    # correction not made is uncertainty, d beta / d nv = A^-1 e_1 (beta_1 - shared) / s2
+    ww = w * h
+    xx = (ww @ outer).reshape(k, p, p)
+    left = np.zeros(k)
+    if noise_var is not None:
+        full = ww @ noise_var
+        nv = np.minimum(full, _EIV_CAP * _partial_moment(xx, 1, others))
+        xx[:, 1, 1] -= nv
+        left = full - nv
+    cov = np.linalg.inv(xx / sigma2[:, None, None] + prior_a)
+    if left.any():
+        g = cov[:, :, 1] * ((beta[:, 1] - shared) / sigma2)[:, None]
+        cov = cov + g[:, :, None] * g[:, None, :] * (left**2)[:, None, None]
+    return beta, cov, np.sqrt(sigma2), Y - beta @ xt, step < _IRLS_TOL
 
 
 def _partial_moment(xx: np.ndarray, j: int, others: list[int]) -> np.ndarray:
