@@ -1,6 +1,6 @@
 """Validate the late-run drop-off on simulated runs with realistic watch noise.
 
-Every scenario of ``stridekeeper.synth.scenarios`` is simulated at true drop-off 0 % and
+Every scenario of ``stridekeeper.synth.scenarios`` (15) is simulated at true drop-off 0 % and
 5 % (N runs each, a new runner every run), and the table prints per scenario: runs with a
 number, mean bias, RMSE and how often the 95 % interval covers the truth.
 
