@@ -168,3 +168,11 @@ def test_plan_power_holds_against_simulated_athletes() -> None:
     assert 0.25 <= simulated <= 0.55
     assert abs(np.mean(promised) - simulated) <= 0.15
     assert np.mean(naive) - simulated > 0.15
+
+
+def test_per_protocol_check_says_when_it_cannot_reach_the_level() -> None:
+    a = simulate_experiment(weeks=12, block_weeks=1, wash_in_days=2, effect_pct=2.0,
+                            lapse_prob=0.3, seed=0)  # fmt: skip
+    r = analyze_experiment(a.plan, a.runs, a.sessions, as_of=a.plan.end)
+    assert r.off_plan_blocks and r.per_protocol["n_pairs"] == 5
+    assert "5 pairs can never give p < 0.05: the smallest possible is 0.062" in r.to_text()

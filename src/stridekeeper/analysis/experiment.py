@@ -583,7 +583,10 @@ class ExperimentResult:
         if self.off_plan_blocks:
             out.append(f"Blocks off plan: {', '.join(map(str, self.off_plan_blocks))}. "
                        + (f"Per-protocol check ({pp['n_pairs']} pairs): on - off "
-                          f"{_pct(pp['estimate_pct'])}, p = {_p(pp['p_value'])}."
+                          f"{_pct(pp['estimate_pct'])}, p = {_p(pp['p_value'])}"
+                          + (f" ({pp['n_pairs']} pairs can never give p < {self.plan.alpha:g}: "
+                             f"the smallest possible is {_p(pp['min_p'])})"
+                             if pp["min_p"] > self.plan.alpha else "") + "."
                           if pp.get("n_pairs") else "Per-protocol check: no complete pair left."))  # fmt: skip
         else:
             out.append("Every block followed the plan (per-protocol = intention-to-treat).")
