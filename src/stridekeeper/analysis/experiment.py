@@ -23,6 +23,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -352,9 +353,8 @@ def pairs_needed(
             continue
         if n > 16:  # 2^n schedules: beyond 16 pairs the normal approximation of the test
             se = math.sqrt(2.0 * (sd_pct**2 / runs_per_block + block_sd_pct**2) / n)
-            from scipy.stats import norm
-
-            if norm.cdf(effect_pct / se - norm.ppf(1 - alpha / 2)) >= power:
+            z = NormalDist()
+            if z.cdf(effect_pct / se - z.inv_cdf(1 - alpha / 2)) >= power:
                 return n
             continue
         if power_experiment(effect_pct, n_pairs=n, runs_per_block=runs_per_block,
