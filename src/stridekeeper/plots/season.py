@@ -43,8 +43,8 @@ def plot_dropoff_season(
 ) -> Axes:
     """Late-run stride drop-off of every run across the season.
 
-    Each run with a drop-off is a point at its start time with its 95 % block-bootstrap
-    interval as an error bar; a centred rolling median over ``rolling`` runs shows the
+    Each run with a drop-off is a point at its start time with its 95 % interval as an
+    error bar; a centred rolling median over ``rolling`` runs shows the
     trend; the shaded band is the athlete's typical run-to-run variation (median +- 1 SD of
     the drop-offs, or ``band``), so a single run can be read against it. Runs without a
     drop-off (too short, treadmill at changing speed...) are counted in the title.

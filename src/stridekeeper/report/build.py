@@ -53,9 +53,10 @@ METHODS = (
      "of 48 hours, 7, 14 and 28 days (sessions and minutes per week, share of days with a "
      "session, longest gap, per body region)."),
     ("Relating the two",
-     "Spearman's rank correlation between exposure and drop-off, with a 95 % moving-block "
-     "bootstrap interval and a permutation p-value from circular shifts of the exposure series "
-     "(which keeps its week-to-week autocorrelation). Runs close in time are not independent: "
+     "Spearman's rank correlation between exposure and drop-off, with training load and a "
+     "time trend regressed out, a permutation p-value from circular shifts of the exposure "
+     "series (which keeps its week-to-week autocorrelation) and a 95 % interval from the "
+     "same shifts' spread. Runs close in time are not independent: "
      "the effective sample size says how many independent runs the data are worth. A "
      "regression with AR(1) errors (Newey-West HAC errors as a cross-check) controls for "
      "moving time, speed, elevation gain and temperature where recorded. The scan over several windows adjusts its p-values "
