@@ -659,7 +659,7 @@ def analyze(
         Columns to control for in the regression (default :data:`DEFAULT_CONTROLS`); each is
         used only if present, varying and missing in < 20 % of runs.
     seed
-        Seed of the bootstrap (results are reproducible).
+        Kept for reproducible callers; the primary interval no longer resamples, so it changes nothing there.
     date_only
         Where a session logged with a date only counts (see
         :func:`~stridekeeper.analysis.link.link_exposure`): ``"next_day"`` (default) or the
