@@ -659,7 +659,8 @@ def analyze(
         Columns to control for in the regression (default :data:`DEFAULT_CONTROLS`); each is
         used only if present, varying and missing in < 20 % of runs.
     seed
-        Kept for reproducible callers; the primary interval no longer resamples, so it changes nothing there.
+        Kept for callers that pass one; the primary interval no longer resamples, so the
+        result does not depend on it.
     date_only
         Where a session logged with a date only counts (see
         :func:`~stridekeeper.analysis.link.link_exposure`): ``"next_day"`` (default) or the
