@@ -303,13 +303,26 @@ def power_experiment(
     if 2.0 / 2**n_pairs > alpha:
         return 0.0
     rng = np.random.default_rng(seed)
-    sd_d = math.sqrt(2.0 * (sd_pct**2 / runs_per_block + block_sd_pct**2))
-    d = rng.normal(-effect_pct, sd_d, size=(n_sim, n_pairs))
-    signs = _signs(n_pairs)
+    d = rng.normal(-effect_pct, _pair_sd(sd_pct, runs_per_block, block_sd_pct),
+                   size=(n_sim, n_pairs))  # fmt: skip
     t_obs = d.mean(axis=1)
-    dist = np.abs(d @ signs.T / n_pairs)
-    p = np.mean(dist >= np.abs(t_obs)[:, None] - 1e-12, axis=1)
+    p = np.empty(n_sim)
+    step = max(1, 2**22 // 2**n_pairs)  # simulations at a time: memory stays bounded
+    for a in range(0, n_sim, step):
+        # every schedule's sum, doubled one pair at a time (2^n additions, not n 2^n)
+        sums = np.zeros((len(d[a : a + step]), 1))
+        for j in range(n_pairs):
+            col = d[a : a + step, j : j + 1]
+            sums = np.concatenate([sums + col, sums - col], axis=1)
+        dist = np.abs(sums) / n_pairs
+        p[a : a + step] = np.mean(dist >= np.abs(t_obs[a : a + step])[:, None] - 1e-12, axis=1)
     return float(np.mean((p <= alpha) & (t_obs < 0)))
+
+
+def _pair_sd(sd_pct: float, runs_per_block: float, block_sd_pct: float) -> float:
+    """SD of one pair's on - off difference: two block means, each its runs' scatter over
+    their number plus the block's own wander. [% points]"""
+    return math.sqrt(2.0 * (sd_pct**2 / runs_per_block + block_sd_pct**2))
 
 
 def runs_needed_per_block(
@@ -352,7 +365,7 @@ def pairs_needed(
         if 2.0 / 2**n > alpha:
             continue
         if n > 16:  # 2^n schedules: beyond 16 pairs the normal approximation of the test
-            se = math.sqrt(2.0 * (sd_pct**2 / runs_per_block + block_sd_pct**2) / n)
+            se = _pair_sd(sd_pct, runs_per_block, block_sd_pct) / math.sqrt(n)
             z = NormalDist()
             if z.cdf(effect_pct / se - z.inv_cdf(1 - alpha / 2)) >= power:
                 return n
