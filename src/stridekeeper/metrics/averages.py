@@ -259,7 +259,7 @@ def _distance_share(records: pd.DataFrame, with_cadence: np.ndarray, w: np.ndarr
     by_speed = _col(records, "speed_mps") * w
     inc = np.where(np.isfinite(inc), inc, by_speed)
     inc = np.where(np.isfinite(inc) & (w > 0), np.clip(inc, 0.0, None), 0.0)
-    total = inc.sum()
-    if total <= 0:
-        inc, total = np.where(w > 0, w, 0.0), float(np.where(w > 0, w, 0.0).sum())
+    if inc.sum() <= 0:  # no distance at all: time stands in for it
+        inc = np.where(w > 0, w, 0.0)
+    total = float(inc.sum())
     return float(inc[with_cadence].sum() / total) if total > 0 else 1.0
