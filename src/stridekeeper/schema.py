@@ -10,12 +10,16 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from .errors import SchemaError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from .lazy import pandas as pd
 
 __all__ = [
     "LAP_COLUMNS",

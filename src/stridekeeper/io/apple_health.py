@@ -60,11 +60,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 from xml.sax.handler import ContentHandler
 
 import numpy as np
-import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..jsonsafe import json_safe
@@ -80,6 +79,11 @@ from .records import (
     warn_notes,
 )
 from .source import Opened, Source, is_zip, zip_member_names
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "MOBILITY_TYPES",

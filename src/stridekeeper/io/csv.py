@@ -51,10 +51,9 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
@@ -70,6 +69,11 @@ from .records import (
     warn_notes,
 )
 from .source import Source, csv_header, decode_text, open_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = ["COLUMN_MAP_KEYS", "TZ_ABBREVIATIONS", "read_csv_run", "sniff"]
 

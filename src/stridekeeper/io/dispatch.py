@@ -41,9 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from os import PathLike
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptFileError, RowError, UnsupportedFormatError
 from ..schema import Run
@@ -69,6 +67,11 @@ from .source import (
     read_head,
     zip_member_names,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "FORMATS",
@@ -126,6 +129,9 @@ def _decode_runs(fmt: Format) -> Callable[..., Decoded]:
 
 def _decode_fit(source: Any, *, name: str, tz: Any, runs_span: Any = None) -> Decoded:
     runs = fit.read_fit(source, name=name)
+    if not any(mobility_fit.is_mobility_session(r.meta.get("sport"), r.meta.get("sub_sport"))
+               for r in runs):  # fmt: skip
+        return Decoded(FIT, runs)  # no sessions table: an activity file imports without pandas
     return Decoded(FIT, runs, mobility_fit.mobility_sessions(runs, name=name, tz=tz))
 
 

@@ -41,16 +41,20 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..jsonsafe import json_safe
 from ..schema import Run
 from .records import filter_sport, record_columns, warn_notes
 from .source import Source, open_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "FOOT_SPORTS",
@@ -77,6 +81,9 @@ _SEMICIRCLE_DEG = 180.0 / 2**31
 _FIT_EPOCH = dt.datetime(1989, 12, 31, tzinfo=dt.UTC)
 _RELATIVE_TIME_LIMIT = 0x10000000  # FIT date_time below this is device-relative seconds
 _MISSING_TS = np.iinfo(np.int64).min  # a record without a timestamp (columnar convention)
+_NS = 1_000_000_000
+_UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_FIT_EPOCH_NS = 631_065_600 * _NS  # 1989-12-31 in ns since 1970
 
 #: FIT record field -> (canonical column, factor to canonical unit). fitdecode has applied
 #: the profile's scale and offset already.
@@ -399,23 +406,38 @@ def _offset(exc: BaseException, reader: Any) -> int | None:
 
 
 # --------------------------------------------------------------------------- time helpers
-def _to_utc(value: Any, rel_anchor: pd.Timestamp | None) -> pd.Timestamp | None:
-    """A FIT date_time (datetime, or int seconds) as a UTC Timestamp, or None."""
+# Inside the reader a time is int ns since 1970 (UTC), None when unknown: no pandas on the
+# import path. A run's ``meta["start_time"]`` is a UTC datetime (:func:`_utc`).
+def _datetime_ns(value: dt.datetime) -> int:
+    """A datetime as int ns since 1970 (naive: taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    d = value - _UNIX_EPOCH
+    return (d.days * 86400 + d.seconds) * _NS + d.microseconds * 1000
+
+
+def _utc(ns: int | None) -> dt.datetime | None:
+    """Int ns since 1970 as a UTC datetime (microseconds), or None."""
+    if ns is None:
+        return None
+    return _UNIX_EPOCH + dt.timedelta(microseconds=ns // 1000)
+
+
+def _to_ns(value: Any, rel_anchor: int | None) -> int | None:
+    """A FIT date_time (datetime, or int seconds) as int ns since 1970 (UTC), or None."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        ts = pd.Timestamp(value)
-        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        return _datetime_ns(value)
     if isinstance(value, int | float) and np.isfinite(value):
-        if value >= _RELATIVE_TIME_LIMIT:
-            return pd.Timestamp(_FIT_EPOCH) + pd.Timedelta(seconds=float(value))
-        if rel_anchor is not None:
-            return rel_anchor + pd.Timedelta(seconds=float(value))
-        return pd.Timestamp(_FIT_EPOCH) + pd.Timedelta(seconds=float(value))
+        base = _FIT_EPOCH_NS
+        if value < _RELATIVE_TIME_LIMIT and rel_anchor is not None:
+            base = rel_anchor
+        return base + round(float(value) * _NS)
     return None
 
 
-def _relative_anchor(seg: _Segment) -> tuple[pd.Timestamp | None, str | None]:
+def _relative_anchor(seg: _Segment) -> tuple[int | None, str | None]:
     """Anchor for device-relative timestamps (FIT date_time < 0x10000000)."""
     first_rel = None
     if seg.columns is not None:
@@ -426,7 +448,7 @@ def _relative_anchor(seg: _Segment) -> tuple[pd.Timestamp | None, str | None]:
         return None, None
     created = seg.file_id.get("time_created")
     if isinstance(created, dt.datetime):
-        anchor = pd.Timestamp(created).tz_convert("UTC") - pd.Timedelta(seconds=first_rel)
+        anchor = _datetime_ns(created) - round(first_rel * _NS)
         return anchor, (
             "timestamps are device-relative (no clock); absolute times anchored at the "
             "file's creation time, so start times are approximate"
@@ -465,20 +487,20 @@ def _sport_name(value: Any) -> str | None:
     return str(value).lower() if isinstance(value, str) else str(value)
 
 
-def _timer_intervals(events: list[dict[str, Any]], rel_anchor: pd.Timestamp | None) -> np.ndarray:
+def _timer_intervals(events: list[dict[str, Any]], rel_anchor: int | None) -> np.ndarray:
     """Timer-running intervals [start, stop] in int64 ns; stop may be +inf (int64 max)."""
     marks = []
     for ev in events:
         if ev.get("event") not in ("timer", 0):
             continue
-        t = _to_utc(ev.get("timestamp"), rel_anchor)
+        t = _to_ns(ev.get("timestamp"), rel_anchor)
         if t is None:
             continue
         et = ev.get("event_type")
         if et in _TIMER_STARTS:
-            marks.append((t.value, 1))
+            marks.append((t, 1))
         elif et in _TIMER_STOPS:
-            marks.append((t.value, 0))
+            marks.append((t, 0))
     marks.sort(key=lambda m: m[0])
     intervals: list[tuple[int, int]] = []
     open_at: int | None = None
@@ -496,7 +518,7 @@ def _timer_intervals(events: list[dict[str, Any]], rel_anchor: pd.Timestamp | No
     return np.array(intervals, dtype=np.int64).reshape(-1, 2)
 
 
-def _record_times(seg: _Segment, rel_anchor: pd.Timestamp | None) -> np.ndarray:
+def _record_times(seg: _Segment, rel_anchor: int | None) -> np.ndarray:
     """UTC times of a segment's records [int64 ns; int64 min when unknown], file order."""
     missing = _MISSING_TS
     assert seg.columns is not None  # _build_runs gives every segment columns
@@ -504,10 +526,10 @@ def _record_times(seg: _Segment, rel_anchor: pd.Timestamp | None) -> np.ndarray:
     ts = np.full(len(raw), missing, dtype=np.int64)
     ok = raw != missing
     absolute = ok & (raw >= _RELATIVE_TIME_LIMIT)
-    epoch_ns = pd.Timestamp(_FIT_EPOCH).value
+    epoch_ns = _FIT_EPOCH_NS
     ts[absolute] = epoch_ns + raw[absolute] * 1_000_000_000
     relative = ok & ~absolute
-    base = rel_anchor.value if rel_anchor is not None else epoch_ns
+    base = rel_anchor if rel_anchor is not None else epoch_ns
     ts[relative] = base + raw[relative] * 1_000_000_000
     return ts
 
@@ -523,7 +545,7 @@ def _some(arr: np.ndarray | None) -> bool:
 
 
 def _records_arrays(
-    seg: _Segment, rel_anchor: pd.Timestamp | None, foot: bool
+    seg: _Segment, rel_anchor: int | None, foot: bool
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """All records of a segment: UTC times [int64 ns; int64 min when unknown] and the
     canonical columns (file order, unsorted)."""
@@ -590,16 +612,16 @@ def _local_offset_s(seg: _Segment) -> float | None:
     ts, local = act.get("timestamp"), act.get("local_timestamp")
     if ts is None or local is None:
         return None
-    a = _to_utc(ts, None)
+    a = _to_ns(ts, None)
     if isinstance(local, dt.datetime):
-        b = pd.Timestamp(local.replace(tzinfo=None)).tz_localize("UTC")
+        b = _datetime_ns(local.replace(tzinfo=None))
     elif isinstance(local, int | float):
-        b = pd.Timestamp(_FIT_EPOCH) + pd.Timedelta(seconds=float(local))
+        b = _FIT_EPOCH_NS + round(float(local) * _NS)
     else:
         return None
     if a is None:
         return None
-    off = (b - a).total_seconds()
+    off = (b - a) / _NS
     # real offsets lie within +-14 h and are whole quarter hours
     if abs(off) > 14 * 3600:
         return None
@@ -612,7 +634,7 @@ class _SegmentRuns:
 
     dec: DecodedFit
     seg: _Segment
-    rel_anchor: pd.Timestamp | None
+    rel_anchor: int | None
     intervals: Any
     jumps: list[tuple[int, int]]
     sessions: list[dict[str, Any]]
@@ -663,7 +685,7 @@ def _segment_runs(dec: DecodedFit, seg: _Segment) -> _SegmentRuns:
         for at, shift in jumps:
             notes.append(
                 f"the watch's clock jumped forward by {_human_s(shift / 1e9)} mid-session "
-                f"at {pd.Timestamp(at, tz='UTC')} (no timer stop, no new session): later "
+                f"at {_utc(at)} (no timer stop, no new session): later "
                 "records and events moved back to keep the timeline continuous"
             )
         if jumps:
@@ -739,7 +761,7 @@ def _session_run(ctx: _SegmentRuns, k: int, sess: dict[str, Any], session_index:
     ts, cols, clean_notes = _clean_times(ts, cols)
     notes += clean_notes
     if start is None:
-        start = pd.Timestamp(int(ts[0]), tz="UTC") if len(ts) else None
+        start = int(ts[0]) if len(ts) else None
     cols.update(_time_columns(ts, start, ctx.intervals, notes))
     timer_s, elapsed_s = _session_times(ts, start, end, ctx.intervals)
     # the timer cannot run longer than the session lasted by the device's own clock
@@ -760,7 +782,7 @@ def _session_run(ctx: _SegmentRuns, k: int, sess: dict[str, Any], session_index:
         "manufacturer": manufacturer,
         "product": product,
         "device": None if manufacturer is None else f"{manufacturer}/{product}",
-        "start_time": start,
+        "start_time": _utc(start),
         "utc_offset_s": _local_offset_s(seg),
         "device_summary": None if ctx.synthetic else _device_summary(sess, sport),
         "timer_time_s": timer_s,
@@ -788,9 +810,7 @@ def _human_s(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
-def _clock_jumps(
-    ts: np.ndarray, seg: _Segment, rel_anchor: pd.Timestamp | None
-) -> list[tuple[int, int]]:
+def _clock_jumps(ts: np.ndarray, seg: _Segment, rel_anchor: int | None) -> list[tuple[int, int]]:
     """Forward clock jumps among a segment's records (file order): ``(time of the first
     record after the jump [ns, jumped clock], shift to take off [ns])``."""
     missing = np.iinfo(np.int64).min
@@ -807,11 +827,11 @@ def _clock_jumps(
     stops = []
     for ev in seg.events:
         if ev.get("event") in ("timer", 0) and ev.get("event_type") in _TIMER_STOPS:
-            e = _to_utc(ev.get("timestamp"), rel_anchor)
+            e = _to_ns(ev.get("timestamp"), rel_anchor)
             if e is not None:
-                stops.append(e.value)
-    sess_starts = [x.value for x in (_to_utc(s.get("start_time"), rel_anchor)
-                                     for s in seg.sessions) if x is not None]  # fmt: skip
+                stops.append(e)
+    sess_starts = [x for x in (_to_ns(s.get("start_time"), rel_anchor)
+                               for s in seg.sessions) if x is not None]  # fmt: skip
     out = []
     for i in big:
         a, b = int(t[i]), int(t[i + 1])
@@ -847,9 +867,9 @@ def _session_windows(
     sessions: list[dict[str, Any]],
     laps: list[dict[str, Any]],
     intervals: np.ndarray,
-    rel_anchor: pd.Timestamp | None,
+    rel_anchor: int | None,
     jumps: list[tuple[int, int]],
-) -> list[tuple[pd.Timestamp | None, pd.Timestamp | None]]:
+) -> list[tuple[int | None, int | None]]:
     """(start, end) of each session from the session, lap and timer-event structure.
 
     The end is the latest of start + elapsed time (plus a second: records carry whole
@@ -858,21 +878,20 @@ def _session_windows(
     last lap, an FR255 or FR25 reports an elapsed time shorter than its records span.
     """
 
-    def fix(t: pd.Timestamp | None) -> pd.Timestamp | None:
+    def fix(t: int | None) -> int | None:
         if t is None or not jumps:
             return t
-        return pd.Timestamp(int(_shift_times(np.array([t.value], dtype=np.int64), jumps)[0]),
-                            tz="UTC")  # fmt: skip
+        return int(_shift_times(np.array([t], dtype=np.int64), jumps)[0])
 
-    starts = [fix(_to_utc(s.get("start_time"), rel_anchor)) for s in sessions]
+    starts = [fix(_to_ns(s.get("start_time"), rel_anchor)) for s in sessions]
     lap_ends = []
     for lap in laps:
-        ls = fix(_to_utc(lap.get("start_time"), rel_anchor))
-        le = fix(_to_utc(lap.get("timestamp"), rel_anchor))
+        ls = fix(_to_ns(lap.get("start_time"), rel_anchor))
+        le = fix(_to_ns(lap.get("timestamp"), rel_anchor))
         el = _num(lap.get("total_elapsed_time"))
         if ls is not None and not np.isnan(el):
-            le = max(le, ls + pd.Timedelta(seconds=el)) if le is not None else (
-                ls + pd.Timedelta(seconds=el))  # fmt: skip
+            le_el = ls + round(el * _NS)
+            le = max(le, le_el) if le is not None else le_el
         if ls is not None and le is not None:
             lap_ends.append((ls, le))
     big = np.iinfo(np.int64).max
@@ -885,26 +904,25 @@ def _session_windows(
         cands = []
         elapsed = _num(sess.get("total_elapsed_time"))
         if start is not None and not np.isnan(elapsed):
-            cands.append(start + pd.Timedelta(seconds=float(np.ceil(elapsed)) + 1.0))
-        stamp = fix(_to_utc(sess.get("timestamp"), rel_anchor))
+            cands.append(start + (int(np.ceil(elapsed)) + 1) * _NS)
+        stamp = fix(_to_ns(sess.get("timestamp"), rel_anchor))
         if stamp is not None and (start is None or stamp >= start):
             cands.append(stamp)
         if start is not None:
             cands += [le for ls, le in lap_ends if ls >= start and (nxt is None or ls < nxt)]
-            cands += [pd.Timestamp(x, tz="UTC") for x in stops
-                      if x >= start.value and (nxt is None or x < nxt.value)]  # fmt: skip
+            cands += [x for x in stops if x >= start and (nxt is None or x < nxt)]
         end = max(cands) if cands else None
         if end is not None and nxt is not None and end >= nxt:
-            end = nxt - pd.Timedelta(1, "ns")
+            end = nxt - 1
         windows.append((start, end))
     return windows
 
 
 def _left_out(
     ts: np.ndarray,
-    start: pd.Timestamp | None,
-    end: pd.Timestamp | None,
-    starts: list[pd.Timestamp | None],
+    start: int | None,
+    end: int | None,
+    starts: list[int | None],
     k: int,
 ) -> int:
     """Records after session ``k``'s end and before the next session's start (after the
@@ -913,15 +931,15 @@ def _left_out(
         return 0
     ok = ts != np.iinfo(np.int64).min
     later = [s for s in starts[k + 1 :] if s is not None and start is not None and s > start]
-    hi = min(later).value if later else np.iinfo(np.int64).max
-    n = int((ok & (ts > end.value) & (ts < hi)).sum())
+    hi = min(later) if later else np.iinfo(np.int64).max
+    n = int((ok & (ts > end) & (ts < hi)).sum())
     if k == 0 and start is not None:
-        n += int((ok & (ts < start.value)).sum())
+        n += int((ok & (ts < start)).sum())
     return n
 
 
 def _in_window(msg: dict[str, Any], start: Any, end: Any, rel_anchor: Any) -> bool:
-    t = _to_utc(msg.get("start_time", msg.get("timestamp")), rel_anchor)
+    t = _to_ns(msg.get("start_time", msg.get("timestamp")), rel_anchor)
     if t is None or start is None:
         return True
     return bool(t >= start and (end is None or t <= end))
@@ -930,9 +948,9 @@ def _in_window(msg: dict[str, Any], start: Any, end: Any, rel_anchor: Any) -> bo
 def _select_session(
     ts: np.ndarray,
     cols: dict[str, np.ndarray],
-    start: pd.Timestamp | None,
-    end: pd.Timestamp | None,
-    starts: list[pd.Timestamp | None],
+    start: int | None,
+    end: int | None,
+    starts: list[int | None],
     k: int,
     synthetic: bool,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -941,14 +959,14 @@ def _select_session(
         return ts, dict(cols)
     mask = np.ones(len(ts), dtype=bool)
     if start is not None:
-        mask &= ts >= start.value
+        mask &= ts >= start
     if end is not None:
-        mask &= ts <= end.value
+        mask &= ts <= end
     # a record on the boundary of the next session belongs to the next session
     later = [s for j, s in enumerate(starts) if j > k and s is not None and start is not None
              and s > start]  # fmt: skip
     if later:
-        mask &= ts < min(later).value
+        mask &= ts < min(later)
     return ts[mask], {c: v[mask] for c, v in cols.items()}
 
 
@@ -985,14 +1003,14 @@ def _clean_times(
 
 
 def _time_columns(
-    ts: np.ndarray, start: pd.Timestamp | None, intervals: np.ndarray, notes: list[str]
+    ts: np.ndarray, start: int | None, intervals: np.ndarray, notes: list[str]
 ) -> dict[str, np.ndarray]:
     """``elapsed_s``, ``timer_s`` and ``timer_running`` of each record."""
     n = len(ts)
     if start is None or n == 0:
         return {"elapsed_s": np.zeros(n), "timer_s": np.zeros(n),
                 "timer_running": np.ones(n, dtype=bool)}  # fmt: skip
-    s0 = start.value
+    s0 = start
     elapsed = (ts - s0) / 1e9
     if len(intervals):
         lo = intervals[:, 0][None, :]
@@ -1033,7 +1051,7 @@ def _running_share(cols: dict[str, np.ndarray]) -> float:
 
 
 def _session_times(
-    ts: np.ndarray, start: pd.Timestamp | None, end: pd.Timestamp | None, intervals: np.ndarray
+    ts: np.ndarray, start: int | None, end: int | None, intervals: np.ndarray
 ) -> tuple[float, float]:
     """Timer and elapsed time of a session from its timer events and records. [s]
 
@@ -1044,12 +1062,12 @@ def _session_times(
     """
     if start is None or len(ts) == 0:
         return float("nan"), float("nan")
-    s0 = start.value
+    s0 = start
     stop = int(ts[-1])
     big = np.iinfo(np.int64).max
     if len(intervals):
         hi = intervals[:, 1]
-        inside = (hi != big) & (hi >= s0) & (hi <= (end.value if end is not None else stop))
+        inside = (hi != big) & (hi >= s0) & (hi <= (end if end is not None else stop))
         if inside.any():
             stop = max(stop, int(hi[inside].max()))
         lo = np.maximum(intervals[:, 0], s0)
@@ -1063,11 +1081,11 @@ def _session_times(
 
 
 def _laps_frame(
-    laps: list[dict[str, Any]], start: Any, end: Any, rel_anchor: pd.Timestamp | None
+    laps: list[dict[str, Any]], start: Any, end: Any, rel_anchor: int | None
 ) -> pd.DataFrame:
     rows = []
     for lap in laps:
-        ls = _to_utc(lap.get("start_time"), rel_anchor)
+        ls = _to_ns(lap.get("start_time"), rel_anchor)
         if start is not None and ls is not None and (ls < start or (end is not None and ls > end)):
             continue
         sport = _sport_name(lap.get("sport"))
@@ -1095,7 +1113,10 @@ def _laps_frame(
     if not rows:
         return pd.DataFrame(rows, columns=columns)
     # by column, the numbers as float arrays: only start_time goes through type inference
-    data: dict[str, Any] = {"start_time": [r["start_time"] for r in rows]}
+    data: dict[str, Any] = {
+        "start_time": [None if r["start_time"] is None else pd.Timestamp(r["start_time"], tz="UTC")
+                       for r in rows]
+    }  # fmt: skip
     for col in columns[1:]:
         data[col] = np.array([r[col] for r in rows], dtype=float)
     return pd.DataFrame(data)

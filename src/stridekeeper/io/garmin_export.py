@@ -40,10 +40,9 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..jsonsafe import json_safe
@@ -59,6 +58,11 @@ from .records import (
     warn_skipped,
 )
 from .source import Source, csv_header, decode_text, json_head, open_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "HEADERS",

@@ -4,8 +4,14 @@ acceleration spikes, and grade from altitude (left out indoors).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "EARTH_RADIUS_M",

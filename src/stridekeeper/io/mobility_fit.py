@@ -34,16 +34,20 @@ import logging
 import warnings
 from collections.abc import Iterable
 from datetime import timedelta, timezone, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataQualityWarning
 from ..schema import PLANES, REGIONS, Run, empty_sessions, sessions_table, validate_sessions
 from ..timezones import resolve_tz
 from .fit import MOBILITY_SUB_SPORTS, read_fit
 from .source import Source, open_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "CATEGORY_PLANES",

@@ -41,9 +41,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptFileError, DataQualityWarning, MobilityLogError, RowError
 from ..schema import (
@@ -56,6 +54,11 @@ from ..schema import (
 from ..timezones import resolve_tz
 from .parsing import sniff_delimiter
 from .source import Opened, Source, csv_header, json_head, open_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "COLUMN_MAP",

@@ -7,14 +7,18 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataQualityWarning
 from ..schema import LAP_COLUMNS, RECORD_COLUMNS, REQUIRED_RECORD_COLUMNS, RecordColumns, Run
 from .geo import INDOOR_SUB_SPORTS, grade_from_altitude
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "DISTANCE_BACKSTEP_M",

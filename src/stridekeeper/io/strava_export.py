@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
@@ -52,6 +51,11 @@ from .records import (
     warn_skipped,
 )
 from .source import Source, csv_header, decode_text, open_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = ["is_strava_activities_header", "read_strava_activities_csv", "sniff"]
 

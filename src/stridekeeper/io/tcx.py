@@ -50,10 +50,9 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..schema import Run
@@ -72,6 +71,11 @@ from .records import (
     warn_notes,
 )
 from .source import Source, open_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = ["read_tcx", "sniff"]
 

@@ -30,17 +30,20 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StridekeeperError, UnsupportedFormatError
 from ..io.dispatch import APPLE_HEALTH, FORMATS, format_of_path, is_log_name
 from ..io.source import Opened, gunzip
 from .dedup import activity_key
 from .store import Commit, Library, typical_offset, write_lock
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = ["ImportReport", "import_paths"]
 
@@ -677,7 +680,7 @@ def _run_row(run: Any, summary: dict[str, Any], athlete: str) -> dict[str, Any]:
     row["warnings_json"] = json.dumps(notes)
     row["summary_only"] = bool(meta.get("summary_only", False))
     row["activity_id"] = activity_key(meta)
-    row["imported_at"] = pd.Timestamp.now(tz="UTC")
+    row["imported_at"] = datetime.now(UTC)
     return row
 
 

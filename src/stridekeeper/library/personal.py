@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..metrics.dropoff import (
     DEFAULT_PRIOR,
@@ -36,7 +35,11 @@ from ..metrics.dropoff import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .store import Library
+else:
+    from ..lazy import pandas as pd
 
 __all__ = ["personalise_dropoff"]
 

@@ -51,21 +51,11 @@ if TYPE_CHECKING:
 
     from ..schema import RecordColumns
 else:
-
-    class _Pandas:
-        """pandas, imported on first use: ``stridekeeper runs`` opens the library and lists
-        its runs with pyarrow alone (pandas costs more to import than the listing takes)."""
-
-        def __getattr__(self, name: str) -> Any:
-            import pandas
-
-            globals()["pd"] = pandas
-            return getattr(pandas, name)
-
-    pd = _Pandas()
+    # ``stridekeeper runs`` and ``import`` work with pyarrow alone
+    from ..lazy import pandas as pd
 
 __all__ = ["LIBRARY_VERSION", "CheckReport", "Library", "LibraryBusyError", "LibraryWriteError",
-           "default_library_path", "write_lock"]  # fmt: skip
+           "arrow_array", "default_library_path", "write_lock"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -372,14 +362,34 @@ def records_table(records: pd.DataFrame | RecordColumns) -> pa.Table:
         columns = [records[c].to_numpy() for c in records.columns]
     if not len(ts_ns):
         return _empty_records_table(tuple(names), tuple(c.dtype.kind for c in columns))
-    arrays = [pa.array(np.asarray(ts_ns, dtype=np.int64), pa.timestamp("ns", tz="UTC"))]
-    for v in columns:  # numbers as float64 with NaN as null; bool and anything else as is
-        if v.dtype.kind == "b":
-            arrays.append(pa.array(v))
-        else:
-            v = np.asarray(v, dtype=float) if v.dtype.kind == "f" else v
-            arrays.append(pa.array(v, from_pandas=True))
+    arrays = [arrow_array(np.asarray(ts_ns, dtype=np.int64), pa.timestamp("ns", tz="UTC"))]
+    arrays += [arrow_array(v) for v in columns]
     return pa.Table.from_arrays(arrays, names=["timestamp", *names])
+
+
+def arrow_array(values: np.ndarray, type: pa.DataType | None = None) -> pa.Array:
+    """A numpy array as an Arrow array: floats as float64 with NaN as null (as
+    ``Table.from_pandas`` stores them), bool as bool, int64 as ``type`` (say a timestamp).
+
+    Built from the array's buffers: ``pa.array`` looks for pandas on its first call and so
+    imports it (0.25 s) in a process that has no other use for it, an import worker.
+    """
+    import pyarrow as pa
+
+    v = np.ascontiguousarray(values)
+    n = len(v)
+    if v.dtype.kind == "b":
+        bits = pa.py_buffer(np.packbits(v, bitorder="little"))
+        return pa.Array.from_buffers(pa.bool_(), n, [None, bits])
+    if v.dtype.kind == "f":
+        v = v.astype(np.float64, copy=False)
+        valid = ~np.isnan(v)
+        nulls = n - int(np.count_nonzero(valid))
+        mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+        return pa.Array.from_buffers(pa.float64(), n, [mask, pa.py_buffer(v)], null_count=nulls)
+    if v.dtype == np.int64 and type is not None and type.bit_width == 64:
+        return pa.Array.from_buffers(type, n, [None, pa.py_buffer(v)])
+    return pa.array(v, type, from_pandas=True)  # anything else, as pyarrow reads it
 
 
 @functools.lru_cache(maxsize=16)

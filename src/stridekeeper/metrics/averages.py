@@ -6,12 +6,16 @@ running averages use moving samples only and feed the drop-off.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 
 from .moving import _col, _running, moving_mask, sample_weights_s
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "avg_cadence_spm",

@@ -46,10 +46,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .averages import step_length_series_m
 from .moving import (
@@ -60,6 +59,11 @@ from .moving import (
     moving_mask,
     sample_weights_s,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "DEFAULT_PRIOR",

@@ -5,10 +5,14 @@ docs/methods.md, "Which samples count". All functions are pure: they take a reco
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from ..lazy import pandas as pd
 
 __all__ = [
     "MAX_ACCEL_MPS2",
