@@ -239,7 +239,8 @@ class Run:
     meta
         Everything else: ``source`` (path), ``sha256``, ``format``, ``session_index``,
         ``sport``, ``sub_sport``, ``manufacturer``, ``product``, ``device``, ``start_time``
-        (UTC ``pd.Timestamp``), ``utc_offset_s`` (local time offset, seconds), ``device_summary``
+        (a UTC ``datetime``: a ``pd.Timestamp``, or from the FIT reader a plain datetime;
+        :attr:`start_time` always gives a Timestamp), ``utc_offset_s`` (local time offset, seconds), ``device_summary``
         (the device's own session figures, canonical names and units, plus ``raw`` with the
         untouched message), ``warnings`` (list of strings) and reader-specific keys.
 
@@ -312,8 +313,10 @@ class Run:
 
     @property
     def start_time(self) -> pd.Timestamp | None:
-        """Session start, UTC."""
-        return self.meta.get("start_time")
+        """Session start, UTC, as a pandas Timestamp (``meta['start_time']`` may be a plain
+        UTC datetime: the FIT reader keeps pandas off the import path)."""
+        value = self.meta.get("start_time")
+        return None if value is None else pd.Timestamp(value)
 
     @property
     def warnings(self) -> list[str]:
@@ -323,7 +326,7 @@ class Run:
     def __repr__(self) -> str:
         src = self.meta.get("source")
         return (
-            f"Run(sport={self.sport!r}, start_time={self.start_time}, "
+            f"Run(sport={self.sport!r}, start_time={self.meta.get('start_time')}, "
             f"n_records={self.n_records}, source={src!r}, "
             f"session_index={self.meta.get('session_index')})"
         )

@@ -858,26 +858,33 @@ class _Pipeline:
         self.paths, self.lib, self.opt = paths, lib, opt
         self.report = ImportReport()
         self.expand_failures: list[tuple[str, str]] = []
-        known = lib.sources()
+        # the sources with pyarrow alone and the runs table on first use (see runs_now):
+        # the workers start before pandas is imported, which then overlaps their decoding
+        known = lib.source_rows(["path", "sha256", "status", "athlete"])
+        lost = lib.lost_sources() if known else set()
         # a file that failed before is tried again (a newer version may read it), and so is
         # one whose runs lost their records (a crash, a full disk): never "unchanged"
-        ok = known[(known["status"] == "imported") & known["sha256"].notna()]
-        ok = ok[~ok["sha256"].isin(lib.lost_sources())]
-        owners = (ok["athlete"].fillna(opt.athlete) if "athlete" in ok
-                  else pd.Series(opt.athlete, ok.index))  # fmt: skip
-        self.sha_known = {_source_key(sha, who, path)
-                          for sha, who, path in zip(ok["sha256"], owners, ok["path"], strict=True)}  # fmt: skip
+        self.sha_known = {_source_key(r["sha256"], r.get("athlete") or opt.athlete, r["path"])
+                          for r in known if r["status"] == "imported"
+                          and r["sha256"] is not None and r["sha256"] not in lost}  # fmt: skip
         # identical files in one import: decoded once; a failure is each copy's failure
         self.failed_sha: dict[str, tuple[str, str]] = {}
         self.copies_of: dict[str, list[str]] = {}
-        self.path_sha = dict(zip(known["path"], known["sha256"], strict=False))
-        self.runs_now = lib.runs()
+        self.path_sha = {r["path"]: r["sha256"] for r in known}
+        self._runs_now: pd.DataFrame | None = None
         self.jobs = max(1, opt.jobs if opt.jobs is not None else (os.cpu_count() or 1))
         self.pending: list[dict[str, Any]] = []
         self.pending_bytes = 0
         self.progress = _Progress(opt.progress)
         self.last_commit = time.monotonic()
         self.last_records: dict[str, Any] = {}  # the last commit's records (see flush)
+
+    @property
+    def runs_now(self) -> pd.DataFrame:
+        """The library's runs as of the last commit (read when first asked for)."""
+        if self._runs_now is None:
+            self._runs_now = self.lib.runs()
+        return self._runs_now
 
     # ------------------------------------------------------------------ expand
     def _items(self) -> Iterator[_Item]:
@@ -996,7 +1003,7 @@ class _Pipeline:
         # the personal pass after the last commit reads these runs' records from memory
         self.last_records = change.records if last else {}
         if not last:  # the next batch is checked against the runs committed so far
-            self.runs_now = self.lib.runs()
+            self._runs_now = self.lib.runs()
         self.pending.clear()
         self.pending_bytes = 0
         if self.opt.on_commit is not None:

@@ -812,6 +812,16 @@ class Library:
         src = self._table("sources")
         return _empty_sources() if src is None else src
 
+    def source_rows(self, columns: Sequence[str]) -> list[dict[str, Any]]:
+        """:meth:`sources` as one dict per file, with these columns (None where a table
+        written before a column existed lacks it); read with pyarrow alone."""
+        table = self._arrow_table("sources", columns=columns)
+        if table is None:
+            return []
+        data = [table[c].to_pylist() if c in table.column_names else [None] * table.num_rows
+                for c in columns]  # fmt: skip
+        return [dict(zip(columns, row, strict=True)) for row in zip(*data, strict=True)]
+
     def records(self, run_id: str) -> pd.DataFrame:
         """The per-second records of one run (UTC ``timestamp`` index)."""
         runs = self._table("runs", columns=["run_id", "records_file"])
