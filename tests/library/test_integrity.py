@@ -225,13 +225,13 @@ def test_full_disk_is_one_line_and_changes_nothing(tmp_path: Path, monkeypatch, 
     import_paths([_folder(tmp_path / "a", range(2))], lib_dir, jobs=1)
     before = sorted(p.name for p in lib_dir.rglob("*"))
     gen = Library.open(lib_dir).generation
-    real = store_mod._write_parquet
+    real = store_mod._write_table
 
-    def full(frame, path):
-        real(frame, path)  # a first file gets written, then the disk is full
+    def full(table, path):
+        real(table, path)  # a first file gets written, then the disk is full
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(store_mod, "_write_parquet", full)
+    monkeypatch.setattr(store_mod, "_write_table", full)
     with pytest.raises(LibraryWriteError, match=f"{words} while writing the library at .*"
                        "nothing was changed"):  # fmt: skip
         import_paths([_folder(tmp_path / "b", range(10, 12))], lib_dir, jobs=1)

@@ -250,11 +250,13 @@ def _merged_note(library: str | None, imported: int) -> str:
     from ..errors import StridekeeperError
     from ..library import Library
 
+    if not imported:
+        return ""
     try:
         held = len(Library.open(library).mobility())
     except (StridekeeperError, OSError):
         return ""
-    if not imported or held >= imported:
+    if held >= imported:
         return ""
     return (f" ({held} in the library: {imported - held} both logged and recorded by the "
             "watch, counted once)")  # fmt: skip

@@ -680,7 +680,7 @@ def _segment_runs(dec: DecodedFit, seg: _Segment) -> _SegmentRuns:
                      "all records; no device summary")  # fmt: skip
     jumps: list[tuple[int, int]] = []
     if seg.has_records:
-        first_ts = _records_arrays(seg, rel_anchor, False)[0]
+        first_ts = _record_times(seg, rel_anchor)
         jumps = _clock_jumps(first_ts, seg, rel_anchor)
         for at, shift in jumps:
             notes.append(

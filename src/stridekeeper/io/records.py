@@ -102,11 +102,10 @@ def _checked(data: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[s
     for col, values in data.items():
         if values.dtype.kind != "f" or not len(values):
             continue
-        bad = ~np.isfinite(values) & ~np.isnan(values)
         limits = RANGE_LIMITS.get(col)
+        bad = np.isinf(values)  # NaN compares False below: it stays as it is
         if limits is not None:
-            with np.errstate(invalid="ignore"):
-                bad |= (values < limits[0]) | (values > limits[1])
+            bad |= (values < limits[0]) | (values > limits[1])
         if bad.any():
             values = values.copy()
             values[bad] = np.nan

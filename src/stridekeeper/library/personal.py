@@ -52,32 +52,102 @@ PERSONAL_MAX_EXTRAPOLATION_PCT = 30.0
 MIN_GAIT_RUNS = 5
 
 
-def _extrapolated(runs: pd.DataFrame) -> np.ndarray:
+#: The runs table's columns the decisions below read.
+_COLUMNS = ("athlete", "records_file", "gait_estimate_spm", "gait_cadence_spm",
+            "dropoff_elasticity", "dropoff_elasticity_se", "dropoff_reason", "dropoff_warning",
+            "dropoff_prior")  # fmt: skip
+
+
+def _runs_columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """The decision columns of a runs DataFrame, as :meth:`Library.run_columns` gives them."""
+    out: dict[str, Any] = {}
+    for c in _COLUMNS:
+        if c not in frame.columns:
+            out[c] = None
+        elif c in _TEXT:
+            v = frame[c].astype(object).to_numpy()
+            out[c] = [x if isinstance(x, str) else None for x in v]
+        else:
+            out[c] = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+    return out
+
+
+_TEXT = frozenset({"athlete", "records_file", "dropoff_reason", "dropoff_warning",
+                   "dropoff_prior"})  # fmt: skip
+
+
+def _text(cols: dict[str, Any], name: str, n: int) -> list[str | None]:
+    v = cols[name]  # an all-empty column may be stored as floats (NaN)
+    return v if isinstance(v, list) else [None] * n
+
+
+def _extrapolated(cols: dict[str, Any], n: int) -> np.ndarray:
     """Runs whose drop-off was refused or flagged for a speed outside their fresh part."""
-
-    def text(col: str) -> pd.Series:  # an all-empty column is stored as float NaN
-        values = runs[col] if col in runs.columns else pd.Series(index=runs.index, dtype=object)
-        return values.astype(object).where(values.notna(), "").astype(str)
-
-    reason, warning = text("dropoff_reason"), text("dropoff_warning")
-    return (reason.str.contains("outside the") | warning.str.contains("extrapolation")).to_numpy()
+    reason, warning = _text(cols, "dropoff_reason", n), _text(cols, "dropoff_warning", n)
+    return np.array([("outside the" in (r or "")) or ("extrapolation" in (w or ""))
+                     for r, w in zip(reason, warning, strict=True)], dtype=bool)  # fmt: skip
 
 
-def _athlete_gait_spm(mine: pd.DataFrame) -> float:
+def _numbers(cols: dict[str, Any], name: str, n: int) -> np.ndarray:
+    v = cols[name]
+    return np.full(n, np.nan) if v is None else np.asarray(v, dtype=float)
+
+
+def _athlete_gait_spm(cols: dict[str, Any], n: int) -> float:
     """The athlete's cadence threshold: the median of their runs' own estimates."""
-    if "gait_estimate_spm" not in mine.columns:
-        return GAIT_CADENCE_SPM
-    est = pd.to_numeric(mine["gait_estimate_spm"], errors="coerce").dropna()
+    est = _numbers(cols, "gait_estimate_spm", n)
+    est = est[np.isfinite(est)]
     if len(est) < MIN_GAIT_RUNS:
         return GAIT_CADENCE_SPM
-    return float(round(float(est.median())))
+    return float(round(float(np.median(est))))
 
 
-def _used_gait(mine: pd.DataFrame) -> np.ndarray:
-    if "gait_cadence_spm" not in mine.columns:
-        return np.full(len(mine), GAIT_CADENCE_SPM)
-    used = pd.to_numeric(mine["gait_cadence_spm"], errors="coerce").to_numpy(dtype=float)
+def _used_gait(cols: dict[str, Any], n: int) -> np.ndarray:
+    used = _numbers(cols, "gait_cadence_spm", n)
     return np.where(np.isfinite(used), used, GAIT_CADENCE_SPM)
+
+
+def _stale(cols: dict[str, Any], n: int) -> np.ndarray:
+    """Runs computed with another gait threshold than the athlete's (and with records)."""
+    gait = _athlete_gait_spm(cols, n)
+    has_records = (np.ones(n, dtype=bool) if cols["records_file"] is None
+                   else np.array([isinstance(f, str) for f in _text(cols, "records_file", n)],
+                                 dtype=bool))  # fmt: skip
+    return (np.abs(_used_gait(cols, n) - gait) >= 1.0) & has_records
+
+
+def _pool(cols: dict[str, Any], n: int) -> tuple[StepPrior, str]:
+    """The athlete's pooled prior and the label the runs computed with it carry."""
+    est = _numbers(cols, "dropoff_elasticity", n)
+    se = _numbers(cols, "dropoff_elasticity_se", n)
+    with np.errstate(invalid="ignore"):
+        label = f"personal ({int((np.isfinite(est) & (se > 0)).sum())} runs)"
+    return pooled_prior(est, se), label
+
+
+def _to_redo(cols: dict[str, Any], n: int, prior: StepPrior, label: str) -> np.ndarray:
+    """Extrapolating runs not yet computed with this pool (none with the population's)."""
+    if prior == DEFAULT_PRIOR:
+        return np.zeros(n, dtype=bool)
+    done = np.array([p == label for p in _text(cols, "dropoff_prior", n)], dtype=bool)
+    return _extrapolated(cols, n) & ~done
+
+
+def _athlete_cols(cols: dict[str, Any], who: str) -> tuple[dict[str, Any], int]:
+    sel = np.array([a == who for a in _text(cols, "athlete", len(cols["athlete"]))], dtype=bool)
+    idx = np.flatnonzero(sel)
+    out = {c: (None if v is None else [v[i] for i in idx] if isinstance(v, list) else v[idx])
+           for c, v in cols.items()}  # fmt: skip
+    return out, len(idx)
+
+
+def _has_work(cols: dict[str, Any], who: str) -> bool:
+    """Whether :func:`personalise_dropoff` would compute any run of ``who`` again."""
+    mine, n = _athlete_cols(cols, who)
+    if _stale(mine, n).any():
+        return True
+    prior, label = _pool(mine, n)
+    return bool(_to_redo(mine, n, prior, label).any())
 
 
 def _with(row: pd.Series, d: DropoffResult, label: str) -> pd.Series:
@@ -127,9 +197,9 @@ def _again(
 
 def _personal_gait(records_of: _Records, mine: pd.DataFrame) -> pd.DataFrame:
     """``mine`` with the runs computed with another threshold than the athlete's redone."""
-    gait = _athlete_gait_spm(mine)
-    has_records = mine["records_file"].notna().to_numpy() if "records_file" in mine else True
-    stale = (np.abs(_used_gait(mine) - gait) >= 1.0) & has_records
+    cols, n = _runs_columns(mine), len(mine)
+    gait = _athlete_gait_spm(cols, n)
+    stale = _stale(cols, n)
     if not stale.any():
         return mine.iloc[0:0]
     out = []
@@ -166,30 +236,28 @@ def personalise_dropoff(
     """
     from .store import Commit
 
-    runs = library.runs()
-    if not len(runs) or "dropoff_elasticity" not in runs.columns:
+    cols = library.run_columns(_COLUMNS)  # pyarrow alone: most imports change nothing here
+    if cols is None or cols["dropoff_elasticity"] is None:
         return 0
+    names = {a for a in cols["athlete"] if a is not None} if athletes is None else athletes
+    todo = [who for who in sorted(set(names)) if _has_work(cols, who)]
+    if not todo:
+        return 0
+    runs = library.runs()
     records_of = _Records(library, records)
     updated = []
-    names = runs["athlete"].dropna().unique() if athletes is None else athletes
-    for who in sorted(set(names)):
+    for who in todo:
         mine = runs[runs["athlete"] == who]
         redone = _personal_gait(records_of, mine)
         if len(redone):
             updated.append(redone)
             mine = pd.concat([mine[~mine["run_id"].isin(redone["run_id"])], redone])
-        gait = _athlete_gait_spm(mine)
-        est = pd.to_numeric(mine["dropoff_elasticity"], errors="coerce").to_numpy(dtype=float)
-        se = pd.to_numeric(mine["dropoff_elasticity_se"], errors="coerce").to_numpy(dtype=float)
-        prior = pooled_prior(est, se)
-        if prior == DEFAULT_PRIOR:
-            continue
-        label = f"personal ({int((np.isfinite(est) & (se > 0)).sum())} runs)"
+        mc, n = _runs_columns(mine), len(mine)
+        gait = _athlete_gait_spm(mc, n)
+        prior, label = _pool(mc, n)
         again = []
-        for _, row in mine[_extrapolated(mine)].iterrows():
-            if row.get("dropoff_prior") == label:
-                continue  # already computed with this pool
-            # the athlete's own relation may be carried further than one run's fresh part
+        # the athlete's own relation may be carried further than one run's fresh part
+        for _, row in mine[_to_redo(mc, n, prior, label)].iterrows():
             d = _again(records_of, row, gait, prior, PERSONAL_MAX_EXTRAPOLATION_PCT)
             if d is not None:
                 again.append(_with(row, d, label))

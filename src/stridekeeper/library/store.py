@@ -29,6 +29,7 @@ lost are forgotten with their source, so importing that file again brings them b
 from __future__ import annotations
 
 import contextlib
+import datetime
 import errno
 import functools
 import json
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import StridekeeperError
+from .arrow import arrow_array, arrow_strings, arrow_type, concat, rows_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,9 +55,10 @@ if TYPE_CHECKING:
 else:
     # ``stridekeeper runs`` and ``import`` work with pyarrow alone
     from ..lazy import pandas as pd
+from ..lazy import is_frame
 
 __all__ = ["LIBRARY_VERSION", "CheckReport", "Library", "LibraryBusyError", "LibraryWriteError",
-           "arrow_array", "default_library_path", "write_lock"]  # fmt: skip
+           "default_library_path", "write_lock"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -367,39 +370,14 @@ def records_table(records: pd.DataFrame | RecordColumns) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=["timestamp", *names])
 
 
-def arrow_array(values: np.ndarray, type: pa.DataType | None = None) -> pa.Array:
-    """A numpy array as an Arrow array: floats as float64 with NaN as null (as
-    ``Table.from_pandas`` stores them), bool as bool, int64 as ``type`` (say a timestamp).
-
-    Built from the array's buffers: ``pa.array`` looks for pandas on its first call and so
-    imports it (0.25 s) in a process that has no other use for it, an import worker.
-    """
-    import pyarrow as pa
-
-    v = np.ascontiguousarray(values)
-    n = len(v)
-    if v.dtype.kind == "b":
-        bits = pa.py_buffer(np.packbits(v, bitorder="little"))
-        return pa.Array.from_buffers(pa.bool_(), n, [None, bits])
-    if v.dtype.kind == "f":
-        v = v.astype(np.float64, copy=False)
-        valid = ~np.isnan(v)
-        nulls = n - int(np.count_nonzero(valid))
-        mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-        return pa.Array.from_buffers(pa.float64(), n, [mask, pa.py_buffer(v)], null_count=nulls)
-    if v.dtype == np.int64 and type is not None and type.bit_width == 64:
-        return pa.Array.from_buffers(type, n, [None, pa.py_buffer(v)])
-    return pa.array(v, type, from_pandas=True)  # anything else, as pyarrow reads it
-
-
 @functools.lru_cache(maxsize=16)
 def _empty_records_table(names: tuple[str, ...], kinds: tuple[str, ...]) -> pa.Table:
     """The stored table of a run without records (built once per column layout)."""
     import pyarrow as pa
 
     types = {"b": pa.bool_(), "f": pa.float64()}
-    arrays = [pa.array([], pa.timestamp("ns", tz="UTC"))]
-    arrays += [pa.array([], types.get(k, pa.null())) for k in kinds]
+    arrays = [pa.nulls(0, pa.timestamp("ns", tz="UTC"))]
+    arrays += [pa.nulls(0, types.get(k, pa.null())) for k in kinds]
     return pa.Table.from_arrays(arrays, names=["timestamp", *names])
 
 
@@ -425,11 +403,56 @@ def _records_file_table(parts: list[tuple[str, pa.Table]]) -> pa.Table:
     ids = [run_id for run_id, _ in parts]
     lengths = [t.num_rows for _, t in parts]
     table = pa.concat_tables([t for _, t in parts], promote_options="default")
-    run_col = pa.DictionaryArray.from_arrays(
-        pa.array(np.repeat(np.arange(len(ids), dtype=np.int32), lengths)),
-        pa.array(ids, pa.string()),
-    )
+    codes = arrow_array(np.repeat(np.arange(len(ids), dtype=np.int64), lengths))
+    run_col = pa.DictionaryArray.from_arrays(codes.cast(pa.int32()),
+                                             arrow_strings(ids).cast(pa.string()))  # fmt: skip
     return table.add_column(0, "run_id", pa.chunked_array([run_col]))
+
+
+def _utc_from_ns(ns: int) -> datetime.datetime:
+    return datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
+        microseconds=ns // 1000
+    )
+
+
+@functools.cache
+def _dtypes(key: str) -> dict[str, str]:
+    """The declared dtype of each column of the runs or sources table."""
+    if key == "runs":
+        from ..schema import RUN_COLUMNS
+
+        return {name: c.dtype for name, c in RUN_COLUMNS.items()}
+    return {c: "str" for c in SOURCE_COLUMNS} | {"size_bytes": "int64", "n_runs": "int64",
+            "n_sessions": "int64", "imported_at": "datetime64[us, UTC]"}  # fmt: skip
+
+
+def _empty_table(key: str) -> pa.Table:
+    """A runs or sources table without rows, every column typed."""
+    import pyarrow as pa
+
+    dtypes = _dtypes(key)
+    return pa.Table.from_arrays([pa.nulls(0, arrow_type(d)) for d in dtypes.values()],
+                                names=list(dtypes))  # fmt: skip
+
+
+def _as_table(rows: Any, key: str) -> pa.Table | None:
+    """A commit's new rows of the runs or sources table (one dict per row, a DataFrame or
+    an Arrow table) as an Arrow table; None when there are none."""
+    import pyarrow as pa
+
+    if rows is None or len(rows) == 0:
+        return None
+    if isinstance(rows, pa.Table):
+        return rows
+    if is_frame(rows):
+        return pa.Table.from_pandas(_for_disk(rows), preserve_index=False)
+    return rows_table(list(rows), _dtypes(key))
+
+
+def _set_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    if name in table.column_names:
+        return table.set_column(table.column_names.index(name), name, values)
+    return table.append_column(name, values)
 
 
 def _read_parquet(path: Path, **kw: Any) -> pd.DataFrame:
@@ -488,12 +511,14 @@ class Commit:
     Attributes
     ----------
     runs
-        New rows of the runs table (``run_id`` unique).
+        New rows of the runs table (``run_id`` unique): a DataFrame, or one dict per row
+        (typed as :data:`~stridekeeper.schema.RUN_COLUMNS` says; what the importer gives).
     records
         run_id -> records of the new runs: a :func:`records_table` (what the import
         workers send) or a ``Run.records`` DataFrame.
     mobility
-        New mobility sessions (canonical columns plus ``athlete``, ``source_sha256``).
+        New mobility sessions (canonical columns plus ``athlete``, ``source_sha256``); an
+        empty list or DataFrame when there are none.
     sources
         New or updated rows of the sources table (keyed by ``path``).
     drop_run_ids
@@ -505,10 +530,10 @@ class Commit:
         athlete's copy of a log changed; another athlete's identical copy stays).
     """
 
-    runs: pd.DataFrame
+    runs: pd.DataFrame | list[dict[str, Any]]
     records: dict[str, pa.Table | pd.DataFrame]
-    mobility: pd.DataFrame
-    sources: pd.DataFrame
+    mobility: pd.DataFrame | list[Any]
+    sources: pd.DataFrame | list[dict[str, Any]]
     drop_run_ids: frozenset[str] = frozenset()
     drop_mobility_sources: frozenset[str] = frozenset()
     drop_athlete_mobility: frozenset[tuple[str, str]] = frozenset()
@@ -812,6 +837,45 @@ class Library:
         src = self._table("sources")
         return _empty_sources() if src is None else src
 
+    def run_columns(self, names: Sequence[str]) -> dict[str, Any] | None:
+        """Columns of the runs table, in the stored order, read with pyarrow alone: text
+        columns as lists (None where empty), the others as float arrays (NaN where empty),
+        None for a column the table lacks; None without a runs table."""
+        import pyarrow as pa
+
+        from .arrow import numpy_column
+
+        table = self._arrow_table("runs", columns=names)
+        if table is None:
+            return None
+        out: dict[str, Any] = {}
+        for name in names:
+            if name not in table.column_names:
+                out[name] = None
+                continue
+            col = table[name]
+            text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+            out[name] = col.to_pylist() if text else numpy_column(col).astype(float)
+        return out
+
+    def n_runs(self) -> int:
+        """How many runs the library holds (read with pyarrow alone)."""
+        table = self._arrow_table("runs", columns=["run_id"])
+        return 0 if table is None else table.num_rows
+
+    def has_summary_rows(self) -> bool:
+        """Whether any run is a summary row only (an export's averages, no samples)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = self._arrow_table("runs", columns=["summary_only"])
+        if table is None or "summary_only" not in table.column_names or not table.num_rows:
+            return False
+        col = table["summary_only"]
+        if not pa.types.is_boolean(col.type):  # stored before the column was typed: any value set
+            return bool(col.null_count < len(col))
+        return bool(pc.any(col).as_py())
+
     def source_rows(self, columns: Sequence[str]) -> list[dict[str, Any]]:
         """:meth:`sources` as one dict per file, with these columns (None where a table
         written before a column existed lacks it); read with pyarrow alone."""
@@ -876,26 +940,28 @@ class Library:
             raise write_error(exc, self.root) from exc
 
     def _commit(self, change: Commit) -> None:
+        """The runs and sources tables are merged as Arrow tables (an import of activity
+        files never imports pandas); the mobility table, when it changes, as a DataFrame."""
+        import pyarrow.compute as pc
+
         gen = self.generation + 1
         man = dict(self._manifest)
         # runs
-        runs = self._table("runs")
-        runs = _empty_runs() if runs is None else runs
-        drop = set(change.drop_run_ids) | set(change.runs.get("run_id", []))
-        runs = runs[~runs["run_id"].isin(drop)]
+        new_runs = _as_table(change.runs, "runs")
+        runs = self._arrow_table("runs")
+        new_ids = new_runs["run_id"].to_pylist() if new_runs is not None else []
+        drop = set(change.drop_run_ids) | set(new_ids)
+        if runs is not None and drop:
+            hit = pc.is_in(runs["run_id"], value_set=arrow_strings(sorted(drop)))
+            runs = runs.filter(pc.invert(pc.fill_null(hit, False)))
         # records: new runs' records go to one new file per month
-        new_runs = change.runs.copy()
-        if len(new_runs):
-            # rows that are updates of stored runs (no new records) keep their records file
-            kept = new_runs["records_file"] if "records_file" in new_runs else None
-            new_runs["records_file"] = None if kept is None else kept.where(kept.notna(), None)
         files_by_month: dict[str, list[tuple[str, pa.Table]]] = {}
         for run_id, rec in change.records.items():
             if rec is None or len(rec) == 0:
                 continue
-            table = records_table(rec) if isinstance(rec, pd.DataFrame) else rec
+            table = rec if not is_frame(rec) else records_table(rec)
             first = table.column("timestamp")[0].value  # ns since 1970, UTC
-            month = pd.Timestamp(first, tz="UTC").strftime("%Y-%m")
+            month = _utc_from_ns(first).strftime("%Y-%m")
             files_by_month.setdefault(month, []).append((run_id, table))
         record_files = list(man.get("records", []))
         writes = []
@@ -906,33 +972,46 @@ class Library:
             record_files.append(fname)
             file_of.update((run_id, fname) for run_id, _ in parts)
         _write_all(writes)
-        if file_of:
-            mapped = new_runs["run_id"].map(file_of)
-            new_runs["records_file"] = mapped.where(mapped.notna(), new_runs["records_file"])
-        runs = pd.concat([runs, new_runs], ignore_index=True) if len(new_runs) else runs
-        # mobility
-        mob = self._table("mobility")
-        mob = _empty_mobility() if mob is None else mob
-        if change.drop_mobility_sources:
-            mob = mob[~mob["source_sha256"].isin(change.drop_mobility_sources)]
-        if change.drop_athlete_mobility:
-            pairs = pd.MultiIndex.from_arrays([mob["athlete"].astype(str), mob["source_sha256"]])
-            mob = mob[~pairs.isin(list(change.drop_athlete_mobility))]
-        if len(change.mobility):
-            add = _mobility_to_disk(change.mobility)
-            # identical logs of two athletes have the same session ids: each keeps its own
-            same = pd.MultiIndex.from_arrays([mob["athlete"].astype(str), mob["session_id"]])
-            new = pd.MultiIndex.from_arrays([add["athlete"].astype(str), add["session_id"]])
-            mob = mob[~same.isin(new)]
-            mob = pd.concat([mob, add], ignore_index=True)
+        if new_runs is not None:
+            # rows that are updates of stored runs (no new records) keep their records file
+            kept = (new_runs["records_file"].to_pylist() if "records_file" in new_runs.column_names
+                    else [None] * new_runs.num_rows)  # fmt: skip
+            files = [file_of.get(r, k if isinstance(k, str) else None)
+                     for r, k in zip(new_ids, kept, strict=True)]  # fmt: skip
+            new_runs = _set_column(new_runs, "records_file", arrow_strings(files))
+        if new_runs is not None:  # a new library's columns in their declared order and types
+            base = runs if runs is not None else _empty_table("runs")
+            runs = concat([base, new_runs], _dtypes("runs"))
+        # mobility: rewritten only when it changes
+        mob = None
+        if change.drop_mobility_sources or change.drop_athlete_mobility or len(change.mobility):
+            mob = self._table("mobility")
+            mob = _empty_mobility() if mob is None else mob
+            if change.drop_mobility_sources:
+                mob = mob[~mob["source_sha256"].isin(change.drop_mobility_sources)]
+            if change.drop_athlete_mobility:
+                pairs = pd.MultiIndex.from_arrays(
+                    [mob["athlete"].astype(str), mob["source_sha256"]]
+                )
+                mob = mob[~pairs.isin(list(change.drop_athlete_mobility))]
+            if len(change.mobility):
+                add = _mobility_to_disk(change.mobility)
+                # identical logs of two athletes have the same session ids: each keeps its own
+                same = pd.MultiIndex.from_arrays([mob["athlete"].astype(str), mob["session_id"]])
+                new = pd.MultiIndex.from_arrays([add["athlete"].astype(str), add["session_id"]])
+                mob = mob[~same.isin(new)]
+                mob = pd.concat([mob, add], ignore_index=True)
         # sources
-        src = self._table("sources")
-        src = _empty_sources() if src is None else src
-        if len(change.sources):
-            src = src[~src["path"].isin(change.sources["path"])]
-            src = pd.concat([src, change.sources], ignore_index=True)
+        new_src = _as_table(change.sources, "sources")
+        src = self._arrow_table("sources")
+        if new_src is not None and src is not None:
+            paths = arrow_strings(sorted(set(new_src["path"].to_pylist())))
+            hit = pc.is_in(src["path"], value_set=paths)
+            src = src.filter(pc.invert(pc.fill_null(hit, False)))
+        src = concat([src if src is not None else _empty_table("sources"), new_src],
+                     _dtypes("sources"))  # fmt: skip
         # record files no run points to any more are dropped from the manifest
-        live = set(runs["records_file"].dropna()) if len(runs) else set()
+        live = set(runs["records_file"].to_pylist()) if runs is not None else set()
         record_files = [f for f in record_files if f in live]
         man["records"] = record_files
         self._write_generation(man, gen, runs, mob, src)
@@ -941,21 +1020,30 @@ class Library:
         self,
         man: dict[str, Any],
         gen: int,
-        runs: pd.DataFrame,
-        mob: pd.DataFrame,
-        src: pd.DataFrame,
+        runs: pd.DataFrame | pa.Table | None,
+        mob: pd.DataFrame | pa.Table | None,
+        src: pd.DataFrame | pa.Table | None,
     ) -> None:
-        """Write generation ``gen``'s three tables, then the manifest that names them (the
-        commit point), then drop the files the previous generation named and this one doesn't.
+        """Write generation ``gen``'s tables (None: keep the file the manifest names; an
+        empty runs or sources table is written empty), then the manifest that names them
+        (the commit point), then drop the files the previous generation named and this one
+        doesn't.
 
         Only those: scanning the whole folder for other leftovers (of a killed commit) costs
         time in proportion to the library on every commit, so :meth:`compact`, at the end of
         every import, does that once.
         """
         before = _named_files(self._manifest)
-        for key, frame in (("runs", runs), ("mobility", mob), ("sources", src)):
+        for key, table in (("runs", runs), ("mobility", mob), ("sources", src)):
+            if table is None and key != "mobility":
+                table = _empty_table(key)
+            if table is None:
+                continue
             fname = f"{key}-{gen:08d}.parquet"
-            _write_parquet(_for_disk(frame), self.root / fname)
+            if is_frame(table):
+                _write_parquet(_for_disk(table), self.root / fname)
+            else:
+                _write_table(table, self.root / fname)
             man[key] = fname
         man["generation"] = gen
         _atomic_write_bytes(self.root / MANIFEST, json.dumps(man, indent=1).encode())
