@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..lazy import is_frame
 from ..metrics.dropoff import (
     DEFAULT_PRIOR,
     GAIT_CADENCE_SPM,
@@ -33,13 +34,12 @@ from ..metrics.dropoff import (
     pooled_prior,
     stride_dropoff,
 )
+from ..schema import RecordColumns
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .store import Library
-else:
-    from ..lazy import pandas as pd
 
 __all__ = ["personalise_dropoff"]
 
@@ -58,18 +58,24 @@ _COLUMNS = ("athlete", "records_file", "gait_estimate_spm", "gait_cadence_spm",
             "dropoff_prior")  # fmt: skip
 
 
-def _runs_columns(frame: pd.DataFrame) -> dict[str, Any]:
-    """The decision columns of a runs DataFrame, as :meth:`Library.run_columns` gives them."""
+def _rows_columns(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The decision columns of some runs (:meth:`Library.run_rows`), as
+    :meth:`Library.run_columns` gives them."""
     out: dict[str, Any] = {}
     for c in _COLUMNS:
-        if c not in frame.columns:
-            out[c] = None
-        elif c in _TEXT:
-            v = frame[c].astype(object).to_numpy()
-            out[c] = [x if isinstance(x, str) else None for x in v]
+        values = [r.get(c) for r in rows]
+        if c in _TEXT:
+            out[c] = [v if isinstance(v, str) else None for v in values]
         else:
-            out[c] = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+            out[c] = np.array([_number(v) for v in values], dtype=float)
     return out
+
+
+def _number(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 _TEXT = frozenset({"athlete", "records_file", "dropoff_reason", "dropoff_warning",
@@ -150,8 +156,8 @@ def _has_work(cols: dict[str, Any], who: str) -> bool:
     return bool(_to_redo(mine, n, prior, label).any())
 
 
-def _with(row: pd.Series, d: DropoffResult, label: str) -> pd.Series:
-    new = row.copy()
+def _with(row: dict[str, Any], d: DropoffResult, label: str | None) -> dict[str, Any]:
+    new = dict(row)
     new["stride_dropoff_pct"] = d.stride_dropoff_pct
     new["stride_dropoff_raw_pct"] = d.stride_dropoff_raw_pct
     new["stride_dropoff_ci95_low_pct"] = d.ci95_pct[0]
@@ -173,17 +179,17 @@ class _Records:
     def __init__(self, library: Library, fresh: Mapping[str, Any] | None) -> None:
         self.library, self.fresh = library, fresh or {}
 
-    def __call__(self, run_id: str) -> pd.DataFrame:
+    def __call__(self, run_id: str) -> pd.DataFrame | RecordColumns:
         table = self.fresh.get(run_id)
-        if table is None or isinstance(table, pd.DataFrame):
+        if table is None or is_frame(table):
             return self.library.records(run_id)
-        from .store import records_frame
+        from .store import records_columns
 
-        return records_frame(table)
+        return records_columns(table)  # no DataFrame: an import's pass never imports pandas
 
 
 def _again(
-    records_of: _Records, row: pd.Series, gait_spm: float, prior: StepPrior,
+    records_of: _Records, row: dict[str, Any], gait_spm: float, prior: StepPrior,
     extrapolation_pct: float,
 ) -> DropoffResult | None:  # fmt: skip
     try:
@@ -195,19 +201,16 @@ def _again(
                           max_extrapolation_pct=extrapolation_pct)  # fmt: skip
 
 
-def _personal_gait(records_of: _Records, mine: pd.DataFrame) -> pd.DataFrame:
-    """``mine`` with the runs computed with another threshold than the athlete's redone."""
-    cols, n = _runs_columns(mine), len(mine)
+def _personal_gait(records_of: _Records, mine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs of ``mine`` computed with another threshold than the athlete's, redone."""
+    cols, n = _rows_columns(mine), len(mine)
     gait = _athlete_gait_spm(cols, n)
-    stale = _stale(cols, n)
-    if not stale.any():
-        return mine.iloc[0:0]
     out = []
-    for _, row in mine[stale].iterrows():
-        d = _again(records_of, row, gait, DEFAULT_PRIOR, 12.0)
+    for row, stale in zip(mine, _stale(cols, n), strict=True):
+        d = _again(records_of, row, gait, DEFAULT_PRIOR, 12.0) if stale else None
         if d is not None:
             out.append(_with(row, d, "population" if d.model else row.get("dropoff_prior")))
-    return pd.DataFrame(out)
+    return out
 
 
 def personalise_dropoff(
@@ -243,29 +246,29 @@ def personalise_dropoff(
     todo = [who for who in sorted(set(names)) if _has_work(cols, who)]
     if not todo:
         return 0
-    runs = library.runs()
+    rows = library.run_rows()
     records_of = _Records(library, records)
-    updated = []
+    updated: dict[str, dict[str, Any]] = {}  # run_id -> its row as last computed
     for who in todo:
-        mine = runs[runs["athlete"] == who]
+        mine = [r for r in rows if r.get("athlete") == who]
         redone = _personal_gait(records_of, mine)
-        if len(redone):
-            updated.append(redone)
-            mine = pd.concat([mine[~mine["run_id"].isin(redone["run_id"])], redone])
-        mc, n = _runs_columns(mine), len(mine)
+        if redone:
+            updated.update((r["run_id"], r) for r in redone)
+            again_ids = {r["run_id"] for r in redone}
+            mine = [r for r in mine if r["run_id"] not in again_ids] + redone
+        mc, n = _rows_columns(mine), len(mine)
         gait = _athlete_gait_spm(mc, n)
         prior, label = _pool(mc, n)
-        again = []
         # the athlete's own relation may be carried further than one run's fresh part
-        for _, row in mine[_to_redo(mc, n, prior, label)].iterrows():
-            d = _again(records_of, row, gait, prior, PERSONAL_MAX_EXTRAPOLATION_PCT)
+        for row, redo in zip(mine, _to_redo(mc, n, prior, label), strict=True):
+            d = (
+                _again(records_of, row, gait, prior, PERSONAL_MAX_EXTRAPOLATION_PCT)
+                if redo
+                else None
+            )
             if d is not None:
-                again.append(_with(row, d, label))
-        if again:
-            updated.append(pd.DataFrame(again))
+                updated[row["run_id"]] = _with(row, d, label)
     if not updated:
         return 0
-    table = pd.concat(updated).drop_duplicates("run_id", keep="last").reset_index(drop=True)
-    empty = pd.DataFrame()
-    library.commit(Commit(runs=table, records={}, mobility=empty, sources=empty))
-    return len(table)
+    library.commit(Commit(runs=list(updated.values()), records={}, mobility=[], sources=[]))
+    return len(updated)

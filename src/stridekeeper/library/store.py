@@ -381,6 +381,31 @@ def _empty_records_table(names: tuple[str, ...], kinds: tuple[str, ...]) -> pa.T
     return pa.Table.from_arrays(arrays, names=["timestamp", *names])
 
 
+def records_columns(table: pa.Table) -> RecordColumns:
+    """A run's stored records table as the numpy columns a reader builds (read with
+    pyarrow alone; the columns :func:`records_frame` keeps, with the same values)."""
+    import pyarrow as pa
+
+    from ..schema import RecordColumns
+    from .arrow import numpy_column
+
+    ts = numpy_column(table["timestamp"].cast(pa.timestamp("ns", tz="UTC"), safe=False))
+    order = np.argsort(ts, kind="stable")
+    sorted_already = bool(len(ts) < 2 or (np.diff(ts) >= 0).all())
+    data: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        col = table[name]
+        if name in ("timestamp", "run_id") or col.null_count == len(col):
+            continue
+        values = numpy_column(col)
+        if name == "timer_running":
+            values = values.astype(bool)
+        elif values.dtype.kind != "f":
+            values = values.astype(float)
+        data[name] = values if sorted_already else values[order]
+    return RecordColumns(ts if sorted_already else ts[order], data)
+
+
 def records_frame(table: pa.Table) -> pd.DataFrame:
     """A run's stored records table (:func:`records_table`) as :meth:`Library.records`
     gives it: a UTC ``timestamp`` index, columns that hold nothing dropped."""
@@ -764,29 +789,30 @@ class Library:
             drop=True
         )
 
-    def run_rows(self, columns: Sequence[str], *, athlete: str | None = None,
+    def run_rows(self, columns: Sequence[str] | None = None, *, athlete: str | None = None,
                  ) -> list[dict[str, Any]]:  # fmt: skip
-        """The runs as plain Python rows (``start_time`` a UTC datetime), in the order of
-        :meth:`runs`; read with pyarrow alone, for listings that would spend longer
-        importing pandas than listing. Filter by dates with :meth:`runs`."""
-        import datetime as dt
-
+        """The runs as plain Python rows (times UTC datetimes, missing numbers None), in
+        the order of :meth:`runs`, with these columns (default all); read with pyarrow alone,
+        for listings that would spend longer importing pandas than listing. Filter by dates
+        with :meth:`runs`."""
         import pyarrow as pa
 
-        need = list(dict.fromkeys([*columns, "start_time", "athlete", "run_id"]))
+        need = (None if columns is None
+                else list(dict.fromkeys([*columns, "start_time", "athlete", "run_id"])))  # fmt: skip
         table = self._arrow_table("runs", columns=need)
         if table is None:
             return []
         table = table.sort_by([("start_time", "ascending"), ("athlete", "ascending"),
                                ("run_id", "ascending")])  # fmt: skip
-        # as integer microseconds: pyarrow makes Python datetimes by way of pandas
-        start = table["start_time"]
-        if pa.types.is_timestamp(start.type):
-            start = start.cast(pa.timestamp("us", tz=start.type.tz), safe=False).cast(pa.int64())
-        data = {c: table[c].to_pylist() for c in table.column_names if c != "start_time"}
-        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        data["start_time"] = [None if us is None else epoch + dt.timedelta(microseconds=us)
-                              for us in start.to_pylist()]  # fmt: skip
+        data = {}
+        for c in table.column_names:
+            col = table[c]
+            if pa.types.is_timestamp(col.type):
+                # as integer microseconds: pyarrow makes Python datetimes by way of pandas
+                us = col.cast(pa.timestamp("us", tz=col.type.tz), safe=False).cast(pa.int64())
+                data[c] = [None if v is None else _utc_from_ns(v * 1000) for v in us.to_pylist()]
+            else:
+                data[c] = col.to_pylist()
         names = list(data)
         rows = [dict(zip(names, row, strict=True)) for row in zip(*data.values(), strict=True)]
         # filtered here: pyarrow's own filter looks for pandas when given a Python value
@@ -953,7 +979,7 @@ class Library:
         drop = set(change.drop_run_ids) | set(new_ids)
         if runs is not None and drop:
             hit = pc.is_in(runs["run_id"], value_set=arrow_strings(sorted(drop)))
-            runs = runs.filter(pc.invert(pc.fill_null(hit, False)))
+            runs = runs.filter(pc.invert(hit))
         # records: new runs' records go to one new file per month
         files_by_month: dict[str, list[tuple[str, pa.Table]]] = {}
         for run_id, rec in change.records.items():
@@ -1007,7 +1033,7 @@ class Library:
         if new_src is not None and src is not None:
             paths = arrow_strings(sorted(set(new_src["path"].to_pylist())))
             hit = pc.is_in(src["path"], value_set=paths)
-            src = src.filter(pc.invert(pc.fill_null(hit, False)))
+            src = src.filter(pc.invert(hit))
         src = concat([src if src is not None else _empty_table("sources"), new_src],
                      _dtypes("sources"))  # fmt: skip
         # record files no run points to any more are dropped from the manifest

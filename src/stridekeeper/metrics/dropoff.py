@@ -50,11 +50,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..schema import RecordColumns
 from .averages import step_length_series_m
 from .moving import (
     MIN_CADENCE_SPM,
     MIN_SPEED_MPS,
     _col,
+    _Columns,
     _times_s,
     moving_mask,
     sample_weights_s,
@@ -492,7 +494,7 @@ def stride_dropoff(
     Parameters
     ----------
     records
-        A ``Run.records`` table.
+        A ``Run.records`` table (or its :class:`~stridekeeper.schema.RecordColumns`).
     warmup_fraction
         Share of running time dropped at the start. [0-1]
     min_warmup_s
@@ -530,6 +532,8 @@ def stride_dropoff(
     -------
     DropoffResult
     """
+    if isinstance(records, RecordColumns):  # the library's records read without pandas
+        records = _Columns.from_columns(records)
     sl, source = step_length_series_m(records)
     base: dict[str, Any] = {"step_length_source": source}
     if len(records) == 0:

@@ -11,6 +11,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..schema import RecordColumns
 else:
     from ..lazy import pandas as pd
 
@@ -61,6 +63,11 @@ class _Columns:
         cols = run.columns
         if cols is None:
             return cls(run.records)
+        return cls.from_columns(cols)
+
+    @classmethod
+    def from_columns(cls, cols: RecordColumns) -> _Columns:
+        """The columns of a :class:`~stridekeeper.schema.RecordColumns` (no DataFrame)."""
         self = cls.__new__(cls)
         self.records, self._n, self._weights = None, len(cols), None
         self._names = set(cols.data)
