@@ -203,7 +203,6 @@ def concat(
     gives it, else to the first table's type where it holds values: a column that held
     nothing when a table was written (stored as float or null) takes the other's type."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     parts = [t for t in tables if t is not None]
     if not parts:
@@ -233,6 +232,8 @@ def concat(
                 if col.null_count == len(col):
                     col = pa.nulls(len(col), want)
                 else:
+                    import pyarrow.compute as pc
+
                     col = pc.cast(col, want, safe=False)
             arrays.append(col)
         out.append(pa.Table.from_arrays(arrays, names=names))
