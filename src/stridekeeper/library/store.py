@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import StridekeeperError
-from .arrow import arrow_array, arrow_strings, arrow_type, concat, rows_table
+from .arrow import arrow_array, arrow_strings, arrow_type, concat, rows_table, without
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -392,7 +392,10 @@ def records_columns(table: pa.Table) -> RecordColumns:
     from ..schema import RecordColumns
     from .arrow import numpy_column
 
-    ts = numpy_column(table["timestamp"].cast(pa.timestamp("ns", tz="UTC"), safe=False))
+    stamps = table["timestamp"]
+    if stamps.type != pa.timestamp("ns", tz="UTC"):
+        stamps = stamps.cast(pa.timestamp("ns", tz="UTC"), safe=False)
+    ts = numpy_column(stamps)
     order = np.argsort(ts, kind="stable")
     sorted_already = bool(len(ts) < 2 or (np.diff(ts) >= 0).all())
     data: dict[str, np.ndarray] = {}
@@ -431,9 +434,9 @@ def _records_file_table(parts: list[tuple[str, pa.Table]]) -> pa.Table:
     ids = [run_id for run_id, _ in parts]
     lengths = [t.num_rows for _, t in parts]
     table = pa.concat_tables([t for _, t in parts], promote_options="default")
-    codes = arrow_array(np.repeat(np.arange(len(ids), dtype=np.int64), lengths))
-    run_col = pa.DictionaryArray.from_arrays(codes.cast(pa.int32()),
-                                             arrow_strings(ids).cast(pa.string()))  # fmt: skip
+    # built as they are stored (a cast would import pyarrow.compute, 27 ms)
+    codes = arrow_array(np.repeat(np.arange(len(ids), dtype=np.int32), lengths))
+    run_col = pa.DictionaryArray.from_arrays(codes, arrow_strings(ids, large=False))
     return table.add_column(0, "run_id", pa.chunked_array([run_col]))
 
 
@@ -793,27 +796,31 @@ class Library:
         )
 
     def run_rows(self, columns: Sequence[str] | None = None, *, athlete: str | None = None,
-                 ) -> list[dict[str, Any]]:  # fmt: skip
+                 ordered: bool = True) -> list[dict[str, Any]]:  # fmt: skip
         """The runs as plain Python rows (times UTC datetimes, missing numbers None), in
-        the order of :meth:`runs`, with these columns (default all); read with pyarrow alone,
-        for listings that would spend longer importing pandas than listing. Filter by dates
-        with :meth:`runs`."""
+        the order of :meth:`runs` (``ordered=False``: as stored), with these columns (default
+        all); read with pyarrow alone, for listings that would spend longer importing pandas
+        than listing. Filter by dates with :meth:`runs`."""
         import pyarrow as pa
+
+        from .arrow import numpy_column
 
         need = (None if columns is None
                 else list(dict.fromkeys([*columns, "start_time", "athlete", "run_id"])))  # fmt: skip
         table = self._arrow_table("runs", columns=need)
         if table is None:
             return []
-        table = table.sort_by([("start_time", "ascending"), ("athlete", "ascending"),
-                               ("run_id", "ascending")])  # fmt: skip
+        if ordered:
+            table = table.sort_by([("start_time", "ascending"), ("athlete", "ascending"),
+                                   ("run_id", "ascending")])  # fmt: skip
         data = {}
         for c in table.column_names:
             col = table[c]
             if pa.types.is_timestamp(col.type):
-                # as integer microseconds: pyarrow makes Python datetimes by way of pandas
-                us = col.cast(pa.timestamp("us", tz=col.type.tz), safe=False).cast(pa.int64())
-                data[c] = [None if v is None else _utc_from_ns(v * 1000) for v in us.to_pylist()]
+                # from the integers: pyarrow makes Python datetimes by way of pandas
+                per_ns = {"s": 10**9, "ms": 10**6, "us": 1000, "ns": 1}[col.type.unit]
+                data[c] = [None if v != v else _utc_from_ns(int(v) * per_ns)
+                           for v in numpy_column(col).tolist()]  # fmt: skip
             else:
                 data[c] = col.to_pylist()
         names = list(data)
@@ -980,10 +987,7 @@ class Library:
         new_ids = new_runs["run_id"].to_pylist() if new_runs is not None else []
         drop = set(change.drop_run_ids) | set(new_ids)
         if runs is not None and drop:
-            import pyarrow.compute as pc  # (not imported by an import into a new library)
-
-            hit = pc.is_in(runs["run_id"], value_set=arrow_strings(sorted(drop)))
-            runs = runs.filter(pc.invert(hit))
+            runs = without(runs, "run_id", drop)
         # records: new runs' records go to one new file per month
         files_by_month: dict[str, list[tuple[str, pa.Table]]] = {}
         for run_id, rec in change.records.items():
@@ -1035,11 +1039,7 @@ class Library:
         new_src = _as_table(change.sources, "sources")
         src = self._arrow_table("sources")
         if new_src is not None and src is not None:
-            import pyarrow.compute as pc
-
-            paths = arrow_strings(sorted(set(new_src["path"].to_pylist())))
-            hit = pc.is_in(src["path"], value_set=paths)
-            src = src.filter(pc.invert(hit))
+            src = without(src, "path", new_src["path"].to_pylist())
         src = concat([src if src is not None else _empty_table("sources"), new_src],
                      _dtypes("sources"))  # fmt: skip
         # record files no run points to any more are dropped from the manifest
@@ -1413,7 +1413,7 @@ def _merge_record_files(paths: list[Path], live_ids: set[str]) -> pa.Table:
             table = table.set_column(table.schema.get_field_index("run_id"), "run_id", ids)
         tables.append(table)
     merged = pa.concat_tables(tables, promote_options="default").unify_dictionaries()
-    live = arrow_strings(sorted(live_ids)).cast(pa.string())
+    live = arrow_strings(sorted(live_ids), large=False)
     keep = pc.is_in(merged.column("run_id"), value_set=live)
     return merged.filter(keep)
 
