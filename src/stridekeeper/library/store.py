@@ -696,12 +696,13 @@ class Library:
 
     def _arrow_table(self, key: str, columns: Sequence[str] | None = None) -> pa.Table | None:
         """:meth:`_table` as a pyarrow Table (damage raised the same way)."""
-        import pyarrow.parquet as pq
-
         for attempt in (0, 1):
             name = self._manifest.get(key)
             if name is None:
                 return None
+            # here, not before: a new library's import loads it while the workers decode
+            import pyarrow.parquet as pq
+
             keys = _KEY_COLUMNS.get(key, ())
             try:
                 # one file: ParquetFile, not read_table (whose dataset layer imports pandas)
