@@ -337,7 +337,6 @@ def _fit(
     dof_prior = (prior_prec > 0).sum(axis=1)
     shared = np.broadcast_to(np.asarray(shared, dtype=float), (k,))
     step = np.full(k, np.inf)
-    others = [j for j in range(p) if j != 1]
     # each row's outer product, once: every iteration's X'WX is then one matrix product
     outer = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
     xt = X.T
@@ -346,7 +345,7 @@ def _fit(
         xx = (ww @ outer).reshape(k, p, p)
         xy = (ww * Y) @ X
         if noise_var is not None:
-            nv = np.minimum(ww @ noise_var, _EIV_CAP * _partial_moment(xx, 1, others))
+            nv = np.minimum(ww @ noise_var, _EIV_CAP * _partial_moment(xx, 1))
             xx[:, 1, 1] -= nv
             xy[:, 1] -= shared * nv
         s2 = sigma2[:, None]
@@ -370,7 +369,7 @@ def _fit(
     dnv2 = np.zeros(k)
     if noise_var is not None:
         full = ww @ noise_var
-        nv = np.minimum(full, _EIV_CAP * _partial_moment(xx, 1, others))
+        nv = np.minimum(full, _EIV_CAP * _partial_moment(xx, 1))
         xx[:, 1, 1] -= nv
         dnv2 = (_NOISE_REL_SD * nv) ** 2 + (full - nv) ** 2
     cov = np.linalg.inv(xx / sigma2[:, None, None] + prior_a)
@@ -380,25 +379,30 @@ def _fit(
     return beta, cov, np.sqrt(sigma2), Y - beta @ xt, step < _IRLS_TOL
 
 
-def _partial_moment(xx: np.ndarray, j: int, others: list[int]) -> np.ndarray:
-    """Weighted sum of squares of column ``j`` left after regressing it on the ``others``
-    (the Schur complement of a stack of moment matrices ``xx``, ``(k, p, p)``); a column of
-    zeros among the others (no altitude; one speed only, so no curvature) is ignored."""
-    o = np.asarray(others)
-    c = xx[:, o, j]
-    m = xx[:, o[:, None], o]  # a copy: its diagonal can be set below
+def _partial_moment(xx: np.ndarray, j: int) -> np.ndarray:
+    """Weighted sum of squares of column ``j`` left after regressing it on the other
+    columns (the Schur complement of a stack of moment matrices ``xx``, ``(k, p, p)``: one
+    over the ``j`` diagonal of the inverse); a column of zeros among the others (no
+    altitude; one speed only, so no curvature) is ignored."""
+    m = xx.copy()  # its diagonal can be set below
     diag = m.diagonal(axis1=1, axis2=2)
-    # a column of (numerically) zeros adds nothing: give it a unit diagonal to solve with
+    # a column of (numerically) zeros adds nothing: give it a unit diagonal to invert with
     zero = diag <= 1e-12 * diag.max(axis=1, keepdims=True)
+    zero[:, j] = False
     if zero.any():
-        q = np.arange(len(o))
+        q = np.arange(m.shape[1])
         m[:, q, q] += zero
     try:
-        coef = np.linalg.solve(m, c[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:  # other columns collinear (say grade with curvature)
-        coef = np.einsum("kij,kj->ki", np.linalg.pinv(m), c)
-    fitted = (c * coef).sum(axis=1)
-    return np.maximum(xx[:, j, j] - fitted, 0.0)
+        inv_jj = np.linalg.inv(m)[:, j, j]
+    except np.linalg.LinAlgError:  # columns collinear (say grade with curvature)
+        inv_jj = np.zeros(len(m))
+    if np.all(inv_jj > 0) and np.isfinite(inv_jj).all():
+        return 1.0 / inv_jj
+    others = [i for i in range(m.shape[1]) if i != j]  # the slow way, with a pseudo-inverse
+    o = np.asarray(others)
+    c, mo = m[:, o, j], m[:, o[:, None], o]
+    coef = np.einsum("kij,kj->ki", np.linalg.pinv(mo), c)
+    return np.maximum(xx[:, j, j] - (c * coef).sum(axis=1), 0.0)
 
 
 def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray, t_s: np.ndarray) -> float:
