@@ -819,11 +819,11 @@ def _clock_jumps(ts: np.ndarray, seg: _Segment, rel_anchor: int | None) -> list[
         return []
     t = ts[ok]
     d = np.diff(t)
-    pos = d[d > 0]
-    step = int(np.median(pos)) if len(pos) else 1_000_000_000
     big = np.flatnonzero(d > CLOCK_JUMP_MIN_S * 1e9)
     if not len(big):
         return []
+    pos = d[d > 0]
+    step = int(np.median(pos)) if len(pos) else 1_000_000_000
     stops = []
     for ev in seg.events:
         if ev.get("event") in ("timer", 0) and ev.get("event_type") in _TIMER_STOPS:

@@ -57,6 +57,7 @@ from .moving import (
     MIN_SPEED_MPS,
     _col,
     _Columns,
+    _median,
     _times_s,
     moving_mask,
     sample_weights_s,
@@ -557,7 +558,7 @@ def stride_dropoff(
     base["gait_cadence_spm"] = float(gait_cadence_spm)
     base["gait_estimate_spm"] = gait_threshold_spm(cad[moving], speed[moving], w_all[moving])
     t_s = _times_s(records)
-    gap = np.r_[False, np.diff(t_s) > 3.0 * max(float(np.median(np.diff(t_s))), 1.0)] \
+    gap = np.r_[False, np.diff(t_s) > 3.0 * max(_median(np.diff(t_s)), 1.0)] \
         if len(t_s) > 1 else np.zeros(len(t_s), dtype=bool)  # fmt: skip
     # a break: not running (walk, stand, spike) while the timer runs, or a pause before it
     brk = (~gait & (w_all > 0)) | gap

@@ -158,6 +158,14 @@ def sample_weights_s(records: pd.DataFrame) -> np.ndarray:
     return _weights_s(records)
 
 
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a non-empty array, at once when every value is the same: regular
+    sampling's spacings (np.median takes ~90 us on 3,600 equal values, and a run's
+    metrics take the median spacing four times)."""
+    lo, hi = x.min(), x.max()
+    return float(lo) if lo == hi else float(np.median(x))
+
+
 def _weights_s(records: pd.DataFrame | _Columns) -> np.ndarray:
     n = len(records)
     if n == 0:
@@ -169,7 +177,7 @@ def _weights_s(records: pd.DataFrame | _Columns) -> np.ndarray:
     if n > 1:
         w[1:] = np.diff(timer)
         pos = w[1:][w[1:] > 0]
-        w[0] = float(np.median(pos)) if len(pos) else 1.0
+        w[0] = _median(pos) if len(pos) else 1.0
     else:
         w[0] = 1.0
     w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
@@ -195,7 +203,7 @@ def _resumes(records: pd.DataFrame, w: np.ndarray, running: np.ndarray) -> tuple
     """
     resumed = np.r_[False, running[1:] & ~running[:-1]] & (w == 0)
     pos = w[running & (w > 0)]
-    spacing = float(np.median(pos)) if len(pos) else 1.0
+    spacing = _median(pos) if len(pos) else 1.0
     if spacing <= 1.0:
         clock = _col(records, "elapsed_s")
         with np.errstate(invalid="ignore"):
