@@ -542,7 +542,7 @@ def _run_entry(run: Any, athlete: str, spill_dir: str | None) -> tuple[dict[str,
 
 @dataclass(frozen=True)
 class _Spilled:
-    """Records a worker left in a file: the main process maps it (:func:`_unspill`)."""
+    """Records a worker left in a file: the main process reads it (:func:`_unspill`)."""
 
     path: str
 
@@ -552,7 +552,7 @@ def _spill(table: Any, folder: str) -> _Spilled:
 
     Sending a run's records back through the process pool's pipe (pickled, copied twice,
     unpickled by the main process) cost ~0.6 ms of wall time per run, as much as a tenth of
-    decoding and summarising it; writing the same bytes to a file the main process maps
+    decoding and summarising it; writing the same bytes to a file the main process reads
     costs a memory copy.
     """
     import uuid
