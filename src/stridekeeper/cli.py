@@ -26,6 +26,12 @@ log = logging.getLogger("stridekeeper")
 #: each unless the user says otherwise (set before numpy is first imported).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+#: Arrow's buffers from the C library's allocator unless the user says otherwise (read
+#: when pyarrow is first imported). pyarrow's default, mimalloc, takes fresh 2 MiB huge
+#: pages that the kernel zeroes on first touch: 7.6 % of an import's CPU; with malloc the
+#: freed buffers are reused (paired: import 200 simulated runs 4 % faster, the real mix
+#: 14 %, a quarter less peak memory).
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 __all__ = ["COMMAND_MODULES", "INSPECT_KEYS", "build_parser", "console", "main"]
 
