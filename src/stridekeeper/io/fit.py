@@ -967,6 +967,8 @@ def _select_session(
              and s > start]  # fmt: skip
     if later:
         mask &= ts < min(later)
+    if mask.all():  # one session holding every record: no copies (~0.1 ms a run)
+        return ts, dict(cols)
     return ts[mask], {c: v[mask] for c, v in cols.items()}
 
 

@@ -326,9 +326,9 @@ def _write_table(table: pa.Table, path: Path) -> None:
                 if c in names and pa.types.is_floating(table.schema.field(c).type)}  # fmt: skip
     if "timestamp" in names and pa.types.is_timestamp(table.schema.field("timestamp").type):
         encoding["timestamp"] = "DELTA_BINARY_PACKED"  # 1 Hz times: deltas of ~1 s
-    # statistics only for the columns a reader filters on: for every column they cost a
-    # records file ~12 % of its writing time
-    stats = [c for c in ("run_id", "timestamp") if c in names] if "timestamp" in names else True
+    # statistics only for run_id, the column a reader filters on: for every column they
+    # cost a records file ~17 % of its writing time
+    stats = ([c for c in ("run_id",) if c in names] or False) if "timestamp" in names else True
     pq.write_table(table, tmp, compression="zstd", compression_level=1,
                    use_dictionary=["run_id"] if "run_id" in names else False,
                    column_encoding=encoding or None, write_statistics=stats)  # fmt: skip
