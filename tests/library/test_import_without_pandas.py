@@ -106,3 +106,18 @@ def test_concat_gives_a_column_that_held_nothing_the_other_type() -> None:
     assert out["w"].to_pylist() == [None, None, "x"]
     with pytest.raises(pa.ArrowInvalid):  # real text can't become a number
         concat([new, pa.table({"reason": pa.array([1.5])})], {"reason": "float64"})
+
+
+def test_results_do_not_depend_on_which_process_decoded_a_run(tmp_path: Path) -> None:
+    """One process or two, the same runs table to the last bit: the personal pass pools
+    the athletes' runs in runs() order, whatever order the workers finished in."""
+    from stridekeeper.testing import write_cohort_export
+
+    cohort = write_cohort_export(tmp_path / "export", 6, 6, minutes=25, seed=9)
+    tables = []
+    for jobs in (1, 2):
+        import_paths([cohort], tmp_path / f"lib{jobs}", jobs=jobs, athlete_from_path=True)
+        runs = Library.open(tmp_path / f"lib{jobs}").runs()
+        tables.append(runs.drop(columns=["imported_at", "records_file"]))
+    assert tables[0]["dropoff_prior"].astype(str).str.startswith("personal").any()
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)

@@ -246,7 +246,7 @@ def personalise_dropoff(
     todo = [who for who in sorted(set(names)) if _has_work(cols, who)]
     if not todo:
         return 0
-    rows = library.run_rows(ordered=False)
+    rows = library.run_rows()  # in runs() order: the pooled sums the same to the last bit
     records_of = _Records(library, records)
     updated: dict[str, dict[str, Any]] = {}  # run_id -> its row as last computed
     for who in todo:

@@ -440,6 +440,14 @@ def _records_file_table(parts: list[tuple[str, pa.Table]]) -> pa.Table:
     return table.add_column(0, "run_id", pa.chunked_array([run_col]))
 
 
+def _run_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    start = row["start_time"]
+    return (start is None, start or _EPOCH_UTC, row["athlete"] or "", row["run_id"] or "")
+
+
+_EPOCH_UTC = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
 def _utc_from_ns(ns: int) -> datetime.datetime:
     return datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
         microseconds=ns // 1000
@@ -797,11 +805,11 @@ class Library:
         )
 
     def run_rows(self, columns: Sequence[str] | None = None, *, athlete: str | None = None,
-                 ordered: bool = True) -> list[dict[str, Any]]:  # fmt: skip
+                 ) -> list[dict[str, Any]]:  # fmt: skip
         """The runs as plain Python rows (times UTC datetimes, missing numbers None), in
-        the order of :meth:`runs` (``ordered=False``: as stored), with these columns (default
-        all); read with pyarrow alone, for listings that would spend longer importing pandas
-        than listing. Filter by dates with :meth:`runs`."""
+        the order of :meth:`runs`, with these columns (default all); read with pyarrow
+        alone, for listings that would spend longer importing pandas than listing. Filter
+        by dates with :meth:`runs`."""
         import pyarrow as pa
 
         from .arrow import numpy_column
@@ -811,9 +819,6 @@ class Library:
         table = self._arrow_table("runs", columns=need)
         if table is None:
             return []
-        if ordered:
-            table = table.sort_by([("start_time", "ascending"), ("athlete", "ascending"),
-                                   ("run_id", "ascending")])  # fmt: skip
         data = {}
         for c in table.column_names:
             col = table[c]
@@ -826,6 +831,10 @@ class Library:
                 data[c] = col.to_pylist()
         names = list(data)
         rows = [dict(zip(names, row, strict=True)) for row in zip(*data.values(), strict=True)]
+        # the order of runs(), sorted here (Table.sort_by imports pyarrow.compute): the
+        # order, and so any sum over runs to the last bit, must not depend on which worker
+        # finished first
+        rows.sort(key=_run_order)
         # filtered here: pyarrow's own filter looks for pandas when given a Python value
         return rows if athlete is None else [r for r in rows if r["athlete"] == athlete]
 
