@@ -122,6 +122,7 @@ def timed_import(folder: Path, lib: Path, *extra: str) -> tuple[float, dict]:
 INSTRUMENTED = """
 import sys, time, json
 t0 = time.perf_counter()
+import stridekeeper.cli  # noqa: F401  (the command's settings: allocator, BLAS threads)
 from stridekeeper.library import importer, store
 from stridekeeper.io import fit, dispatch
 import pyarrow.parquet as pq
