@@ -22,7 +22,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-__all__ = ["is_frame", "is_series", "pandas"]
+__all__ = ["is_frame", "pandas"]
 
 
 class _Lazy(ModuleType):
@@ -39,16 +39,7 @@ class _Lazy(ModuleType):
 pandas: Any = _Lazy("pandas")
 
 
-def _pandas_type(x: Any, name: str) -> bool:
-    mod = sys.modules.get("pandas")  # not imported: x can't be one of its objects
-    return mod is not None and isinstance(x, getattr(mod, name))
-
-
 def is_frame(x: Any) -> bool:
     """True for a pandas DataFrame (without importing pandas)."""
-    return _pandas_type(x, "DataFrame")
-
-
-def is_series(x: Any) -> bool:
-    """True for a pandas Series (without importing pandas)."""
-    return _pandas_type(x, "Series")
+    mod = sys.modules.get("pandas")  # not imported: x can't be one of its objects
+    return mod is not None and isinstance(x, mod.DataFrame)

@@ -1,8 +1,11 @@
-"""The one time-zone resolver: an IANA name, a tzinfo or a UTC offset -> a tzinfo.
+"""The one time-zone resolver: an IANA name, a tzinfo or a UTC offset -> a tzinfo; and
+UTC instants as integer nanoseconds since 1970 and back (:func:`utc_ns`, :func:`utc_datetime`).
 
 Readers of local wall-clock times (mobility logs, summary exports), the weekly mobility
 summary and the CLI's ``--tz`` all resolve a zone here. ``None`` means the system's zone,
-found by ``tzlocal`` (which knows the platforms' conventions) with its DST rules.
+found by ``tzlocal`` (which knows the platforms' conventions) with its DST rules. The FIT
+reader and the library's Arrow tables keep times as integers (no pandas on the import
+path) and convert them here.
 """
 
 from __future__ import annotations
@@ -11,7 +14,24 @@ import datetime as dt
 import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["TimeZone", "resolve_tz", "system_timezone"]
+__all__ = ["TimeZone", "resolve_tz", "system_timezone", "utc_datetime", "utc_ns"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def utc_ns(value: dt.datetime) -> int:
+    """A datetime (or pandas Timestamp, to the microsecond) as int ns since 1970 UTC; a
+    naive one is taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    d = value - _EPOCH
+    return (d.days * 86400 + d.seconds) * 1_000_000_000 + d.microseconds * 1000
+
+
+def utc_datetime(ns: int) -> dt.datetime:
+    """Int ns since 1970 as a UTC datetime (to the microsecond)."""
+    return _EPOCH + dt.timedelta(microseconds=ns // 1000)
+
 
 #: What a ``tz`` parameter accepts: an IANA name, a tzinfo, a UTC offset in seconds, or None.
 TimeZone = str | dt.tzinfo | int | float | None

@@ -48,6 +48,7 @@ import numpy as np
 from ..errors import CorruptFileError, StridekeeperError, UnsupportedFormatError
 from ..jsonsafe import json_safe
 from ..schema import Run
+from ..timezones import utc_datetime, utc_ns
 from .records import filter_sport, record_columns, warn_notes
 from .source import Source, open_source
 
@@ -82,7 +83,6 @@ _FIT_EPOCH = dt.datetime(1989, 12, 31, tzinfo=dt.UTC)
 _RELATIVE_TIME_LIMIT = 0x10000000  # FIT date_time below this is device-relative seconds
 _MISSING_TS = np.iinfo(np.int64).min  # a record without a timestamp (columnar convention)
 _NS = 1_000_000_000
-_UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _FIT_EPOCH_NS = 631_065_600 * _NS  # 1989-12-31 in ns since 1970
 
 #: FIT record field -> (canonical column, factor to canonical unit). fitdecode has applied
@@ -408,19 +408,8 @@ def _offset(exc: BaseException, reader: Any) -> int | None:
 # --------------------------------------------------------------------------- time helpers
 # Inside the reader a time is int ns since 1970 (UTC), None when unknown: no pandas on the
 # import path. A run's ``meta["start_time"]`` is a UTC datetime (:func:`_utc`).
-def _datetime_ns(value: dt.datetime) -> int:
-    """A datetime as int ns since 1970 (naive: taken as UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    d = value - _UNIX_EPOCH
-    return (d.days * 86400 + d.seconds) * _NS + d.microseconds * 1000
-
-
 def _utc(ns: int | None) -> dt.datetime | None:
-    """Int ns since 1970 as a UTC datetime (microseconds), or None."""
-    if ns is None:
-        return None
-    return _UNIX_EPOCH + dt.timedelta(microseconds=ns // 1000)
+    return None if ns is None else utc_datetime(ns)
 
 
 def _to_ns(value: Any, rel_anchor: int | None) -> int | None:
@@ -428,7 +417,7 @@ def _to_ns(value: Any, rel_anchor: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return _datetime_ns(value)
+        return utc_ns(value)
     if isinstance(value, int | float) and np.isfinite(value):
         base = _FIT_EPOCH_NS
         if value < _RELATIVE_TIME_LIMIT and rel_anchor is not None:
@@ -448,7 +437,7 @@ def _relative_anchor(seg: _Segment) -> tuple[int | None, str | None]:
         return None, None
     created = seg.file_id.get("time_created")
     if isinstance(created, dt.datetime):
-        anchor = _datetime_ns(created) - round(first_rel * _NS)
+        anchor = utc_ns(created) - round(first_rel * _NS)
         return anchor, (
             "timestamps are device-relative (no clock); absolute times anchored at the "
             "file's creation time, so start times are approximate"
@@ -614,7 +603,7 @@ def _local_offset_s(seg: _Segment) -> float | None:
         return None
     a = _to_ns(ts, None)
     if isinstance(local, dt.datetime):
-        b = _datetime_ns(local.replace(tzinfo=None))
+        b = utc_ns(local.replace(tzinfo=None))
     elif isinstance(local, int | float):
         b = _FIT_EPOCH_NS + round(float(local) * _NS)
     else:

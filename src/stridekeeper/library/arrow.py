@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..timezones import utc_ns
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = ["arrow_array", "arrow_strings", "arrow_type", "concat", "numpy_column",
            "rows_table", "without"]  # fmt: skip
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def arrow_type(dtype: str) -> pa.DataType:
@@ -100,10 +100,7 @@ def _micros(v: Any) -> int | None:
         return None
     if not isinstance(v, dt.datetime):
         raise TypeError(f"not a time: {v!r}")
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=dt.UTC)
-    d = v - _EPOCH
-    return (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
+    return utc_ns(v) // 1000
 
 
 def _float(v: Any) -> float:

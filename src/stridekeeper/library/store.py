@@ -29,7 +29,6 @@ lost are forgotten with their source, so importing that file again brings them b
 from __future__ import annotations
 
 import contextlib
-import datetime
 import errno
 import functools
 import json
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import StridekeeperError
+from ..timezones import utc_datetime
 from .arrow import arrow_array, arrow_strings, arrow_type, concat, rows_table, without
 
 if TYPE_CHECKING:
@@ -385,8 +385,9 @@ def _empty_records_table(names: tuple[str, ...], kinds: tuple[str, ...]) -> pa.T
 
 
 def records_columns(table: pa.Table) -> RecordColumns:
-    """A run's stored records table as the numpy columns a reader builds (read with
-    pyarrow alone; the columns :func:`records_frame` keeps, with the same values)."""
+    """A run's stored records table as the numpy columns a reader builds, read with
+    pyarrow alone: sorted by time, ``run_id`` and columns that hold nothing dropped,
+    ``timer_running`` bool, everything else float (:func:`records_frame` is its DataFrame)."""
     import pyarrow as pa
 
     from ..schema import RecordColumns
@@ -415,16 +416,7 @@ def records_columns(table: pa.Table) -> RecordColumns:
 def records_frame(table: pa.Table) -> pd.DataFrame:
     """A run's stored records table (:func:`records_table`) as :meth:`Library.records`
     gives it: a UTC ``timestamp`` index, columns that hold nothing dropped."""
-    return _records_frame(table.to_pandas())
-
-
-def _records_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.dropna(axis=1, how="all")
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    frame = frame.set_index("timestamp").sort_index()
-    if "timer_running" in frame:
-        frame["timer_running"] = frame["timer_running"].astype(bool)
-    return frame
+    return records_columns(table).frame()
 
 
 def _records_file_table(parts: list[tuple[str, pa.Table]]) -> pa.Table:
@@ -442,16 +434,7 @@ def _records_file_table(parts: list[tuple[str, pa.Table]]) -> pa.Table:
 
 def _run_order(row: dict[str, Any]) -> tuple[Any, ...]:
     start = row["start_time"]
-    return (start is None, start or _EPOCH_UTC, row["athlete"] or "", row["run_id"] or "")
-
-
-_EPOCH_UTC = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-
-
-def _utc_from_ns(ns: int) -> datetime.datetime:
-    return datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
-        microseconds=ns // 1000
-    )
+    return (start is None, start or utc_datetime(0), row["athlete"] or "", row["run_id"] or "")
 
 
 @functools.cache
@@ -498,6 +481,13 @@ def _read_parquet(path: Path, **kw: Any) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     return pq.read_table(path, **kw).to_pandas()
+
+
+def _read_records(path: Path, run_id: str) -> pa.Table:
+    """One run's rows of a records file."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, filters=[("run_id", "=", run_id)])
 
 
 def _empty_runs() -> pd.DataFrame:
@@ -825,7 +815,7 @@ class Library:
             if pa.types.is_timestamp(col.type):
                 # from the integers: pyarrow makes Python datetimes by way of pandas
                 per_ns = {"s": 10**9, "ms": 10**6, "us": 1000, "ns": 1}[col.type.unit]
-                data[c] = [None if v != v else _utc_from_ns(int(v) * per_ns)
+                data[c] = [None if v != v else utc_datetime(int(v) * per_ns)
                            for v in numpy_column(col).tolist()]  # fmt: skip
             else:
                 data[c] = col.to_pylist()
@@ -945,7 +935,7 @@ class Library:
 
             return empty_records()
         try:
-            frame = _read_parquet(self.root / fname, filters=[("run_id", "=", run_id)])
+            table = _read_records(self.root / fname, run_id)
         except FileNotFoundError:
             self._reload()  # compacted by another process meanwhile: look again
             runs = self._table("runs")
@@ -957,10 +947,10 @@ class Library:
                     f"{self.root}; run `stridekeeper check --repair`, then import its file "
                     "again"
                 ) from None
-            frame = _read_parquet(self.root / fname, filters=[("run_id", "=", run_id)])
+            table = _read_records(self.root / fname, run_id)
         except (OSError, ValueError) as exc:
             raise StridekeeperError(self._damaged(fname, f"unreadable: {exc}")) from exc
-        return _records_frame(frame.drop(columns="run_id"))
+        return records_frame(table)
 
     # ------------------------------------------------------------------ writing
     def commit(self, change: Commit) -> None:
@@ -1005,7 +995,7 @@ class Library:
                 continue
             table = rec if not is_frame(rec) else records_table(rec)
             first = table.column("timestamp")[0].value  # ns since 1970, UTC
-            month = _utc_from_ns(first).strftime("%Y-%m")
+            month = utc_datetime(first).strftime("%Y-%m")
             files_by_month.setdefault(month, []).append((run_id, table))
         record_files = list(man.get("records", []))
         writes = []
