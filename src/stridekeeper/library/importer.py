@@ -393,7 +393,6 @@ def _load_decoders() -> None:
     """Import what :func:`_decode_item` imports on first use (the readers, fitdecode's
     profile, the metrics, pyarrow): ~55 ms a process, paid once before the workers fork."""
     import fitdecode.processors  # noqa: F401
-    import numpy.ma  # noqa: F401  (np.median imports it on first use: 12 ms a process)
     import pyarrow.ipc  # noqa: F401  (the records' table and file: 25 ms a process)
 
     from ..io import dispatch, fit_columnar, mobility_fit  # noqa: F401

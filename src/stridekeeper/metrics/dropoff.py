@@ -337,30 +337,33 @@ def _fit(
     prior_b = prior_prec * prior_mean
     dof_prior = (prior_prec > 0).sum(axis=1)
     shared = np.broadcast_to(np.asarray(shared, dtype=float), (k,))
-    step = np.full(k, np.inf)
+    moved = np.full((k, p), np.inf)
     # each row's outer product, once: every iteration's X'WX is then one matrix product
     outer = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
     xt = X.T
+    # the columns of zeros _partial_moment ignores (no altitude, one speed): the Huber
+    # weights never reach zero, so they are the same at every iteration
+    fix = _zero_columns((w @ outer).reshape(1, p, p), 1)[0] if noise_var is not None else None
     for _ in range(_IRLS_MAX_ITER):
         ww = w * h
         xx = (ww @ outer).reshape(k, p, p)
         xy = (ww * Y) @ X
-        if noise_var is not None:
-            nv = np.minimum(ww @ noise_var, _EIV_CAP * _partial_moment(xx, 1))
-            xx[:, 1, 1] -= nv
-            xy[:, 1] -= shared * nv
         s2 = sigma2[:, None]
-        a = xx / s2[:, :, None] + prior_a
         b = xy / s2 + prior_b
-        new = np.linalg.solve(a, b[:, :, None])[:, :, 0]
-        step = np.abs(new - beta).max(axis=1)  # per fit
+        a = xx / s2[:, :, None] + prior_a
+        if noise_var is None:
+            new = np.linalg.solve(a, b[:, :, None])[:, :, 0]
+        else:
+            new = _eiv_step(xx, a, b, fix, ww @ noise_var, sigma2, shared)
+        moved = np.abs(new - beta)
         beta = new
         r = Y - beta @ xt
         dof = np.maximum(ww.sum(axis=1) - p + dof_prior, 1.0)
         sigma2 = np.maximum((ww * r**2).sum(axis=1) / dof, 1e-8)
         h = np.minimum(1.0, _HUBER_C * np.sqrt(sigma2)[:, None] / np.maximum(np.abs(r), 1e-12))
-        if (step < _IRLS_TOL).all():
+        if moved.max() < _IRLS_TOL:
             break
+    step = moved.max(axis=1)  # per fit
     # the covariance from the corrected moments (the data's information on the elasticity
     # is the true speed's spread, not the measured one's), plus the correction's own
     # uncertainty: the noise estimate's (_NOISE_REL_SD) and what the cap left out, through
@@ -380,30 +383,76 @@ def _fit(
     return beta, cov, np.sqrt(sigma2), Y - beta @ xt, step < _IRLS_TOL
 
 
-def _partial_moment(xx: np.ndarray, j: int) -> np.ndarray:
+def _zero_columns(xx: np.ndarray, j: int) -> np.ndarray:
+    """A unit on the diagonal of each column of (numerically) zeros in a stack of moment
+    matrices ``xx`` (``(k, p, p)``), column ``j`` apart; zeros elsewhere."""
+    diag = xx.diagonal(axis1=1, axis2=2)
+    zero = diag <= 1e-12 * diag.max(axis=1, keepdims=True)
+    zero[:, j] = False
+    return zero[:, :, None] * np.eye(xx.shape[1])
+
+
+def _partial_moment(xx: np.ndarray, j: int, fix: np.ndarray | None = None) -> np.ndarray:
     """Weighted sum of squares of column ``j`` left after regressing it on the other
     columns (the Schur complement of a stack of moment matrices ``xx``, ``(k, p, p)``: one
     over the ``j`` diagonal of the inverse); a column of zeros among the others (no
-    altitude; one speed only, so no curvature) is ignored."""
-    m = xx.copy()  # its diagonal can be set below
-    diag = m.diagonal(axis1=1, axis2=2)
-    # a column of (numerically) zeros adds nothing: give it a unit diagonal to invert with
-    zero = diag <= 1e-12 * diag.max(axis=1, keepdims=True)
-    zero[:, j] = False
-    if zero.any():
-        q = np.arange(m.shape[1])
-        m[:, q, q] += zero
+    altitude; one speed only, so no curvature) is ignored (``fix``: its unit diagonal, from
+    :func:`_zero_columns`, when already known)."""
+    m = xx + (_zero_columns(xx, j) if fix is None else fix)
     try:
         inv_jj = np.linalg.inv(m)[:, j, j]
     except np.linalg.LinAlgError:  # columns collinear (say grade with curvature)
         inv_jj = np.zeros(len(m))
-    if np.all(inv_jj > 0) and np.isfinite(inv_jj).all():
+    return _partial_from_inverse(xx, m, j, inv_jj)
+
+
+def _partial_from_inverse(xx: np.ndarray, m: np.ndarray, j: int, inv_jj: np.ndarray) -> np.ndarray:
+    """:func:`_partial_moment` from the ``j`` diagonal of the inverse of ``m`` (``xx``
+    with its zero columns given a unit diagonal); the slow way, with a pseudo-inverse,
+    where that inverse is not usable."""
+    if ((inv_jj > 0) & (inv_jj < np.inf)).all():
         return 1.0 / inv_jj
-    others = [i for i in range(m.shape[1]) if i != j]  # the slow way, with a pseudo-inverse
-    o = np.asarray(others)
+    o = np.asarray([i for i in range(m.shape[1]) if i != j])
     c, mo = m[:, o, j], m[:, o[:, None], o]
     coef = np.einsum("kij,kj->ki", np.linalg.pinv(mo), c)
     return np.maximum(xx[:, j, j] - (c * coef).sum(axis=1), 0.0)
+
+
+def _eiv_step(
+    xx: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    fix: np.ndarray,
+    full: np.ndarray,
+    sigma2: np.ndarray,
+    shared: np.ndarray,
+) -> np.ndarray:
+    """One iteration's coefficients of :func:`_fit` with the errors-in-variables
+    correction: solves ``(a - nv/s2 e1 e1') beta = b - shared nv/s2 e1``, ``nv`` the noise's
+    moment ``full`` capped at :data:`_EIV_CAP` of column 1's partial moment in ``xx``.
+
+    Both inverses it needs (of ``xx`` for the partial moment and of ``a``) come from one
+    batched call, the correction then by Sherman-Morrison: on a run's few dozen blocks the
+    numpy calls' overhead is most of the time."""
+    k = len(xx)
+    m = xx + fix
+    try:
+        inv = np.linalg.inv(np.concatenate((m, a)))
+    except np.linalg.LinAlgError:  # one of them singular: each on its own
+        nv = np.minimum(full, _EIV_CAP * _partial_moment(xx, 1, fix))
+        a = a.copy()
+        a[:, 1, 1] -= nv / sigma2
+        b = b.copy()
+        b[:, 1] -= shared * nv / sigma2
+        return np.linalg.solve(a, b[:, :, None])[:, :, 0]
+    nv = np.minimum(full, _EIV_CAP * _partial_from_inverse(xx, m, 1, inv[:k, 1, 1]))
+    q = nv / sigma2
+    ia = inv[k:]
+    u = ia[:, :, 1]  # A^-1 e1 (a is symmetric)
+    bb = b.copy()
+    bb[:, 1] -= shared * q
+    base = (ia @ bb[:, :, None])[:, :, 0]
+    return base + u * (q * base[:, 1] / (1.0 - q * u[:, 1]))[:, None]
 
 
 def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray, t_s: np.ndarray) -> float:
@@ -450,6 +499,11 @@ def _block_noise_var(z: np.ndarray, use: np.ndarray, key: np.ndarray, t_s: np.nd
     return s2 * (1.0 + rho) / (1.0 - rho)
 
 
+def _average(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean (``np.average`` without its argument checks: ~10 us a call)."""
+    return float((values * weights).sum() / weights.sum())
+
+
 def _t975(dof: float) -> float:
     """The 97.5 % quantile of Student's t with ``dof`` degrees of freedom (Cornish-Fisher
     expansion; within 0.5 % of the exact value from 3 degrees of freedom up, without
@@ -464,14 +518,20 @@ def _long_run(*series: np.ndarray, lags: int = 8) -> tuple[float, float]:
     """Pooled lag-1 autocorrelation of residual series (each in time order) and the
     long-run variance factor ``1 + 2 * sum((1 - k / (L + 1)) * rho_k)`` (Newey-West, L
     lags), at least 1."""
-
-    def rho(k: int) -> float:
-        num = sum(float((s[k:] * s[:-k]).sum()) for s in series if len(s) > k)
-        den = sum(float((s**2).sum()) for s in series if len(s) > k)
-        return num / den if den > 0 else 0.0
-
-    r1 = float(np.clip(rho(1), 0.0, 0.9))
-    factor = 1.0 + 2.0 * sum((1.0 - k / (lags + 1)) * rho(k) for k in range(1, lags + 1))
+    # per series, the sums of s[k:] * s[:-k] for k = 0..lags (one correlation each)
+    num = np.zeros(lags + 1)
+    den = np.zeros(lags + 1)  # sum of squares of the series longer than k
+    for s in series:
+        n = len(s)
+        if n == 0:
+            continue
+        m = min(n, lags + 1)
+        num[:m] += np.correlate(s, s, "full")[n - 1 : n - 1 + m]
+        den[:m] += float(s @ s)
+    rho = num / np.where(den > 0, den, np.inf)  # 0 where no series is that long
+    k = np.arange(1, lags + 1)
+    r1 = float(np.clip(rho[1], 0.0, 0.9))
+    factor = 1.0 + 2.0 * float(((1.0 - k / (lags + 1)) * rho[1:]).sum())
     return r1, float(np.clip(factor, 1.0, 19.0))
 
 
@@ -619,7 +679,8 @@ def stride_dropoff(
             **base,
         )  # fmt: skip
     wb = blk["w"] / block_s
-    v0 = float(np.exp(np.average(np.log(speed_b[ref]), weights=wb[ref])))
+    wr = wb[ref]
+    v0 = float(np.exp(_average(np.log(speed_b[ref]), wr)))
     x = np.log(speed_b / v0)
     y = np.log(step_b)
     model = "speed+grade" if has_alt else "speed"
@@ -643,7 +704,7 @@ def stride_dropoff(
     pp0 = np.array([0.0, 0.0, pp[2], pp[3]])
     fits = [(y, pm, pp, 1.0), (yc, pmc, pp, 0.0)] + ([(y, pm, pp0, 1.0)] if own else [])
     betas, covs, _, res, settled_fits = _fit(
-        X[ref], np.array([f[0][ref] for f in fits]), wb[ref], np.array([f[1] for f in fits]),
+        X[ref], np.array([f[0][ref] for f in fits]), wr, np.array([f[1] for f in fits]),
         np.array([f[2] for f in fits]), nvar[ref], np.array([f[3] for f in fits]))  # fmt: skip
     beta, cov, res_ref, bc = betas[0], covs[0], res[0], betas[1]
     e_data, e_se = float("nan"), float("nan")
@@ -651,25 +712,24 @@ def stride_dropoff(
         e_data, e_se = float(betas[2][1]), float(np.sqrt(covs[2][1, 1]))
     res_late = y[late] - X[late] @ beta
     wl = wb[late]
-    d_log = float(np.average(res_late, weights=wl))
+    d_log = _average(res_late, wl)
     # uncertainty: the late mean and the prediction at the late window's speed and grade
     r1, infl = _long_run(res_ref, res_late - d_log)
     n_late_eff = float(wl.sum() ** 2 / (wl**2).sum())
-    var_late_res = float(np.average((res_late - d_log) ** 2, weights=wl))
-    var_ref_res = float(np.average(res_ref**2, weights=wb[ref]))
+    var_late_res = _average((res_late - d_log) ** 2, wl)
+    var_ref_res = _average(res_ref**2, wr)
     n_ref = int(ref.sum())
     # pooled residual variance (the late window alone may hold few blocks)
     s2 = (var_ref_res * max(n_ref - 2, 1) + var_late_res * max(len(wl) - 1, 1)) / max(
         n_ref - 2 + len(wl) - 1, 1)  # fmt: skip
-    g = np.average(X[late], axis=0, weights=wl)
+    g = (wl @ X[late]) / wl.sum()
     se = float(np.sqrt(infl * max(s2, var_late_res) / n_late_eff + infl * g @ cov @ g))
     dof = max((n_ref + len(wl)) * (1.0 - r1) / (1.0 + r1) - 2.0, 2.0)
     tq = _t975(dof)
     pct = 100.0 * (1.0 - np.exp(d_log))
     ci = (100.0 * (1.0 - np.exp(d_log + tq * se)), 100.0 * (1.0 - np.exp(d_log - tq * se)))
-    raw = 100.0 * (1.0 - np.average(step_b[late], weights=wl) /
-                   np.average(step_b[ref], weights=wb[ref]))  # fmt: skip
-    drift = 100.0 * (np.exp(float(np.average(yc[late] - X[late] @ bc, weights=wl))) - 1.0)
+    raw = 100.0 * (1.0 - _average(step_b[late], wl) / _average(step_b[ref], wr))
+    drift = 100.0 * (np.exp(_average(yc[late] - X[late] @ bc, wl)) - 1.0)
     lo_v, hi_v = float(np.exp(x[ref].min()) * v0), float(np.exp(x[ref].max()) * v0)
     v_late = float(np.exp(g[1]) * v0)
     base.update(coef=tuple(float(b) for b in beta), reference_speed_mps=v0,
