@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from stridekeeper.metrics.dropoff import _floor_div
 from stridekeeper.metrics.moving import _centred_median5
 from stridekeeper.metrics.summary import _centred_mean, elevation_gain_m
 
@@ -21,6 +22,28 @@ _values = st.one_of(
 def test_centred_median_equals_pandas_rolling_median(x: np.ndarray) -> None:
     expected = pd.Series(x, dtype=float).rolling(5, center=True, min_periods=2).median()
     np.testing.assert_array_equal(_centred_median5(x), expected.to_numpy())
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(np.float64, st.integers(9, 40), elements=st.integers(-3, 3) | st.floats(-50, 50)))
+def test_centred_median_of_finite_values_equals_pandas(x: np.ndarray) -> None:
+    # every value finite: the selection network inside, the ends from 3 or 4 values (ties
+    # are common in real speed columns, hence the small integers)
+    expected = pd.Series(x).rolling(5, center=True, min_periods=2).median()
+    np.testing.assert_array_equal(_centred_median5(x), expected.to_numpy())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    arrays(np.float64, st.integers(0, 50), elements=st.floats(0, 1e6) | st.integers(0, 900)),
+    st.sampled_from([60.0, 1.0, 7.0, 30.0, 2.5]),
+)
+def test_floor_div_equals_numpy_floor_division(x: np.ndarray, d: float) -> None:
+    # the blocks' numbers: whole multiples and their float neighbours are the hard cases
+    x = np.concatenate(
+        [x, np.nextafter(x, 0), np.arange(20) * d, np.nextafter(np.arange(20) * d, 0)]
+    )
+    np.testing.assert_array_equal(_floor_div(x, d), x // d)
 
 
 @settings(max_examples=200, deadline=None)

@@ -222,10 +222,11 @@ def grade_from_altitude(distance_m: np.ndarray, altitude_m: np.ndarray,
     a = np.asarray(altitude_m, dtype=float)
     out = np.full(d.shape, np.nan)
     ok = np.isfinite(d) & np.isfinite(a)
-    if ok.sum() < 3:
+    every = bool(ok.all())  # the usual case: no copies
+    if (len(d) if every else ok.sum()) < 3:
         return out
-    dd = np.maximum.accumulate(d[ok])
-    aa = a[ok]
+    dd = np.maximum.accumulate(d if every else d[ok])
+    aa = a if every else a[ok]
     # collapse repeated distances (standing still) to their mean altitude for interpolation;
     # dd never decreases, so its distinct values are where it steps (np.unique without a sort)
     step = np.empty(len(dd), dtype=bool)
@@ -237,13 +238,15 @@ def grade_from_altitude(distance_m: np.ndarray, altitude_m: np.ndarray,
         return out
     alt_u = np.bincount(inv, weights=aa) / np.bincount(inv)
     half = window_m / 2.0
-    lo = np.clip(dd - half, uniq[0], uniq[-1])
-    hi = np.clip(dd + half, uniq[0], uniq[-1])
+    lo = np.minimum(np.maximum(dd - half, uniq[0]), uniq[-1])  # np.clip, without its wrapper
+    hi = np.minimum(np.maximum(dd + half, uniq[0]), uniq[-1])
     span = hi - lo
     rise = np.interp(hi, uniq, alt_u) - np.interp(lo, uniq, alt_u)
     with np.errstate(invalid="ignore", divide="ignore"):
         g = np.where(span >= half, 100.0 * rise / span, np.nan)
     g = np.where(np.abs(g) <= GRADE_LIMIT_PCT, g, np.nan)
+    if every:
+        return g
     out[ok] = g
     return out
 

@@ -103,6 +103,11 @@ def _checked(data: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[s
         if values.dtype.kind != "f" or not len(values):
             continue
         limits = RANGE_LIMITS.get(col)
+        # the common case at two reductions: every value in range (NaN ignored)
+        lo, hi = np.fmin.reduce(values), np.fmax.reduce(values)
+        low, high = limits if limits is not None else (-np.inf, np.inf)
+        if -np.inf < lo and hi < np.inf and low <= lo and hi <= high:
+            continue
         bad = np.isinf(values)  # NaN compares False below: it stays as it is
         if limits is not None:
             bad |= (values < limits[0]) | (values > limits[1])
@@ -136,6 +141,8 @@ def _checked(data: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[s
 def _distance_backsteps(dist: np.ndarray) -> np.ndarray:
     """Samples to drop so that distance never decreases: those below an earlier value, or
     those above a later one (a spike), whichever are fewer."""
+    if not (np.less(dist[1:], dist[:-1]).any() or np.isnan(dist).any()):  # never decreasing
+        return np.zeros(len(dist), dtype=bool)
     ok = ~np.isnan(dist)
     prev_max = np.fmax.accumulate(np.where(ok, dist, -np.inf))
     prev_max = np.concatenate([[-np.inf], prev_max[:-1]])

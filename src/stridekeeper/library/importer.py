@@ -560,13 +560,10 @@ def _spill(table: Any, folder: str) -> _Spilled:
     import pyarrow as pa
 
     path = os.path.join(folder, f"{uuid.uuid4().hex}.arrow")
-    # built in memory and written at once: the IPC writer writes every buffer on its own
-    # (~35 system calls a run)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, table.schema) as writer:
+    # straight to the file: building it in memory first and writing that at once (one
+    # system call, not ~35) cost a third more (a copy of every byte)
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    with open(path, "wb") as fh:
-        fh.write(sink.getvalue())
     return _Spilled(path)
 
 

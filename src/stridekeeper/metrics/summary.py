@@ -61,11 +61,14 @@ def _centred_mean(x: np.ndarray, window: int) -> np.ndarray:
     What ``pd.Series(x).rolling(window, center=True, min_periods=1).mean()`` gives (equal
     to ~1e-12), as one convolution: each window summed directly, no running sum to drift.
     """
-    kernel = np.ones(window)
+    n = len(x)
     # sample i averages x[i - window // 2 : i + (window - 1) // 2 + 1], as pandas centres
     start = (window - 1) // 2
-    sums = np.convolve(x, kernel)[start : start + len(x)]
-    counts = np.convolve(np.ones(len(x)), kernel)[start : start + len(x)]
+    sums = np.convolve(x, np.ones(window))[start : start + n]
+    # how many samples each window holds: the same integers a second convolution (of
+    # ones) gives, at a fifth of its cost
+    end = np.arange(start, start + n)
+    counts = np.minimum(end, n - 1) - np.maximum(end - window + 1, 0) + 1
     return sums / counts
 
 
