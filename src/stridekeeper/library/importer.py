@@ -648,15 +648,27 @@ def _worker_init(parent: int, spill_dir: str | None = None) -> None:
 
 
 def _unspill(records: Any) -> Any:
-    """The table behind a :class:`_Spilled` (read in one call, the file unlinked at once;
-    a third faster than mapping it), or ``records`` unchanged."""
+    """The table behind a :class:`_Spilled`, or ``records`` unchanged.
+
+    The file is mapped with its pages populated at once (Linux): the table's buffers are
+    the page cache's pages, not a copy in fresh memory (reading it was ~0.3 ms a run of
+    this process's time, faulting and zeroing new pages; mapping it lazily faulted them
+    one by one later). The file is unlinked at once: the mapping keeps its pages."""
     if not isinstance(records, _Spilled):
         return records
+    import mmap
+
     import pyarrow as pa
 
-    with open(records.path, "rb") as fh:
-        data = fh.read()
-    os.unlink(records.path)
+    fd = os.open(records.path, os.O_RDONLY)
+    try:
+        flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
+        data: Any = mmap.mmap(fd, 0, flags=flags, prot=mmap.PROT_READ)
+    except (OSError, ValueError):  # an empty file, or no mapping here: read it
+        data = os.read(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+        os.unlink(records.path)
     return pa.ipc.open_file(pa.py_buffer(data)).read_all()
 
 
