@@ -176,3 +176,24 @@ def test_inspect_works_on_every_format(every_format: dict[str, Path], tmp_path: 
     assert sources == set(every_format)
     summary_rows = [r for r in rows if r["dropoff_reason"] == "summary only"]
     assert summary_rows and all(r["distance_m"] for r in summary_rows)
+
+
+def test_a_fit_file_loads_no_other_reader(tmp_path: Path) -> None:
+    # the registry names its readers' functions: reading FIT imports neither the XML, CSV
+    # and export readers nor the XML parser; a GPX file then loads its own reader
+    import subprocess
+    import sys
+
+    from stridekeeper.synth.files import write_run_fit
+    from stridekeeper.synth.runs import simulate_run
+
+    write_run_fit(simulate_run(duration_s=600, seed=1), tmp_path / "a.fit")
+    code = (
+        "import sys; from stridekeeper.io import dispatch; "
+        f"runs = dispatch.read_runs({str(tmp_path / 'a.fit')!r}); "
+        "others = ('apple_health', 'tcx', 'gpx', 'csv', 'garmin_export', 'strava_export'); "
+        "print(len(runs), [m for m in others if 'stridekeeper.io.' + m in sys.modules], "
+        "dispatch.find_format('gpx').read.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "[]", "stridekeeper.io.gpx"]

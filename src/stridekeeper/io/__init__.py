@@ -1,8 +1,8 @@
 """Readers, one module per format, and the format registry that picks one.
 
-The registry (:mod:`stridekeeper.io.dispatch`) imports every reader; it is loaded on first
-use of the names below, so importing one reader (or a helper such as
-:mod:`stridekeeper.io.source`) doesn't load all the others.
+The registry (:mod:`stridekeeper.io.dispatch`) imports a reader when its row is first
+used, and is itself loaded on first use of the names below, so importing one reader (or a
+helper such as :mod:`stridekeeper.io.source`) doesn't load all the others.
 """
 
 from __future__ import annotations

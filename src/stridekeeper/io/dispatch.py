@@ -35,6 +35,8 @@ should be imported or unpacked.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,17 +47,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptFileError, RowError, UnsupportedFormatError
 from ..schema import Run
-from . import (
-    apple_health,
-    csv,
-    fit,
-    garmin_export,
-    gpx,
-    mobility_fit,
-    mobility_log,
-    strava_export,
-    tcx,
-)
+
+# the FIT reader and the mobility log's names are needed at once; every other reader is
+# imported when its row is first asked for (an import of FIT files loads none of them)
+from . import fit, mobility_fit, mobility_log
 from ._xml import looks_like_xml, sniff_root
 from .source import (
     HEAD_BYTES,
@@ -136,7 +131,7 @@ def _decode_fit(source: Any, *, name: str, tz: Any, runs_span: Any = None) -> De
 
 
 def _decode_apple(source: Any, *, name: str, tz: Any, runs_span: Any = None) -> Decoded:
-    export = apple_health.read_apple_health_export(source, name=name)
+    export = APPLE_HEALTH.module.read_apple_health_export(source, name=name)
     return Decoded(APPLE_HEALTH, export.runs, export.sessions)
 
 
@@ -149,19 +144,26 @@ def _decode_log(source: Any, *, name: str, tz: Any, runs_span: Any = None) -> De
 class Format:
     """One row of the registry.
 
+    The reader's functions are named, not held: the module (``stridekeeper.io.<reader>``)
+    is imported the first time one of them is asked for (ObsPy's registry works the same
+    way), so reading one format doesn't load the others.
+
     Attributes
     ----------
     name
         The key (``format=``), also ``meta['format']`` of the runs it gives.
     extensions
         Usual file name endings (lower case, ``.gz`` aside).
-    sniff
-        ``sniff(head) -> bool`` on the first bytes (inflated), exported by the reader module.
-    read
-        ``read(source, *, name, sport) -> list[Run]``, the reader module's entry point;
-        None for a format without runs (a mobility log).
-    read_mobility
-        ``read(source, *, name, tz) -> DataFrame`` of mobility sessions, or None.
+    reader
+        The reader module's name under :mod:`stridekeeper.io`.
+    sniffs
+        Its ``sniff(head) -> bool`` on the first bytes (inflated): :attr:`sniff`.
+    reads
+        Its ``read(source, *, name, sport) -> list[Run]``: :attr:`read`; None for a format
+        without runs (a mobility log).
+    reads_mobility
+        Its ``read(source, *, name, tz) -> DataFrame`` of mobility sessions, or None:
+        :attr:`read_mobility` (``module:name`` for one in another module).
     claims_extension
         Whether the extension alone picks this format when the content does not decide.
     weak
@@ -175,67 +177,96 @@ class Format:
 
     name: str
     extensions: tuple[str, ...]
-    sniff: Callable[[bytes], bool]
-    read: Callable[..., list[Run]] | None
-    read_mobility: Callable[..., pd.DataFrame] | None = None
+    reader: str
+    sniffs: str = "sniff"
+    reads: str | None = None
+    reads_mobility: str | None = None
     claims_extension: bool = True
     weak: bool = False
     streamed: bool = False
     decoder: Callable[..., Decoded] | None = None
+
+    @functools.cached_property
+    def module(self) -> Any:
+        """The reader module (imported on first use)."""
+        return importlib.import_module(f"{__package__}.{self.reader}")
+
+    def _function(self, ref: str | None) -> Any:
+        if ref is None:
+            return None
+        module, _, attr = ref.rpartition(":")
+        where = importlib.import_module(f"{__package__}.{module}") if module else self.module
+        return getattr(where, attr)
+
+    @functools.cached_property
+    def sniff(self) -> Callable[[bytes], bool]:
+        """``sniff(head) -> bool``."""
+        return self._function(self.sniffs)
+
+    @functools.cached_property
+    def read(self) -> Callable[..., list[Run]] | None:
+        """``read(source, *, name, sport) -> list[Run]``, or None (no runs)."""
+        return self._function(self.reads)
+
+    @functools.cached_property
+    def read_mobility(self) -> Callable[..., pd.DataFrame] | None:
+        """``read(source, *, name, tz) -> DataFrame`` of mobility sessions, or None."""
+        return self._function(self.reads_mobility)
 
     def decode(self, source: Any, *, name: str, tz: Any = None, runs_span: Any = None) -> Decoded:
         """Runs and mobility sessions of one file (see :func:`decode`)."""
         return (self.decoder or _decode_runs(self))(source, name=name, tz=tz, runs_span=runs_span)
 
 
-FIT = Format("fit", (".fit",), fit.sniff, fit.read_fit,
-             read_mobility=mobility_fit.read_fit_mobility, decoder=_decode_fit)  # fmt: skip
-APPLE_HEALTH = Format("apple_health", (".xml", ".zip"), apple_health.sniff,
-                      apple_health.read_apple_health,
-                      read_mobility=apple_health.read_apple_health_mobility, streamed=True,
-                      decoder=_decode_apple)  # fmt: skip
-MOBILITY_LOG = Format("mobility_log", tuple(mobility_log.LOG_EXTENSIONS), mobility_log.sniff,
-                      None, read_mobility=mobility_log.read_mobility_log,
-                      claims_extension=False, decoder=_decode_log)  # fmt: skip
+FIT = Format("fit", (".fit",), "fit", reads="read_fit", decoder=_decode_fit,
+             reads_mobility="mobility_fit:read_fit_mobility")  # fmt: skip
+APPLE_HEALTH = Format("apple_health", (".xml", ".zip"), "apple_health",
+                      reads="read_apple_health", reads_mobility="read_apple_health_mobility",
+                      streamed=True, decoder=_decode_apple)  # fmt: skip
+MOBILITY_LOG = Format("mobility_log", tuple(mobility_log.LOG_EXTENSIONS), "mobility_log",
+                      reads_mobility="read_mobility_log", claims_extension=False,
+                      decoder=_decode_log)  # fmt: skip
 
 #: The registry, in the order content is tried.
 FORMATS: tuple[Format, ...] = (
     FIT,
     APPLE_HEALTH,
-    Format("tcx", (".tcx",), tcx.sniff, tcx.read_tcx),
-    Format("gpx", (".gpx",), gpx.sniff, gpx.read_gpx),
+    Format("tcx", (".tcx",), "tcx", reads="read_tcx"),
+    Format("gpx", (".gpx",), "gpx", reads="read_gpx"),
     Format(
         "garmin_summary_json",
         (".json",),
-        garmin_export.sniff_summary_json,
-        garmin_export.read_garmin_summary_json,
-    ),  # fmt: skip
+        "garmin_export",
+        sniffs="sniff_summary_json",
+        reads="read_garmin_summary_json",
+    ),
     Format(
         "strava_activities_csv",
         (".csv",),
-        strava_export.sniff,
-        strava_export.read_strava_activities_csv,
+        "strava_export",
+        reads="read_strava_activities_csv",
         claims_extension=False,
-    ),  # fmt: skip
+    ),
     Format(
         "garmin_activities_csv",
         (".csv",),
-        garmin_export.sniff_activities_csv,
-        garmin_export.read_garmin_activities_csv,
+        "garmin_export",
+        sniffs="sniff_activities_csv",
+        reads="read_garmin_activities_csv",
         claims_extension=False,
-    ),  # fmt: skip
+    ),
     MOBILITY_LOG,
-    Format("csv", (".csv", ".tsv", ".txt"), csv.sniff, csv.read_csv_run, weak=True),
+    Format("csv", (".csv", ".tsv", ".txt"), "csv", reads="read_csv_run", weak=True),
 )
 
 #: Run formats this version reads, with their usual file extensions.
 SUPPORTED_FORMATS: dict[str, tuple[str, ...]] = {
-    f.name: f.extensions for f in FORMATS if f.read is not None
+    f.name: f.extensions for f in FORMATS if f.reads is not None
 }
 #: File names searched for in folders by ``stridekeeper inspect``: every run format's
 #: extensions but ``.txt`` (READMEs), plain and ``.gz``.
 RUN_SUFFIXES: tuple[str, ...] = tuple(dict.fromkeys(
-    e + gz for f in FORMATS if f.read is not None for e in f.extensions if e != ".txt"
+    e + gz for f in FORMATS if f.reads is not None for e in f.extensions if e != ".txt"
     for gz in ("", ".gz")
 ))  # fmt: skip
 #: Extension -> format when the content does not decide.
@@ -309,7 +340,7 @@ def sniff_format(
         A zip without an Apple Health export (with a hint), an XML document of another kind.
     """
     if is_zip(head):
-        if apple_health.sniff(head):
+        if APPLE_HEALTH.sniff(head):
             return APPLE_HEALTH
         names, complete = zip_member_names(head)
         if complete:
@@ -361,7 +392,7 @@ def detect_format(head: bytes, name: str = "") -> str | None:
 def _zip_on_disk(path: str | PathLike[str], name: str) -> Format:
     try:
         with zipfile.ZipFile(path) as zf:
-            if apple_health.export_member(zf) is not None:
+            if APPLE_HEALTH.module.export_member(zf) is not None:
                 return APPLE_HEALTH
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
