@@ -6,6 +6,8 @@ import gzip
 import io
 import json
 import shutil
+import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -16,6 +18,8 @@ from stridekeeper.cli import main
 from stridekeeper.errors import DataQualityWarning, StridekeeperError, UnsupportedFormatError
 from stridekeeper.io import read_runs
 from stridekeeper.io.dispatch import FORMATS, SUPPORTED_FORMATS, detect_format
+from stridekeeper.synth.files import write_run_fit
+from stridekeeper.synth.runs import simulate_run
 from stridekeeper.testing import check_run_conforms, write_apple_health_export
 
 # small versions of the exports test_summaries.py checks in detail
@@ -181,12 +185,6 @@ def test_inspect_works_on_every_format(every_format: dict[str, Path], tmp_path: 
 def test_a_fit_file_loads_no_other_reader(tmp_path: Path) -> None:
     # the registry names its readers' functions: reading FIT imports neither the XML, CSV
     # and export readers nor the XML parser; a GPX file then loads its own reader
-    import subprocess
-    import sys
-
-    from stridekeeper.synth.files import write_run_fit
-    from stridekeeper.synth.runs import simulate_run
-
     write_run_fit(simulate_run(duration_s=600, seed=1), tmp_path / "a.fit")
     code = (
         "import sys; from stridekeeper.io import dispatch; "

@@ -102,15 +102,13 @@ def _checked(data: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[s
     for col, values in data.items():
         if values.dtype.kind != "f" or not len(values):
             continue
-        limits = RANGE_LIMITS.get(col)
-        # the common case at two reductions: every value in range (NaN ignored)
+        low, high = RANGE_LIMITS.get(col, (-np.inf, np.inf))
+        # the common case at two reductions: every value finite and in range (NaN ignored)
         lo, hi = np.fmin.reduce(values), np.fmax.reduce(values)
-        low, high = limits if limits is not None else (-np.inf, np.inf)
         if -np.inf < lo and hi < np.inf and low <= lo and hi <= high:
             continue
-        bad = np.isinf(values)  # NaN compares False below: it stays as it is
-        if limits is not None:
-            bad |= (values < limits[0]) | (values > limits[1])
+        # NaN compares False: it stays as it is
+        bad = np.isinf(values) | (values < low) | (values > high)
         if bad.any():
             values = values.copy()
             values[bad] = np.nan
