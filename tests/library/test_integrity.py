@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import json
@@ -431,6 +432,30 @@ def test_a_reader_opened_before_a_commit_still_reads(tmp_path: Path) -> None:
     assert not any((lib_dir / f).exists() for f in old_files)  # removed under the reader
     assert len(reader.records(run_id)) == 300  # reads the new generation instead
     assert len(reader.runs()) == 3
+
+
+def test_record_files_declare_a_column_nullable_exactly_when_it_has_gaps(tmp_path: Path) -> None:
+    """Columns without a gap are stored non-nullable (no definition levels); a month's
+    file merged from runs with and without heart rate keeps the gaps as nulls."""
+    import pyarrow.parquet as pq
+
+    lib_dir = tmp_path / "lib"
+    import_paths([_folder(tmp_path / "a", [0])], lib_dir, jobs=1)
+    sim = simulate_run(start_time=pd.Timestamp("2026-01-06T07:00Z"), duration_s=300, seed=1)
+    sim = dataclasses.replace(sim, records=sim.records.drop(columns="heart_rate_bpm"))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "no_hr.fit").write_bytes(run_fit_bytes(sim))
+    import_paths([tmp_path / "b"], lib_dir, jobs=1)  # same month: the two files merged
+    lib = Library.open(lib_dir)
+    (name,) = lib._manifest["records"]
+    schema = pq.read_schema(lib_dir / name)
+    assert schema.field("heart_rate_bpm").nullable
+    assert not schema.field("distance_m").nullable and not schema.field("timestamp").nullable
+    runs = lib.runs().set_index("source")
+    with_hr = lib.records(runs.loc[str(tmp_path / "a" / "run000.fit"), "run_id"])
+    without = lib.records(runs.loc[str(tmp_path / "b" / "no_hr.fit"), "run_id"])
+    assert with_hr["heart_rate_bpm"].notna().all() and len(with_hr) == 300
+    assert "heart_rate_bpm" not in without and without["distance_m"].notna().all()
 
 
 def test_stale_spill_folders_of_dead_imports_are_removed(tmp_path: Path, monkeypatch) -> None:
