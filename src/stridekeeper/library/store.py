@@ -997,17 +997,13 @@ class Library:
 
     def _commit(self, change: Commit) -> None:
         """The runs and sources tables are merged as Arrow tables (an import of activity
-        files never imports pandas); the mobility table, when it changes, as a DataFrame."""
+        files never imports pandas); the mobility table, when it changes, as a DataFrame.
+
+        The new runs' record files (one per month) are written on threads from the start,
+        while this thread builds and writes the small tables; the manifest, written once
+        they are all on disk, is the commit point."""
         gen = self.generation + 1
         man = dict(self._manifest)
-        # runs
-        new_runs = _as_table(change.runs, "runs")
-        runs = self._arrow_table("runs")
-        new_ids = new_runs["run_id"].to_pylist() if new_runs is not None else []
-        drop = set(change.drop_run_ids) | set(new_ids)
-        if runs is not None and drop:
-            runs = without(runs, "run_id", drop)
-        # records: new runs' records go to one new file per month
         files_by_month: dict[str, list[tuple[str, pa.Table]]] = {}
         for run_id, rec in change.records.items():
             if rec is None or len(rec) == 0:
@@ -1024,7 +1020,24 @@ class Library:
             writes.append((parts, self.root / fname))
             record_files.append(fname)
             file_of.update((run_id, fname) for run_id, _ in parts)
-        _write_all(writes)
+        with _records_written(writes) as records_on_disk:
+            runs, mob, src = self._merged_tables(change, file_of)
+            # record files no run points to any more are dropped from the manifest
+            live = set(runs["records_file"].to_pylist()) if runs is not None else set()
+            man["records"] = [f for f in record_files if f in live]
+            self._write_generation(man, gen, runs, mob, src, before_manifest=records_on_disk)
+
+    def _merged_tables(
+        self, change: Commit, file_of: dict[str, str]
+    ) -> tuple[pa.Table | None, pd.DataFrame | None, pa.Table]:
+        """The runs, mobility (None: unchanged) and sources tables after ``change``; the
+        new runs point to the record files ``file_of`` names."""
+        new_runs = _as_table(change.runs, "runs")
+        runs = self._arrow_table("runs")
+        new_ids = new_runs["run_id"].to_pylist() if new_runs is not None else []
+        drop = set(change.drop_run_ids) | set(new_ids)
+        if runs is not None and drop:
+            runs = without(runs, "run_id", drop)
         if new_runs is not None:
             # rows that are updates of stored runs (no new records) keep their records file
             kept = (new_runs["records_file"].to_pylist() if "records_file" in new_runs.column_names
@@ -1032,7 +1045,7 @@ class Library:
             files = [file_of.get(r, k if isinstance(k, str) else None)
                      for r, k in zip(new_ids, kept, strict=True)]  # fmt: skip
             new_runs = _set_column(new_runs, "records_file", arrow_strings(files))
-        if new_runs is not None:  # a new library's columns in their declared order and types
+            # a new library's columns in their declared order and types
             base = runs if runs is not None else _empty_table("runs")
             runs = concat([base, new_runs], _dtypes("runs"))
         # mobility: rewritten only when it changes
@@ -1061,11 +1074,7 @@ class Library:
             src = without(src, "path", new_src["path"].to_pylist())
         src = concat([src if src is not None else _empty_table("sources"), new_src],
                      _dtypes("sources"))  # fmt: skip
-        # record files no run points to any more are dropped from the manifest
-        live = set(runs["records_file"].to_pylist()) if runs is not None else set()
-        record_files = [f for f in record_files if f in live]
-        man["records"] = record_files
-        self._write_generation(man, gen, runs, mob, src)
+        return runs, mob, src
 
     def _write_generation(
         self,
@@ -1074,9 +1083,11 @@ class Library:
         runs: pd.DataFrame | pa.Table | None,
         mob: pd.DataFrame | pa.Table | None,
         src: pd.DataFrame | pa.Table | None,
+        before_manifest: Callable[[], None] | None = None,
     ) -> None:
         """Write generation ``gen``'s tables (None: keep the file the manifest names; an
-        empty runs or sources table is written empty), then the manifest that names them
+        empty runs or sources table is written empty), then (after ``before_manifest``,
+        which waits for the other files the manifest names) the manifest that names them
         (the commit point), then drop the files the previous generation named and this one
         doesn't.
 
@@ -1097,6 +1108,8 @@ class Library:
                 _write_table(table, self.root / fname)
             man[key] = fname
         man["generation"] = gen
+        if before_manifest is not None:
+            before_manifest()
         _atomic_write_bytes(self.root / MANIFEST, json.dumps(man, indent=1).encode())
         self._manifest = man
         self._drop_files(before - _named_files(man))
@@ -1400,20 +1413,33 @@ def _rebuilt_manifest(root: Path, old: dict[str, Any]) -> dict[str, Any]:
     return man
 
 
-def _write_all(writes: list[tuple[list[tuple[str, pa.Table]], Path]]) -> None:
-    """Write record files on up to four threads: the Parquet encoder releases the GIL,
-    and at the end of an import the decoding workers are idle. Four even on two cores: a
-    month's file is one task, and 7 of them on 2 threads took 4 rounds (12 % longer)."""
-    if len(writes) <= 1:
-        for parts, path in writes:
-            _write_table(_records_file_table(parts), path)
+@contextlib.contextmanager
+def _records_written(
+    writes: list[tuple[list[tuple[str, pa.Table]], Path]],
+) -> Iterator[Callable[[], None]]:
+    """Write record files on up to four threads, begun at once; yields the function that
+    waits for them (raising the first error). Leaving waits for every one, error or not,
+    so no thread writes into the library after a failed commit has cleaned up.
+
+    Threads: the Parquet encoder releases the GIL, and at the end of an import the
+    decoding workers are idle. Four even on two cores: a month's file is one task, and 7 of
+    them on 2 threads took 4 rounds (12 % longer)."""
+    if not writes:
+        yield lambda: None
         return
     from concurrent.futures import ThreadPoolExecutor
 
+    def write(parts: list[tuple[str, pa.Table]], path: Path) -> None:
+        _write_table(_records_file_table(parts), path)
+
     with ThreadPoolExecutor(max_workers=min(len(writes), 4)) as pool:
-        for done in [pool.submit(lambda w: _write_table(_records_file_table(w[0]), w[1]), w)
-                     for w in writes]:  # fmt: skip
-            done.result()
+        done = [pool.submit(write, parts, path) for parts, path in writes]
+
+        def wait() -> None:
+            for f in done:
+                f.result()
+
+        yield wait
 
 
 def _merge_record_files(paths: list[Path], live_ids: set[str]) -> pa.Table:
