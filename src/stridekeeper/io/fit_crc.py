@@ -15,7 +15,10 @@ import numpy as np
 __all__ = ["CRC_BACKEND", "crc16_numpy", "fit_crc"]
 
 
-def _make_crc_tables() -> tuple[tuple[int, ...], np.ndarray]:
+@functools.cache
+def _crc_tables() -> tuple[tuple[int, ...], np.ndarray]:
+    """The byte table and the two-byte table of the numpy method, built on first use
+    (~2 ms: an import with ``fastcrc`` never needs them)."""
     table = []
     for i in range(256):
         c = i
@@ -30,7 +33,6 @@ def _make_crc_tables() -> tuple[tuple[int, ...], np.ndarray]:
     return tuple(table), t16.astype(np.uint16)
 
 
-_CRC_T8, _CRC_T16 = _make_crc_tables()
 _CRC_BLOCK = 32  # bytes per block; measured fastest for 3 kB to 1 MB
 
 
@@ -38,7 +40,7 @@ _CRC_BLOCK = 32  # bytes per block; measured fastest for 3 kB to 1 MB
 def _crc_zero_words(words: int) -> np.ndarray:
     """Table of the register after feeding ``2 * words`` zero bytes (`words` a power of 2)."""
     if words == 1:
-        return _CRC_T16
+        return _crc_tables()[1]
     half = _crc_zero_words(words // 2)
     return half[half]
 
@@ -51,18 +53,19 @@ def crc16_numpy(data: bytes) -> int:
     "feed k zero bytes". Blocks of :data:`_CRC_BLOCK` bytes are processed two bytes a step
     with a 65536-entry table, then combined pairwise.
     """
+    t8, t16 = _crc_tables()
     n = len(data)
     if n < 256:
         crc = 0
         for b in data:
-            crc = (crc >> 8) ^ _CRC_T8[(crc ^ b) & 0xFF]
+            crc = (crc >> 8) ^ t8[(crc ^ b) & 0xFF]
         return crc
     nblocks = -(-n // _CRC_BLOCK)
     pad = nblocks * _CRC_BLOCK - n
     words = np.frombuffer(bytes(pad) + data, dtype="<u2").reshape(nblocks, _CRC_BLOCK // 2)
     reg = np.zeros(nblocks, dtype=np.uint16)
     for row in words.T.copy():
-        reg = _CRC_T16[reg ^ row]
+        reg = t16[reg ^ row]
     words_per_block = _CRC_BLOCK // 2
     while len(reg) > 1:
         if len(reg) & 1:  # a leading zero block changes nothing
@@ -76,8 +79,9 @@ def _numpy_with_start(data: bytes, crc: int = 0) -> int:
     if not crc:
         return crc16_numpy(data)
     # the register is linear: a start value adds its own image after len(data) zero bytes
+    t8 = _crc_tables()[0]
     for b in bytes(len(data)):
-        crc = (crc >> 8) ^ _CRC_T8[(crc ^ b) & 0xFF]
+        crc = (crc >> 8) ^ t8[(crc ^ b) & 0xFF]
     return crc ^ crc16_numpy(data)
 
 
