@@ -364,8 +364,11 @@ def test_record_files_of_earlier_versions_read_and_compact(tmp_path: Path) -> No
     (old_file,) = lib._manifest["records"]
     run0 = lib.runs()["run_id"].iloc[0]
     before = lib.records(run0)
-    # rewrite it as the earlier versions did: pandas -> Parquet, run_id a plain string
-    frame = pq.read_table(lib_dir / old_file).to_pandas()
+    # rewrite it as the earlier versions did: pandas -> Parquet, run_id a plain string,
+    # every value column a float
+    from stridekeeper.library.store import _as_floats
+
+    frame = _as_floats(pq.read_table(lib_dir / old_file)).to_pandas()
     frame["run_id"] = frame["run_id"].astype(str)
     pq.write_table(_pa_table(frame), lib_dir / old_file, compression="zstd")
     assert not str(pq.read_schema(lib_dir / old_file).field("run_id").type).startswith("dict")

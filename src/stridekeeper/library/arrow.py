@@ -46,9 +46,13 @@ def _bits(mask: np.ndarray) -> Any:
     return pa.py_buffer(np.packbits(mask, bitorder="little"))
 
 
-def arrow_array(values: np.ndarray, type: pa.DataType | None = None) -> pa.Array:
+def arrow_array(
+    values: np.ndarray, type: pa.DataType | None = None, valid: np.ndarray | None = None
+) -> pa.Array:
     """A numpy array as an Arrow array: floats as float64 with NaN as null, bool as bool,
-    int64 as ``type`` (int64 by default, or a timestamp of that unit)."""
+    int64 as ``type`` (int64 by default, or a timestamp of that unit), null where
+    ``valid`` (ints only; default: all present) is False. Built from the buffers:
+    ``pyarrow.array`` would import pandas to ask whether the values are a pandas object."""
     import pyarrow as pa
 
     v = np.ascontiguousarray(values)
@@ -64,7 +68,9 @@ def arrow_array(values: np.ndarray, type: pa.DataType | None = None) -> pa.Array
     if v.dtype.kind in "iu":  # int32 stays int32 (dictionary codes); others int64
         kind = pa.int32() if v.dtype == np.int32 else type or pa.int64()
         v = v if v.dtype == np.int32 else v.astype(np.int64, copy=False)
-        return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(v)])
+        nulls = 0 if valid is None else n - int(np.count_nonzero(valid))
+        mask = _bits(valid) if valid is not None and nulls else None
+        return pa.Array.from_buffers(kind, n, [mask, pa.py_buffer(v)], null_count=nulls)
     raise TypeError(f"no Arrow array for numpy dtype {v.dtype}")
 
 
@@ -165,6 +171,18 @@ def numpy_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if len({p.dtype for p in parts}) > 1:
         parts = [p.astype(np.float64) for p in parts]
     return np.concatenate(parts)
+
+
+def float_values(a: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """A float64 array's values as a read-only numpy view of its buffer (no copy; what a
+    null's slot holds is undefined) and which are present (None: all of them)."""
+    n, off = len(a), a.offset
+    bufs = a.buffers()
+    valid = None
+    if a.null_count and bufs[0] is not None:
+        bits = np.frombuffer(bufs[0], dtype=np.uint8)
+        valid = np.unpackbits(bits, bitorder="little")[off : off + n].astype(bool)
+    return np.frombuffer(bufs[1], dtype=np.float64, count=off + n)[off:], valid
 
 
 def _numpy_chunk(a: pa.Array) -> np.ndarray:

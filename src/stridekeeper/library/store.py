@@ -330,7 +330,10 @@ def _write_table(table: pa.Table, path: Path) -> None:
     # cost a records file ~17 % of its writing time
     stats = ([c for c in ("run_id",) if c in names] or False) if "timestamp" in names else True
     if "timestamp" in names:
-        table = _exact_nullability(table)
+        table = _exact_nullability(_with_decimals(table))
+        for c in _DECIMAL_COLUMNS:
+            if c in names and _decimal_scale(table.schema.field(c)) is not None:
+                encoding[c] = "DELTA_BINARY_PACKED"  # small steps between samples
     pq.write_table(table, tmp, compression="zstd", compression_level=1,
                    use_dictionary=["run_id"] if "run_id" in names else False,
                    column_encoding=encoding or None, write_statistics=stats)  # fmt: skip
@@ -338,6 +341,98 @@ def _write_table(table: pa.Table, path: Path) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+#: Record columns that are fixed-point decimals in the files they come from (a FIT file's
+#: distance in centimetres, speed in millimetres a second): stored as integers of
+#: ``1/scale`` when every value in a records file is exactly such a number (the scale in
+#: the field's metadata), read back as the same floats; otherwise as floats. Distance and
+#: speed were a third of a records file's writing time as floats, and a quarter of its
+#: bytes: as integers, delta-encoded, they are 3-4x quicker to write and 2-4x smaller.
+_DECIMAL_COLUMNS = {"distance_m": 100, "speed_mps": 1000}
+_SCALE_KEY = b"stridekeeper:scale"
+
+
+def _decimal_scale(field: pa.Field) -> int | None:
+    """The scale of a column stored as integers (:data:`_DECIMAL_COLUMNS`), or None."""
+    meta = field.metadata
+    if not meta or _SCALE_KEY not in meta:
+        return None
+    return int(meta[_SCALE_KEY])
+
+
+def _as_decimal(column: pa.ChunkedArray, scale: int) -> pa.ChunkedArray | None:
+    """A float column as the integers ``k`` with ``k / scale`` bit for bit equal to each
+    value (nulls kept), or None when some value is not such a number.
+
+    Chunk by chunk (a run's records each, in a records file): on views of the Arrow
+    buffers, with no copy of the whole column (a month's fresh arrays cost more in page
+    faults than the arithmetic)."""
+    import pyarrow as pa
+
+    from .arrow import arrow_array, float_values
+
+    parts = []
+    for chunk in column.chunks:
+        v, valid = float_values(chunk)
+        if not len(v):
+            continue
+        k = v * scale
+        np.rint(k, out=k)
+        if valid is not None:
+            k[~valid] = 0.0
+        # not a number, or too large for every integer to be exact: stays a float
+        if not (-(2.0**53) < k.min() and k.max() < 2.0**53):
+            return None
+        ints = k.astype(np.int64)
+        # what a reader computes from the integers, compared bit for bit (-0.0 stays a float)
+        same = (ints / scale).view(np.int64) == v.view(np.int64)
+        if valid is not None:
+            same |= ~valid
+        if not same.all():
+            return None
+        parts.append(arrow_array(ints, valid=valid))
+    return pa.chunked_array(parts, type=pa.int64())
+
+
+def _with_decimals(table: pa.Table) -> pa.Table:
+    """``table`` with its :data:`_DECIMAL_COLUMNS` as integers where they are exact."""
+    import pyarrow as pa
+
+    fields, columns = list(table.schema), list(table.columns)
+    changed = False
+    for i, f in enumerate(fields):
+        scale = _DECIMAL_COLUMNS.get(f.name)
+        if scale is None or not pa.types.is_float64(f.type) or not len(columns[i]):
+            continue
+        ints = _as_decimal(columns[i], scale)
+        if ints is not None:
+            fields[i] = pa.field(f.name, pa.int64(), f.nullable, {_SCALE_KEY: str(scale)})
+            columns[i], changed = ints, True
+    if not changed:
+        return table
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, table.schema.metadata))
+
+
+def _as_floats(table: pa.Table) -> pa.Table:
+    """A records file's table with its integer-stored columns as floats again (to merge
+    files whose columns are stored differently)."""
+    import pyarrow as pa
+
+    from .arrow import arrow_array, numpy_column
+
+    fields, columns = list(table.schema), list(table.columns)
+    changed = False
+    for i, f in enumerate(fields):
+        scale = _decimal_scale(f)
+        if scale is None:
+            continue
+        values = numpy_column(columns[i]).astype(np.float64) / scale
+        fields[i] = pa.field(f.name, pa.float64(), True)
+        columns[i], changed = arrow_array(values), True
+    if not changed:
+        return table
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, table.schema.metadata))
 
 
 def _exact_nullability(table: pa.Table) -> pa.Table:
@@ -424,10 +519,13 @@ def records_columns(table: pa.Table) -> RecordColumns:
         if name in ("timestamp", "run_id") or col.null_count == len(col):
             continue
         values = numpy_column(col)
+        scale = _decimal_scale(table.schema.field(name))
         if name == "timer_running":
             values = values.astype(bool)
         elif values.dtype.kind != "f":
             values = values.astype(float)
+        if scale is not None:
+            values = values / scale
         data[name] = values if sorted_already else values[order]
     return RecordColumns(ts if sorted_already else ts[order], data)
 
@@ -1452,7 +1550,7 @@ def _merge_record_files(paths: list[Path], live_ids: set[str]) -> pa.Table:
     tables = []
     for path in paths:
         with pq.ParquetFile(path) as file:  # (read_table's dataset layer imports pandas)
-            table = file.read()
+            table = _as_floats(file.read())
         ids = table.column("run_id")
         if not pa.types.is_dictionary(ids.type):  # files written before run_id was encoded
             ids = pc.dictionary_encode(ids.cast(pa.string()))
