@@ -511,3 +511,18 @@ def test_default_commit_batches_grow_with_the_library(tmp_path: Path, monkeypatc
     import_paths([_folder(tmp_path / "c", range(52, 56))], lib_dir, jobs=1, commit_every=1,
                  on_commit=gens.append)  # fmt: skip
     assert len(gens) == 4
+
+
+def test_a_folder_holding_the_library_imports_none_of_its_files(tmp_path: Path) -> None:
+    """Importing a folder the library lives in skips what lies inside the library, also
+    through a link, and still reads the folder's other files (a link included)."""
+    data = _folder(tmp_path / "data", [0])
+    lib_dir = data / "lib"
+    import_paths([data], lib_dir, jobs=1)
+    (lib_dir / "inside.fit").write_bytes(_fit(1))
+    (data / "link_in.fit").symlink_to(lib_dir / "inside.fit")
+    (tmp_path / "elsewhere.fit").write_bytes(_fit(2))
+    (data / "link_out.fit").symlink_to(tmp_path / "elsewhere.fit")
+    report = import_paths([data], lib_dir, jobs=1)
+    assert report.imported_files == 1 and report.unchanged == 1  # link_out.fit, run000.fit
+    assert len(Library.open(lib_dir).runs()) == 2

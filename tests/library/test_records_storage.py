@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from stridekeeper.library import Library, import_paths
-from stridekeeper.library import store
+from stridekeeper.library import Library, import_paths, store
 from stridekeeper.schema import RecordColumns
 from stridekeeper.synth.files import run_fit_bytes
 from stridekeeper.synth.runs import simulate_run
