@@ -979,14 +979,14 @@ def _clean_times(
             ts, cols = ts[order], {c: v[order] for c, v in cols.items()}
             d = np.diff(ts)
         if (d == 0).any():
-            new_group = np.r_[True, d != 0]
+            new_group = np.concatenate(([True], d != 0))
             notes.append(f"{int((~new_group).sum())} record(s) sharing a timestamp merged")
             group = np.cumsum(new_group) - 1
             merged = {}
             for c, v in cols.items():
                 out = np.full(int(group[-1]) + 1, np.nan)
                 at = np.flatnonzero(~np.isnan(v))
-                last = np.r_[group[at][1:] != group[at][:-1], True] if len(at) else at
+                last = np.concatenate((group[at][1:] != group[at][:-1], [True])) if len(at) else at
                 out[group[at][last]] = v[at][last]
                 merged[c] = out
             ts, cols = ts[new_group], merged

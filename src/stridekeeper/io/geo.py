@@ -158,7 +158,7 @@ def speed_from_distance(
     nxt[-1] = n - 1
     # don't step over a pause: a sample after a break looks forward only, one before it back
     prev = np.where(brk, np.arange(n), prev)
-    nxt = np.where(np.r_[brk[1:], False], np.arange(n), nxt)
+    nxt = np.where(np.concatenate((brk[1:], [False])), np.arange(n), nxt)
     dt = t_s[nxt] - t_s[prev]
     with np.errstate(invalid="ignore", divide="ignore"):
         v = (dist_m[nxt] - dist_m[prev]) / dt

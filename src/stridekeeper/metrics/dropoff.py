@@ -307,10 +307,10 @@ def _blocks(key: np.ndarray, use: np.ndarray, cols: dict[str, np.ndarray]) -> di
     if len(idx) == 0:
         return {"first": np.zeros(0, dtype=np.intp)}
     k = key[idx]
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
     out = {name: np.add.reduceat(v[idx], starts) for name, v in cols.items()}
     out["first"] = idx[starts]
-    out["last"] = idx[np.r_[starts[1:] - 1, len(idx) - 1]]
+    out["last"] = idx[np.concatenate((starts[1:] - 1, [len(idx) - 1]))]
     out["key"] = k[starts]
     return out
 
@@ -628,7 +628,7 @@ def stride_dropoff(
     base["gait_cadence_spm"] = float(gait_cadence_spm)
     base["gait_estimate_spm"] = gait_threshold_spm(cad[moving], speed[moving], w_all[moving])
     t_s = _times_s(records)
-    gap = np.r_[False, np.diff(t_s) > 3.0 * max(_median(np.diff(t_s)), 1.0)] \
+    gap = np.concatenate(([False], np.diff(t_s) > 3.0 * max(_median(np.diff(t_s)), 1.0))) \
         if len(t_s) > 1 else np.zeros(len(t_s), dtype=bool)  # fmt: skip
     # a break: not running (walk, stand, spike) while the timer runs, or a pause before it
     brk = (~gait & (w_all > 0)) | gap

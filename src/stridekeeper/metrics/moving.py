@@ -207,13 +207,13 @@ def _resumes(records: pd.DataFrame, w: np.ndarray, running: np.ndarray) -> tuple
     smart-recording watch writes that record at the resume instant with no second of its
     own (the next record covers the seconds after it): it adds nothing there (FR220).
     """
-    resumed = np.r_[False, running[1:] & ~running[:-1]] & (w == 0)
+    resumed = np.concatenate(([False], running[1:] & ~running[:-1])) & (w == 0)
     pos = w[running & (w > 0)]
     spacing = _median(pos) if len(pos) else 1.0
     if spacing <= 1.0:
         clock = _col(records, "elapsed_s")
         with np.errstate(invalid="ignore"):
-            resumed |= np.r_[False, np.diff(clock) > 0] & running & (w == 0)
+            resumed |= np.concatenate(([False], np.diff(clock) > 0)) & running & (w == 0)
     return resumed, spacing
 
 
