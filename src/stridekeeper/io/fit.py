@@ -82,6 +82,7 @@ _SEMICIRCLE_DEG = 180.0 / 2**31
 _FIT_EPOCH = dt.datetime(1989, 12, 31, tzinfo=dt.UTC)
 _RELATIVE_TIME_LIMIT = 0x10000000  # FIT date_time below this is device-relative seconds
 _MISSING_TS = np.iinfo(np.int64).min  # a record without a timestamp (columnar convention)
+_LAST_TS = np.iinfo(np.int64).max  # (np.iinfo costs ~2.5 us a call)
 _NS = 1_000_000_000
 _FIT_EPOCH_NS = 631_065_600 * _NS  # 1989-12-31 in ns since 1970
 
@@ -501,9 +502,9 @@ def _timer_intervals(events: list[dict[str, Any]], rel_anchor: int | None) -> np
             open_at = None
         elif not is_start and not intervals:
             # a stop before any start: the timer was running from the beginning
-            intervals.append((np.iinfo(np.int64).min, t))
+            intervals.append((_MISSING_TS, t))
     if open_at is not None:
-        intervals.append((open_at, np.iinfo(np.int64).max))
+        intervals.append((open_at, _LAST_TS))
     return np.array(intervals, dtype=np.int64).reshape(-1, 2)
 
 
@@ -533,6 +534,15 @@ def _some(arr: np.ndarray | None) -> bool:
     return arr is not None and not np.isnan(arr).all()
 
 
+def _nan_as_zero(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values, nan=0.0)`` (infinities to the largest floats too), at a
+    fifth of its cost when there are none."""
+    if values.dtype != np.float64:
+        return np.nan_to_num(values, nan=0.0)
+    out = np.where(np.isnan(values), 0.0, values)
+    return out if np.isfinite(out).all() else np.nan_to_num(values, nan=0.0)
+
+
 def _records_arrays(
     seg: _Segment, rel_anchor: int | None, foot: bool
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -554,7 +564,7 @@ def _records_arrays(
     cad = _field(seg, "cadence") if foot else None
     if cad is not None and _some(cad):
         frac = _field(seg, "fractional_cadence")
-        frac = np.zeros(len(ts)) if frac is None else np.nan_to_num(frac, nan=0.0)
+        frac = np.zeros(len(ts)) if frac is None else _nan_as_zero(frac)
         cols["cadence_spm"] = 2.0 * (cad + frac)
     dev_cols = sorted(k for k in (seg.columns or {}) if k.startswith("dev_"))
     for col in dev_cols:
@@ -802,7 +812,7 @@ def _human_s(seconds: float) -> str:
 def _clock_jumps(ts: np.ndarray, seg: _Segment, rel_anchor: int | None) -> list[tuple[int, int]]:
     """Forward clock jumps among a segment's records (file order): ``(time of the first
     record after the jump [ns, jumped clock], shift to take off [ns])``."""
-    missing = np.iinfo(np.int64).min
+    missing = _MISSING_TS
     ok = np.flatnonzero(ts != missing)
     if len(ok) < 3:
         return []
@@ -832,7 +842,7 @@ def _clock_jumps(ts: np.ndarray, seg: _Segment, rel_anchor: int | None) -> list[
 
 def _shift_times(ts: np.ndarray, jumps: list[tuple[int, int]]) -> np.ndarray:
     """Times with each clock jump taken off the times from it on (missing stay missing)."""
-    missing = np.iinfo(np.int64).min
+    missing = _MISSING_TS
     out = ts.copy()
     for at, shift in sorted(jumps, reverse=True):
         out = np.where((out != missing) & (out >= at), out - shift, out)
@@ -840,14 +850,14 @@ def _shift_times(ts: np.ndarray, jumps: list[tuple[int, int]]) -> np.ndarray:
 
 
 def _shift_intervals(intervals: np.ndarray, jumps: list[tuple[int, int]]) -> np.ndarray:
-    big = np.iinfo(np.int64).max
+    big = _LAST_TS
     if not len(intervals):
         return intervals
     out = intervals.copy()
     for at, shift in sorted(jumps, reverse=True):
         for c in (0, 1):
             col = out[:, c]
-            hit = (col != big) & (col != np.iinfo(np.int64).min) & (col >= at)
+            hit = (col != big) & (col != _MISSING_TS) & (col >= at)
             out[:, c] = np.where(hit, col - shift, col)
     return out
 
@@ -883,7 +893,7 @@ def _session_windows(
             le = max(le, le_el) if le is not None else le_el
         if ls is not None and le is not None:
             lap_ends.append((ls, le))
-    big = np.iinfo(np.int64).max
+    big = _LAST_TS
     stops = [int(x) for x in intervals[:, 1] if x != big] if len(intervals) else []
     windows = []
     for k, sess in enumerate(sessions):
@@ -918,9 +928,9 @@ def _left_out(
     first session, records before its start too): read by no run."""
     if end is None:
         return 0
-    ok = ts != np.iinfo(np.int64).min
+    ok = ts != _MISSING_TS
     later = [s for s in starts[k + 1 :] if s is not None and start is not None and s > start]
-    hi = min(later) if later else np.iinfo(np.int64).max
+    hi = min(later) if later else _LAST_TS
     n = int((ok & (ts > end) & (ts < hi)).sum())
     if k == 0 and start is not None:
         n += int((ok & (ts < start)).sum())
@@ -967,7 +977,7 @@ def _clean_times(
     """Drop records without a time, sort records out of order, merge records sharing a time
     (per column, the last value that is not NaN)."""
     notes: list[str] = []
-    valid = ts != np.iinfo(np.int64).min
+    valid = ts != _MISSING_TS
     if not valid.all():
         notes.append(f"{int((~valid).sum())} record(s) without a timestamp dropped")
         ts, cols = ts[valid], {c: v[valid] for c, v in cols.items()}
@@ -1055,7 +1065,7 @@ def _session_times(
         return float("nan"), float("nan")
     s0 = start
     stop = int(ts[-1])
-    big = np.iinfo(np.int64).max
+    big = _LAST_TS
     if len(intervals):
         hi = intervals[:, 1]
         inside = (hi != big) & (hi >= s0) & (hi <= (end if end is not None else stop))
