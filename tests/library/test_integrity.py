@@ -526,3 +526,22 @@ def test_a_folder_holding_the_library_imports_none_of_its_files(tmp_path: Path) 
     report = import_paths([data], lib_dir, jobs=1)
     assert report.imported_files == 1 and report.unchanged == 1  # link_out.fit, run000.fit
     assert len(Library.open(lib_dir).runs()) == 2
+
+
+def test_spill_folder_in_memory_unless_a_temporary_folder_is_named(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from stridekeeper.library import importer
+
+    for var in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(var, raising=False)
+    if not (sys.platform.startswith("linux") and os.path.isdir(importer.SHM_FOLDER)):
+        pytest.skip("no /dev/shm on this system")
+    room = os.statvfs(importer.SHM_FOLDER)
+    roomy = room.f_bavail * room.f_frsize >= importer.SHM_MIN_FREE
+    assert importer._spill_parent() == (importer.SHM_FOLDER if roomy else None)
+    monkeypatch.setattr(importer, "SHM_MIN_FREE", 2**62)  # a container's 64 MB /dev/shm
+    assert importer._spill_parent() is None
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the user's choice wins
+    monkeypatch.setattr(importer, "SHM_MIN_FREE", 0)
+    assert importer._spill_parent() is None

@@ -598,21 +598,47 @@ def _spill_folder(stack: contextlib.ExitStack) -> str | None:
     _remove_stale_spills()
     try:
         return stack.enter_context(
-            tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+            tempfile.TemporaryDirectory(
+                prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=_spill_parent()
+            )  # fmt: skip
         )
     except OSError as exc:
         log.debug("no temporary folder for record files (%s): sending them by pipe", exc)
         return None
 
 
+#: Where the spill folder goes when the user names no temporary folder (``TMPDIR``,
+#: ``TEMP``, ``TMP``): Linux's memory file system, when it has :data:`SHM_MIN_FREE` to
+#: spare (a container's may have 64 MB). A file a run created and unlinked on ext4 cost
+#: ~2 % of an import's CPU in the file system's inode allocation; on tmpfs next to nothing
+#: (the system time of an import of 200 runs 17 % lower). [-], [bytes]
+SHM_FOLDER = "/dev/shm"
+SHM_MIN_FREE = 1024**3
+
+
+def _spill_parent() -> str | None:
+    """The folder to make the spill folder in (None: the temporary folder)."""
+    if not sys.platform.startswith("linux") or any(
+        os.environ.get(v) for v in ("TMPDIR", "TEMP", "TMP")
+    ):
+        return None
+    try:
+        room = os.statvfs(SHM_FOLDER)
+    except OSError:
+        return None
+    if room.f_bavail * room.f_frsize < SHM_MIN_FREE or not os.access(SHM_FOLDER, os.W_OK):
+        return None
+    return SHM_FOLDER
+
+
 def _remove_stale_spills() -> None:
     """Remove spill folders of imports that were killed (the pid in the name is gone)."""
     from .store import _pid_alive
 
-    try:
-        entries = list(Path(tempfile.gettempdir()).glob(f"{SPILL_PREFIX}*"))
-    except OSError:
-        return
+    entries: list[Path] = []
+    for parent in dict.fromkeys([tempfile.gettempdir(), SHM_FOLDER]):
+        with contextlib.suppress(OSError):
+            entries += Path(parent).glob(f"{SPILL_PREFIX}*")
     for entry in entries:
         pid = entry.name[len(SPILL_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
