@@ -311,6 +311,12 @@ _SPLIT_COLUMNS = ("latitude_deg", "longitude_deg", "cadence_spm", "elapsed_s", "
                   "heart_rate_bpm")  # fmt: skip
 
 
+#: Record columns compressed with LZ4 rather than zstd: zstd gains them little (grade
+#: 893 -> 519 kB a month, LZ4 590 kB; the coordinates, byte-stream-split, 275-299 kB either
+#: way) at 1.6-2x LZ4's time: a records file ~9 % quicker to write, ~6 % larger.
+_LZ4_COLUMNS = ("grade_pct", "latitude_deg", "longitude_deg")
+
+
 def _write_table(table: pa.Table, path: Path) -> None:
     """Write an Arrow table as Parquet under ``path``: temporary file, fsync, rename."""
     import pyarrow as pa
@@ -329,12 +335,16 @@ def _write_table(table: pa.Table, path: Path) -> None:
     # statistics only for run_id, the column a reader filters on: for every column they
     # cost a records file ~17 % of its writing time
     stats = ([c for c in ("run_id",) if c in names] or False) if "timestamp" in names else True
+    compression: str | dict[str, str] = "zstd"
+    level: int | dict[str, int] = 1
     if "timestamp" in names:
         table = _exact_nullability(_with_decimals(table))
         for c in _DECIMAL_COLUMNS:
             if c in names and _decimal_scale(table.schema.field(c)) is not None:
                 encoding[c] = "DELTA_BINARY_PACKED"  # small steps between samples
-    pq.write_table(table, tmp, compression="zstd", compression_level=1,
+        compression = {c: "lz4" if c in _LZ4_COLUMNS else "zstd" for c in names}
+        level = {c: 1 for c in names if c not in _LZ4_COLUMNS}
+    pq.write_table(table, tmp, compression=compression, compression_level=level,
                    use_dictionary=["run_id"] if "run_id" in names else False,
                    column_encoding=encoding or None, write_statistics=stats)  # fmt: skip
     with open(tmp, "rb+") as fh:
