@@ -83,3 +83,20 @@ def test_a_month_merged_from_float_and_integer_files_keeps_every_value(tmp_path:
     ref = Library.open(alone)
     for run_id in ref.runs()["run_id"]:
         pd.testing.assert_frame_equal(lib.records(run_id), ref.records(run_id))
+
+
+def test_a_month_whose_runs_lack_a_column_stores_its_gaps(tmp_path: Path) -> None:
+    """Runs without speed next to runs with it: the month's speed column is partly null
+    (the concatenation fills it), still stored as integers and read back as gaps."""
+    raw_cm = np.cumsum(np.full(600, 300))
+    with_speed = store.records_table(_records(raw_cm / 100, np.full(600, 3.0)))
+    without = store.records_table(RecordColumns(
+        with_speed.column("timestamp").to_numpy().astype(np.int64) + 10**12,
+        {"distance_m": raw_cm / 100}))  # fmt: skip
+    path = tmp_path / "records" / "2026-01" / "r.parquet"
+    store._write_table(store._records_file_table([("a", with_speed), ("b", without)]), path)
+    schema = pq.read_schema(path)
+    assert str(schema.field("speed_mps").type) == "int64" and schema.field("speed_mps").nullable
+    back = store.records_columns(pq.read_table(path))
+    assert np.isnan(back.data["speed_mps"][600:]).all()
+    assert (back.data["speed_mps"][:600] == 3.0).all()

@@ -178,6 +178,8 @@ def float_values(a: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     null's slot holds is undefined) and which are present (None: all of them)."""
     n, off = len(a), a.offset
     bufs = a.buffers()
+    if bufs[1] is None:  # no values at all (every slot null)
+        return np.zeros(n), np.zeros(n, dtype=bool)
     valid = None
     if a.null_count and bufs[0] is not None:
         bits = np.frombuffer(bufs[0], dtype=np.uint8)
