@@ -180,11 +180,15 @@ def float_values(a: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
     bufs = a.buffers()
     if bufs[1] is None:  # no values at all (every slot null)
         return np.zeros(n), np.zeros(n, dtype=bool)
-    valid = None
-    if a.null_count and bufs[0] is not None:
-        bits = np.frombuffer(bufs[0], dtype=np.uint8)
-        valid = np.unpackbits(bits, bitorder="little")[off : off + n].astype(bool)
-    return np.frombuffer(bufs[1], dtype=np.float64, count=off + n)[off:], valid
+    return np.frombuffer(bufs[1], dtype=np.float64, count=off + n)[off:], _valid(a, bufs)
+
+
+def _valid(a: pa.Array, bufs: list[Any]) -> np.ndarray | None:
+    """Which of an array's slots hold a value, from its validity bitmap (None: all)."""
+    if not a.null_count or bufs[0] is None:
+        return None
+    bits = np.frombuffer(bufs[0], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little")[a.offset : a.offset + len(a)].astype(bool)
 
 
 def _numpy_chunk(a: pa.Array) -> np.ndarray:
@@ -192,10 +196,7 @@ def _numpy_chunk(a: pa.Array) -> np.ndarray:
 
     n, off = len(a), a.offset
     bufs = a.buffers()
-    valid = None
-    if a.null_count and bufs[0] is not None:
-        bits = np.frombuffer(bufs[0], dtype=np.uint8)
-        valid = np.unpackbits(bits, bitorder="little")[off : off + n].astype(bool)
+    valid = _valid(a, bufs)
     t = a.type
     if pa.types.is_null(t):
         return np.full(n, np.nan)

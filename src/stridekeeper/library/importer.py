@@ -598,9 +598,7 @@ def _spill_folder(stack: contextlib.ExitStack) -> str | None:
     _remove_stale_spills()
     try:
         return stack.enter_context(
-            tempfile.TemporaryDirectory(
-                prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=_spill_parent()
-            )  # fmt: skip
+            tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=_spill_parent())
         )
     except OSError as exc:
         log.debug("no temporary folder for record files (%s): sending them by pipe", exc)

@@ -318,8 +318,8 @@ _LZ4_COLUMNS = ("grade_pct", "latitude_deg", "longitude_deg")
 
 
 def _write_table(table: pa.Table, path: Path) -> None:
-    """Write an Arrow table as Parquet under ``path``: temporary file, fsync, rename."""
-    import pyarrow as pa
+    """Write an Arrow table as Parquet under ``path``: temporary file, fsync, rename; a
+    records table (it has ``timestamp``) as :func:`_records_layout` lays it out."""
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -328,29 +328,41 @@ def _write_table(table: pa.Table, path: Path) -> None:
     # for run_id: per-second floats are too varied for a dictionary to pay, and trying one
     # first made the write ~1.7x slower and the file ~10 % larger
     names = table.column_names
-    encoding = {c: "BYTE_STREAM_SPLIT" for c in _SPLIT_COLUMNS
-                if c in names and pa.types.is_floating(table.schema.field(c).type)}  # fmt: skip
-    if "timestamp" in names and pa.types.is_timestamp(table.schema.field("timestamp").type):
-        encoding["timestamp"] = "DELTA_BINARY_PACKED"  # 1 Hz times: deltas of ~1 s
-    # statistics only for run_id, the column a reader filters on: for every column they
-    # cost a records file ~17 % of its writing time
-    stats = ([c for c in ("run_id",) if c in names] or False) if "timestamp" in names else True
-    compression: str | dict[str, str] = "zstd"
-    level: int | dict[str, int] = 1
+    options: dict[str, Any] = {"compression": "zstd", "compression_level": 1,
+                               "use_dictionary": ["run_id"] if "run_id" in names else False}  # fmt: skip
     if "timestamp" in names:
-        table = _exact_nullability(_with_decimals(table))
-        for c in _DECIMAL_COLUMNS:
-            if c in names and _decimal_scale(table.schema.field(c)) is not None:
-                encoding[c] = "DELTA_BINARY_PACKED"  # small steps between samples
-        compression = {c: "lz4" if c in _LZ4_COLUMNS else "zstd" for c in names}
-        level = {c: 1 for c in names if c not in _LZ4_COLUMNS}
-    pq.write_table(table, tmp, compression=compression, compression_level=level,
-                   use_dictionary=["run_id"] if "run_id" in names else False,
-                   column_encoding=encoding or None, write_statistics=stats)  # fmt: skip
+        table, layout = _records_layout(table)
+        options.update(layout)
+    pq.write_table(table, tmp, **options)
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+def _records_layout(table: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
+    """A records table as it is stored (exact decimals as integers, nullability from the
+    data), and the Parquet writer's options for it: the encodings, LZ4 for
+    :data:`_LZ4_COLUMNS`, statistics for ``run_id`` only."""
+    import pyarrow as pa
+
+    table = _exact_nullability(_with_decimals(table))
+    names, schema = table.column_names, table.schema
+    encoding = {c: "BYTE_STREAM_SPLIT" for c in _SPLIT_COLUMNS
+                if c in names and pa.types.is_floating(schema.field(c).type)}  # fmt: skip
+    if pa.types.is_timestamp(schema.field("timestamp").type):
+        encoding["timestamp"] = "DELTA_BINARY_PACKED"  # 1 Hz times: deltas of ~1 s
+    for c in _DECIMAL_COLUMNS:
+        if c in names and _decimal_scale(schema.field(c)) is not None:
+            encoding[c] = "DELTA_BINARY_PACKED"  # small steps between samples
+    return table, {
+        "compression": {c: "lz4" if c in _LZ4_COLUMNS else "zstd" for c in names},
+        "compression_level": {c: 1 for c in names if c not in _LZ4_COLUMNS},
+        "column_encoding": encoding or None,
+        # statistics only for run_id, the column a reader filters on: for every column they
+        # cost a records file ~17 % of its writing time
+        "write_statistics": [c for c in ("run_id",) if c in names] or False,
+    }
 
 
 #: Record columns that are fixed-point decimals in the files they come from (a FIT file's
