@@ -45,6 +45,7 @@ import numpy as np
 
 from ..errors import StridekeeperError
 from ..timezones import utc_datetime
+from . import parquet_files
 from .arrow import arrow_array, arrow_strings, arrow_type, concat, rows_table, without
 
 if TYPE_CHECKING:
@@ -320,8 +321,6 @@ _LZ4_COLUMNS = ("grade_pct", "latitude_deg", "longitude_deg")
 def _write_table(table: pa.Table, path: Path) -> None:
     """Write an Arrow table as Parquet under ``path``: temporary file, fsync, rename; a
     records table (it has ``timestamp``) as :func:`_records_layout` lays it out."""
-    import pyarrow.parquet as pq
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     # zstd level 1: the size of the default level, twice as fast. Dictionary encoding only
@@ -333,7 +332,7 @@ def _write_table(table: pa.Table, path: Path) -> None:
     if "timestamp" in names:
         table, layout = _records_layout(table)
         options.update(layout)
-    pq.write_table(table, tmp, **options)
+    parquet_files.write(table, tmp, options)
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -616,10 +615,9 @@ def _set_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
     return table.append_column(name, values)
 
 
-def _read_parquet(path: Path, **kw: Any) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(path, **kw).to_pandas()
+def _read_parquet(path: Path) -> pd.DataFrame:
+    with parquet_files.opened(path) as file:
+        return file.read().to_pandas()
 
 
 def _read_records(path: Path, run_id: str) -> pa.Table:
@@ -837,17 +835,14 @@ class Library:
             name = self._manifest.get(key)
             if name is None:
                 return None
-            # here, not before: a new library's import loads it while the workers decode
-            import pyarrow.parquet as pq
-
             keys = _KEY_COLUMNS.get(key, ())
             try:
-                # one file: ParquetFile, not read_table (whose dataset layer imports pandas)
-                with pq.ParquetFile(self.root / name) as file:
+                # one file, not read_table (whose dataset layer imports pandas)
+                with parquet_files.opened(self.root / name) as file:
                     if columns is None:
                         table = file.read()
                     else:
-                        have = set(file.schema_arrow.names)
+                        have = set(file.names)
                         lost = [c for c in keys if c not in have]  # damage, read or not
                         if lost:
                             raise StridekeeperError(
@@ -1325,8 +1320,6 @@ class Library:
         CheckReport
             ``problems`` empty when the library is whole.
         """
-        import pyarrow.parquet as pq
-
         rep = CheckReport(root=self.root)
         man = self._manifest
         rep.manifest_gaps = _manifest_gaps(man)
@@ -1354,8 +1347,8 @@ class Library:
         ids_in: dict[str, set[str]] = {}
         for name in man.get("records") or []:
             try:
-                ids_in[name] = set(pq.read_table(self.root / name, columns=["run_id"])
-                                   .column("run_id").to_pylist())  # fmt: skip
+                with parquet_files.opened(self.root / name) as file:
+                    ids_in[name] = set(file.read(["run_id"]).column("run_id").to_pylist())
             except (OSError, ValueError) as exc:
                 rep.bad_record_files.add(name)
                 what = (
@@ -1567,11 +1560,10 @@ def _merge_record_files(paths: list[Path], live_ids: set[str]) -> pa.Table:
     one dictionary)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     tables = []
     for path in paths:
-        with pq.ParquetFile(path) as file:  # (read_table's dataset layer imports pandas)
+        with parquet_files.opened(path) as file:  # (read_table's dataset layer imports pandas)
             table = _as_floats(file.read())
         ids = table.column("run_id")
         if not pa.types.is_dictionary(ids.type):  # files written before run_id was encoded
