@@ -33,7 +33,7 @@ def _season(folder: Path) -> dict[str, float]:
 
 
 def test_extrapolating_runs_get_the_personal_relation(tmp_path: Path) -> None:
-    _season(tmp_path / "in")
+    truth = _season(tmp_path / "in")
     lib_dir = tmp_path / "lib"
     report = import_paths([tmp_path / "in"], lib_dir, jobs=1)
     assert report.imported_runs == 13
@@ -44,8 +44,15 @@ def test_extrapolating_runs_get_the_personal_relation(tmp_path: Path) -> None:
     assert len(builds) == 10 and report.personalised_runs == 13
     assert (runs["dropoff_prior"] == "personal (13 runs)").all()
     # with the athlete's own relation the fast finish is not read as a change of stride
+    # (the population prior refuses two of the three: too far outside the fresh speeds)
     assert kicks["stride_dropoff_pct"].notna().all()
-    assert (kicks["stride_dropoff_pct"].abs() < 1.5).all(), kicks["stride_dropoff_pct"]
+    # an interval of +-2.5 pp or so: each covers the truth, and none reads a real drop-off.
+    # (Under 1.5 pp while GPS spikes hid the speed noise: the elasticity leaned toward 1,
+    # offsetting the population curvature this runner (curvature 0) does not have.)
+    true = kicks["start_time"].map(lambda t: truth[pd.Timestamp(t).isoformat()])
+    assert ((kicks["stride_dropoff_ci95_low_pct"] <= true)
+            & (true <= kicks["stride_dropoff_ci95_high_pct"])).all()  # fmt: skip
+    assert (kicks["stride_dropoff_pct"].abs() < 2.5).all(), kicks["stride_dropoff_pct"]
     lib = Library.open(lib_dir)
     assert lib.check().ok
     assert all(len(lib.records(r)) > 3000 for r in kicks["run_id"])  # records kept
