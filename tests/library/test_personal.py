@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from stridekeeper.library import Library, import_paths
 from stridekeeper.synth.files import write_run_fit
@@ -92,6 +93,14 @@ def test_a_slow_low_cadence_runner_gets_their_own_gait_threshold(tmp_path: Path)
     assert abs(d.mean() - np.mean(truth)) < 1.0, d.tolist()
     # the walks stay out: about 4 x 90 s of 3600 s, plus settling
     assert runs["gait_excluded_pct"].astype(float).between(8.0, 20.0).all()
+    # and running cadence is of the running, by the athlete's rule: every sample above the
+    # walks' 110-130
+    from stridekeeper.io.fit import read_fit
+
+    for f in sorted((tmp_path / "in").glob("*.fit")):
+        cad = read_fit(f.read_bytes())[0].columns.data["cadence_spm"]
+        row = runs[runs["source"] == str(f)].iloc[0]
+        assert row["running_cadence_spm"] == pytest.approx(cad[cad > 130.0].mean(), abs=0.3)
 
 
 def test_a_usual_runner_keeps_the_population_gait_threshold(tmp_path: Path) -> None:

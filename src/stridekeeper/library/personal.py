@@ -168,6 +168,8 @@ def _with(row: dict[str, Any], d: DropoffResult, label: str | None) -> dict[str,
     new["dropoff_prior"] = label
     new["gait_excluded_pct"] = d.excluded_gait_pct
     new["gait_cadence_spm"] = d.gait_cadence_spm
+    if np.isfinite(d.running_cadence_spm):  # with the gait rule this pass used
+        new["running_cadence_spm"] = d.running_cadence_spm
     new["dropoff_elasticity"] = d.elasticity_data
     new["dropoff_elasticity_se"] = d.elasticity_data_se
     return new

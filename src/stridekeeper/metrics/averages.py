@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .moving import _col, _running, moving_mask, sample_weights_s
+from .moving import GAIT_CADENCE_SPM, _col, _running, gait_mask, moving_mask, sample_weights_s
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,15 +133,25 @@ def device_cadence_spm(
 
 
 def running_cadence_spm(
-    records: pd.DataFrame, *, moving: np.ndarray | None = None, **moving_kw: float
+    records: pd.DataFrame,
+    *,
+    moving: np.ndarray | None = None,
+    gait_cadence_spm: float = GAIT_CADENCE_SPM,
+    gait: np.ndarray | None = None,
+    **moving_kw: float,
 ) -> float:
-    """Time-weighted cadence over moving samples only. [steps/min]
+    """Time-weighted cadence while running: over the moving samples that are not walking
+    (:func:`~stridekeeper.metrics.moving.gait_mask`: cadence at least ``gait_cadence_spm``
+    or faster than 2.2 m/s), so walk breaks don't pull it down. [steps/min]
 
-    ``moving`` may pass a :func:`~stridekeeper.metrics.moving.moving_mask` already computed.
+    ``moving`` may pass a :func:`~stridekeeper.metrics.moving.moving_mask` already computed,
+    ``gait`` the running samples themselves.
     """
     cad = _col(records, "cadence_spm")
-    mask = moving_mask(records, **moving_kw) if moving is None else moving
-    w = np.where(mask, sample_weights_s(records), 0.0)
+    if gait is None:
+        mask = moving_mask(records, **moving_kw) if moving is None else moving
+        gait = gait_mask(cad, _col(records, "speed_mps"), mask, gait_cadence_spm)
+    w = np.where(gait, sample_weights_s(records), 0.0)
     return _wmean(cad, w)
 
 

@@ -51,14 +51,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..schema import RecordColumns
-from .averages import step_length_series_m
+from .averages import running_cadence_spm, step_length_series_m
 from .moving import (
+    GAIT_CADENCE_SPM,
+    GAIT_RUN_SPEED_MPS,
     MIN_CADENCE_SPM,
     MIN_SPEED_MPS,
     _col,
     _Columns,
     _median,
     _times_s,
+    gait_mask,
     moving_mask,
     sample_weights_s,
 )
@@ -93,11 +96,6 @@ _EIV_CAP = 0.7
 #: the AR(1) noise model read 17-20 % low on GPS error passed through a watch's smoothing
 #: filter (per-run spread 4-5 %), and real filters differ. [-]
 _NOISE_REL_SD = 0.25
-#: Running cadence: below this it is walking (brisk walking is 110-130). [steps/min]
-GAIT_CADENCE_SPM = 140.0
-#: Faster than this is running whatever the cadence (very brisk walking is ~2 m/s,
-#: 7.2 km/h; beyond it is race walking). [m/s]
-GAIT_RUN_SPEED_MPS = 2.2
 #: A runner's own threshold is kept within these bounds. [steps/min]
 GAIT_BOUNDS_SPM = (120.0, 150.0)
 
@@ -167,6 +165,9 @@ class DropoffResult:
         Share of timer-running time left out as walking, standing or settling. [%]
     gait_cadence_spm
         The cadence threshold the gait rule used. [steps/min]
+    running_cadence_spm
+        Cadence over the samples that rule calls running
+        (:func:`~stridekeeper.metrics.averages.running_cadence_spm`). [steps/min]
     gait_estimate_spm
         This run's own estimate of where walking ends and running starts
         (:func:`gait_threshold_spm`; NaN when the run can't tell). [steps/min]
@@ -191,6 +192,7 @@ class DropoffResult:
     elasticity_data: float = float("nan")
     elasticity_data_se: float = float("nan")
     excluded_gait_pct: float = float("nan")
+    running_cadence_spm: float = float("nan")
     gait_cadence_spm: float = float("nan")
     gait_estimate_spm: float = float("nan")
     windows_s: dict[str, float] = field(default_factory=dict)
@@ -666,8 +668,8 @@ def stride_dropoff(
                              min_cadence_spm=min_cadence_spm)  # fmt: skip
     w_all = sample_weights_s(records)
     cad = _col(records, "cadence_spm")
-    with np.errstate(invalid="ignore"):
-        gait = moving & ((cad >= gait_cadence_spm) | (speed >= GAIT_RUN_SPEED_MPS))
+    gait = gait_mask(cad, speed, moving, gait_cadence_spm)
+    base["running_cadence_spm"] = running_cadence_spm(records, gait=gait)
     base["gait_cadence_spm"] = float(gait_cadence_spm)
     base["gait_estimate_spm"] = gait_threshold_spm(cad[moving], speed[moving], w_all[moving])
     t_s = _times_s(records)

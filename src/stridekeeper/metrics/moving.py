@@ -17,9 +17,12 @@ else:
     from ..lazy import pandas as pd
 
 __all__ = [
+    "GAIT_CADENCE_SPM",
+    "GAIT_RUN_SPEED_MPS",
     "MAX_ACCEL_MPS2",
     "MIN_CADENCE_SPM",
     "MIN_SPEED_MPS",
+    "gait_mask",
     "moving_mask",
     "sample_weights_s",
     "speed_spike_mask",
@@ -31,6 +34,20 @@ MIN_SPEED_MPS = 1.0
 MIN_CADENCE_SPM = 120.0
 #: Faster changes of speed than this are GPS artefacts, not running. [m/s^2]
 MAX_ACCEL_MPS2 = 3.0
+#: Running cadence: below this it is walking (brisk walking is 110-130). [steps/min]
+GAIT_CADENCE_SPM = 140.0
+#: Faster than this is running whatever the cadence (very brisk walking is ~2 m/s,
+#: 7.2 km/h; beyond it is race walking). [m/s]
+GAIT_RUN_SPEED_MPS = 2.2
+
+
+def gait_mask(cadence_spm: np.ndarray, speed_mps: np.ndarray, moving: np.ndarray,
+              gait_cadence_spm: float = GAIT_CADENCE_SPM) -> np.ndarray:  # fmt: skip
+    """The moving samples that are running, not walking: cadence at least
+    ``gait_cadence_spm`` (the library sets each athlete's own) or faster than
+    :data:`GAIT_RUN_SPEED_MPS`. [steps/min], [m/s]"""
+    with np.errstate(invalid="ignore"):
+        return moving & ((cadence_spm >= gait_cadence_spm) | (speed_mps >= GAIT_RUN_SPEED_MPS))
 
 
 class _Columns:

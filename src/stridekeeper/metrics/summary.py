@@ -16,7 +16,7 @@ from .averages import (
     zero_cadence_policy,
 )
 from .dropoff import stride_dropoff
-from .moving import _col, _Columns, moving_mask, sample_weights_s
+from .moving import GAIT_CADENCE_SPM, _col, _Columns, moving_mask, sample_weights_s
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,7 +146,7 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
         else float(w[moving].sum()),
         "avg_speed_mps": dist / timer if timer and np.isfinite(dist) else np.nan,
         "avg_cadence_spm": cad,
-        "running_cadence_spm": running_cadence_spm(rec, moving=moving) if foot else np.nan,
+        "running_cadence_spm": _running_cadence(rec, moving, d, dropoff_kw) if foot else np.nan,
         "avg_step_length_m": step,
         "avg_stride_length_m": 2.0 * step,
         "step_length_source": d.step_length_source,
@@ -169,6 +169,16 @@ def summary_row(run: Run, **dropoff_kw: Any) -> dict[str, Any]:
         "n_warnings": len(meta.get("warnings", [])),
     }
     return row
+
+
+def _running_cadence(
+    rec: _Columns, moving: np.ndarray, d: Any, dropoff_kw: dict[str, Any]
+) -> float:
+    """Running cadence with the gait rule the drop-off used (its own when it got that far)."""
+    if np.isfinite(d.running_cadence_spm):
+        return float(d.running_cadence_spm)
+    gait = dropoff_kw.get("gait_cadence_spm", GAIT_CADENCE_SPM)
+    return running_cadence_spm(rec, moving=moving, gait_cadence_spm=gait)
 
 
 def _session_times(rec: _Columns, meta: Any) -> tuple[float, float]:
